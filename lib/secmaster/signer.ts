@@ -1,0 +1,221 @@
+import { createHash, createHmac } from "node:crypto";
+
+/** Algorithm name that opens the `Authorization` header and the string to sign. */
+export const SIGNING_ALGORITHM = "SDK-HMAC-SHA256";
+
+/** SHA-256 of the empty string, used as the payload hash of a request without a body. */
+export const EMPTY_BODY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/** Query parameters as the Huawei Cloud SDK takes them: arrays become repeated keys. */
+export type QueryParams = Record<string, string | number | boolean | readonly (string | number | boolean)[]>;
+
+/** A request to sign. `body` is the exact byte string that will be sent, or undefined for none. */
+export interface SignableRequest {
+  method: string;
+  /** Scheme, host, optional port and path, without a query string. */
+  url: string;
+  query?: QueryParams | undefined;
+  /** Headers to sign. Every header given here is signed; add unsigned ones after signing. */
+  headers: Record<string, string>;
+  body?: string | Uint8Array | undefined;
+}
+
+export interface AccessKeyCredentials {
+  accessKey: string;
+  secretKey: string;
+}
+
+/** The parts of a signature, exposed so that the emulator can verify and tests can compare. */
+export interface SignatureParts {
+  canonicalRequest: string;
+  stringToSign: string;
+  signedHeaders: string;
+  signature: string;
+}
+
+const UNRESERVED = /[A-Za-z0-9\-_.~]/;
+
+/**
+ * Percent-encodes every byte of the UTF-8 form except the RFC 3986 unreserved characters,
+ * with upper-case hex, as the Huawei Cloud signer does for path segments and query parts.
+ */
+export function encodeRfc3986(value: string): string {
+  let out = "";
+  for (const char of value) {
+    if (UNRESERVED.test(char)) {
+      out += char;
+      continue;
+    }
+    for (const byte of Buffer.from(char, "utf8")) {
+      out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+    }
+  }
+  return out;
+}
+
+/**
+ * Builds the canonical URI from a path exactly as Node's legacy `url.parse` would return it
+ * (spaces and a few other characters already escaped), then encodes each segment again and
+ * appends a trailing slash. The double encoding of `%` matches the official Node SDK.
+ */
+export function canonicalUri(pathname: string): string {
+  const legacyEscaped = escapeLikeLegacyUrlParse(pathname);
+  const joined = legacyEscaped.split("/").map(encodeRfc3986).join("/");
+  return joined.endsWith("/") ? joined : `${joined}/`;
+}
+
+// Characters that Node's legacy url.parse() escapes in a path before the signer sees it.
+const LEGACY_AUTO_ESCAPE: Record<string, string> = {
+  " ": "%20",
+  '"': "%22",
+  "'": "%27",
+  "<": "%3C",
+  ">": "%3E",
+  "\\": "%5C",
+  "^": "%5E",
+  "`": "%60",
+  "{": "%7B",
+  "|": "%7C",
+  "}": "%7D",
+  "\t": "%09",
+  "\n": "%0A",
+  "\r": "%0D",
+};
+
+function escapeLikeLegacyUrlParse(pathname: string): string {
+  let out = "";
+  for (const char of pathname) out += LEGACY_AUTO_ESCAPE[char] ?? char;
+  return out;
+}
+
+/** Builds the canonical query string: keys sorted, arrays sorted and repeated, both sides encoded. */
+export function canonicalQuery(query: QueryParams | undefined): string {
+  if (query === undefined) return "";
+  const pairs: string[] = [];
+  for (const key of Object.keys(query).sort()) {
+    const value = query[key];
+    if (value === undefined) continue;
+    const encodedKey = encodeRfc3986(key);
+    if (Array.isArray(value)) {
+      const sorted = (value as readonly (string | number | boolean)[]).map(String).sort();
+      for (const item of sorted) pairs.push(`${encodedKey}=${encodeRfc3986(item)}`);
+    } else {
+      pairs.push(`${encodedKey}=${encodeRfc3986(String(value as string | number | boolean))}`);
+    }
+  }
+  return pairs.join("&");
+}
+
+/** Lower-hex SHA-256 of the body bytes, or of the empty string when there is no body. */
+export function payloadHash(body: string | Uint8Array | undefined): string {
+  if (body === undefined || body.length === 0) return EMPTY_BODY_SHA256;
+  return createHash("sha256").update(body).digest("hex");
+}
+
+/** Formats a date as the basic ISO 8601 form used by `X-Sdk-Date`: `YYYYMMDDTHHmmssZ`. */
+export function formatSdkDate(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+}
+
+/**
+ * Normalizes an `X-Sdk-Date` header value for the string to sign. The basic form is kept; the
+ * extended ISO 8601 form (`2026-01-15T08:30:00Z`) is accepted and rendered in the basic form,
+ * because the official Node SDK does the same.
+ */
+export function sdkDateForStringToSign(headerValue: string): string {
+  if (/^\d{8}T\d{6}Z$/.test(headerValue)) return headerValue;
+  const parsed = new Date(headerValue);
+  if (Number.isNaN(parsed.getTime())) {
+    throw new TypeError(`invalid X-Sdk-Date header value: ${JSON.stringify(headerValue)}`);
+  }
+  return formatSdkDate(parsed);
+}
+
+/**
+ * Computes the SDK-HMAC-SHA256 signature of a request over the headers it is given.
+ * The `host` header must already be present (see {@link signRequest}).
+ */
+export function computeSignature(
+  request: SignableRequest,
+  secretKey: string,
+  names?: readonly string[],
+): SignatureParts {
+  const lowerHeaders = new Map<string, string>();
+  for (const [name, value] of Object.entries(request.headers)) lowerHeaders.set(name.toLowerCase(), value);
+
+  const signedNames = (names ?? [...lowerHeaders.keys()]).map((name) => name.toLowerCase()).sort();
+  const canonicalHeaders = signedNames.map((name) => `${name}:${lowerHeaders.get(name) ?? ""}\n`).join("");
+  const signedHeaders = signedNames.join(";");
+
+  const dateHeader = lowerHeaders.get("x-sdk-date");
+  if (dateHeader === undefined) throw new TypeError("cannot sign a request without an X-Sdk-Date header");
+
+  const contentSha = lowerHeaders.get("x-sdk-content-sha256");
+  const bodyHash = contentSha ?? payloadHash(request.body);
+
+  const canonicalRequest = [
+    request.method.toUpperCase(),
+    canonicalUri(rawPathname(request.url)),
+    canonicalQuery(request.query),
+    canonicalHeaders,
+    signedHeaders,
+    bodyHash,
+  ].join("\n");
+
+  const stringToSign = [
+    SIGNING_ALGORITHM,
+    sdkDateForStringToSign(dateHeader),
+    createHash("sha256").update(canonicalRequest, "utf8").digest("hex"),
+  ].join("\n");
+  const signature = createHmac("sha256", secretKey).update(stringToSign, "utf8").digest("hex");
+
+  return { canonicalRequest, stringToSign, signedHeaders, signature };
+}
+
+/**
+ * Returns the path of a URL as written, without the WHATWG parser's escaping, because the
+ * official signer works on the legacy parser's view of the path. `https://host` gives `/`.
+ */
+export function rawPathname(url: string): string {
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^?#]*)/i.exec(url);
+  const path = match?.[1] ?? "";
+  return path === "" ? "/" : path;
+}
+
+/**
+ * Signs a request in place of the official SDK: adds `host` and, if absent, `X-Sdk-Date`, then
+ * returns the headers with `Authorization`. Headers added after this call are not signed.
+ *
+ * @example
+ * const headers = signRequest({ method: "POST", url, headers: { "content-type": "application/json" }, body }, creds);
+ */
+export function signRequest(
+  request: SignableRequest,
+  credentials: AccessKeyCredentials,
+  now: Date = new Date(),
+): Record<string, string> {
+  const headers: Record<string, string> = { ...request.headers };
+  const names = Object.keys(headers).map((name) => name.toLowerCase());
+  if (!names.includes("x-sdk-date")) headers["X-Sdk-Date"] = formatSdkDate(now);
+  if (!names.includes("host")) headers.host = new URL(request.url).host;
+
+  const { signedHeaders, signature } = computeSignature({ ...request, headers }, credentials.secretKey);
+  headers.Authorization = `${SIGNING_ALGORITHM} Access=${credentials.accessKey}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+  return headers;
+}
+
+/** Fields of an `Authorization: SDK-HMAC-SHA256 …` header. */
+export interface ParsedAuthorization {
+  accessKey: string;
+  signedHeaders: string[];
+  signature: string;
+}
+
+/** Parses an `Authorization` header, returning undefined when it is not SDK-HMAC-SHA256. */
+export function parseAuthorization(value: string): ParsedAuthorization | undefined {
+  const match = /^SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/.exec(
+    value.trim(),
+  );
+  if (match === null) return undefined;
+  return { accessKey: match[1]!, signedHeaders: match[2]!.split(";"), signature: match[3]! };
+}
