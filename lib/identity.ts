@@ -1,0 +1,35 @@
+import { v5 as uuidv5 } from "uuid";
+
+/**
+ * Namespace of every `action_instance_id` the bridge derives. Changing it changes every id and
+ * breaks idempotency across a deployment, so it is fixed for good.
+ */
+export const ACTION_INSTANCE_NAMESPACE = "6f1d7c52-8a3e-5b0f-9c4e-2d7a1b3e5f60";
+
+/** Version tag inside the hashed name; bump only together with a documented migration. */
+export const IDENTITY_VERSION = "secmaster-bridge/identity/v1";
+
+/** The parts that identify one alert episode sent to one workflow. */
+export interface IdentityParts {
+  source: string;
+  scope: string;
+  key: string;
+  episode: string;
+  workflowId: string;
+}
+
+/**
+ * Returns the canonical name hashed into the id: the version tag followed by the parts as a JSON
+ * array, so that no choice of separator inside a part can make two identities collide.
+ */
+export function canonicalIdentity(parts: IdentityParts): string {
+  return JSON.stringify([IDENTITY_VERSION, parts.source, parts.scope, parts.key, parts.episode, parts.workflowId]);
+}
+
+/**
+ * Derives the `action_instance_id` for an alert episode and a workflow as a UUIDv5. Repeats of
+ * the same episode give the same id, so SecMaster and the idempotency store see one instance.
+ */
+export function actionInstanceId(parts: IdentityParts): string {
+  return uuidv5(canonicalIdentity(parts), ACTION_INSTANCE_NAMESPACE);
+}
