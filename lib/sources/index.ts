@@ -4,15 +4,15 @@ import type { SourceAdapter } from "./types";
  * Built-in source adapters by the id used in `POST /v1/alerts/{source}`. Generic JSON sources
  * are added at start from their mapping files (see `lib/sources/generic.ts`).
  */
-export const BUILT_IN_SOURCES: Readonly<Record<string, SourceAdapter<never>>> = {
+export const BUILT_IN_SOURCES: Readonly<Record<string, SourceAdapter<unknown>>> = {
   // Each adapter module adds one line here, sorted by id.
 };
 
 /** Returns the adapter for a source id, or undefined when no such source exists. */
 export function findSource(
   id: string,
-  extra: Readonly<Record<string, SourceAdapter<never>>> = {},
-): SourceAdapter<never> | undefined {
+  extra: Readonly<Record<string, SourceAdapter<unknown>>> = {},
+): SourceAdapter<unknown> | undefined {
   if (Object.hasOwn(extra, id)) return extra[id];
   if (Object.hasOwn(BUILT_IN_SOURCES, id)) return BUILT_IN_SOURCES[id];
   return undefined;
