@@ -1,3 +1,4 @@
+import { alertmanagerSource } from "./alertmanager";
 import type { SourceAdapter } from "./types";
 
 /**
@@ -6,6 +7,7 @@ import type { SourceAdapter } from "./types";
  */
 export const BUILT_IN_SOURCES: Readonly<Record<string, SourceAdapter<unknown>>> = {
   // Each adapter module adds one line here, sorted by id.
+  alertmanager: alertmanagerSource,
 };
 
 /** Returns the adapter for a source id, or undefined when no such source exists. */
