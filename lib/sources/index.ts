@@ -1,4 +1,9 @@
 import { alertmanagerSource } from "./alertmanager";
+import { cloudWatchSource } from "./cloudwatch";
+import { guardDutySource } from "./guardduty";
+import { huaweiCloudCesSource } from "./huaweicloud-ces";
+import { securityHubSource } from "./securityhub";
+import { wazuhSource } from "./wazuh";
 import type { SourceAdapter } from "./types";
 
 /**
@@ -8,6 +13,11 @@ import type { SourceAdapter } from "./types";
 export const BUILT_IN_SOURCES: Readonly<Record<string, SourceAdapter<unknown>>> = {
   // Each adapter module adds one line here, sorted by id.
   alertmanager: alertmanagerSource,
+  cloudwatch: cloudWatchSource,
+  guardduty: guardDutySource,
+  "huaweicloud-ces": huaweiCloudCesSource,
+  securityhub: securityHubSource,
+  wazuh: wazuhSource,
 };
 
 /** Returns the adapter for a source id, or undefined when no such source exists. */

@@ -1,0 +1,125 @@
+import * as z from "zod";
+
+/**
+ * Builds the schema of a string field that carries a JSON document, such as SNS `Message` or SMN
+ * `message`. The text is parsed and then checked with `schema`, and every issue path continues
+ * inside the string (`Records[0].Sns.Message.AlarmArn`).
+ */
+export function jsonString<T>(schema: z.ZodType<T>): z.ZodType<T, string> {
+  const parsed = z.string().transform((text, context): unknown => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      context.issues.push({ code: "custom", message: "expected a JSON document in this string", input: text });
+      return z.NEVER;
+    }
+  });
+  return parsed.pipe(schema);
+}
+
+/** One accepted shape of a delivery: a cheap test on the raw value and the schema that applies. */
+export interface ShapeCase<T> {
+  matches(value: Record<string, unknown>): boolean;
+  schema: z.ZodType<T>;
+}
+
+/**
+ * Picks the schema of the first case whose `matches` accepts the value and parses with it.
+ *
+ * A plain `z.union` reports a failed delivery as one union error at the root. Choosing the shape
+ * first keeps each issue's path pointing into the field that is wrong.
+ *
+ * @param expected what the value should be, used when no case matches.
+ */
+export function byShape<T>(cases: ReadonlyArray<ShapeCase<T>>, expected: string): z.ZodType<T> {
+  return z.unknown().transform((value, context): T => {
+    if (!isRecord(value)) {
+      context.issues.push({ code: "custom", message: `expected ${expected}`, input: value });
+      return z.NEVER;
+    }
+
+    const chosen = cases.find((candidate) => candidate.matches(value));
+    if (chosen === undefined) {
+      context.issues.push({ code: "custom", message: `expected ${expected}`, input: value });
+      return z.NEVER;
+    }
+
+    const result = chosen.schema.safeParse(value);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) {
+      context.issues.push({ code: "custom", message: issue.message, path: issue.path, input: value });
+    }
+    return z.NEVER;
+  });
+}
+
+/** Returns the text unless it is null, undefined, empty or only white space. */
+export function nonEmpty(value: string | null | undefined): string | undefined {
+  return value === undefined || value === null || value.trim() === "" ? undefined : value;
+}
+
+/** True for a plain JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** True when the object has an own property of that name, whatever its value. */
+export function hasKey(value: Record<string, unknown>, key: string): boolean {
+  return Object.hasOwn(value, key);
+}
+
+/** The type `T` with every `null` replaced by `undefined`, at any depth. */
+export type WithoutNulls<T> = T extends null
+  ? undefined
+  : T extends ReadonlyArray<infer Item>
+    ? Array<WithoutNulls<Item>>
+    : T extends object
+      ? { [Key in keyof T]: WithoutNulls<T[Key]> }
+      : T;
+
+/**
+ * Removes null and undefined values, empty strings, empty arrays and empty objects, recursively,
+ * so the Alert content only carries fields the sender filled in.
+ */
+export function compact<T>(value: T): WithoutNulls<T> {
+  return compactValue(value) as WithoutNulls<T>;
+}
+
+function compactValue(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map(compactValue).filter((item) => item !== undefined);
+    return items.length === 0 ? undefined : items;
+  }
+  if (isRecord(value)) {
+    const entries = Object.entries(value)
+      .map(([key, item]) => [key, compactValue(item)] as const)
+      .filter(([, item]) => item !== undefined);
+    return entries.length === 0 ? undefined : Object.fromEntries(entries);
+  }
+  if (value === "" || value === null) return undefined;
+  return value;
+}
+
+/**
+ * Joins label items into the comma-separated `labels` string of the Alert. Pairs become
+ * `key=value`; items without a value are skipped.
+ */
+export function formatLabels(items: ReadonlyArray<string | readonly [string, string | number | undefined | null]>): string | undefined {
+  const parts: string[] = [];
+  for (const item of items) {
+    if (typeof item === "string") {
+      if (item !== "") parts.push(item);
+      continue;
+    }
+    const [key, value] = item;
+    if (value !== undefined && value !== null && value !== "") parts.push(`${key}=${String(value)}`);
+  }
+  return parts.length === 0 ? undefined : parts.join(",");
+}
+
+/** Reads a TCP or UDP port from a number or a numeric string; undefined when it is not one. */
+export function portNumber(value: unknown): number | undefined {
+  const port = typeof value === "string" && /^\d{1,5}$/.test(value.trim()) ? Number(value) : value;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) return undefined;
+  return port;
+}
