@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { BridgeError } from "../../lib/errors";
-import { actionInstanceId } from "../../lib/identity";
 import { alertmanagerSource, unquoteReceiver, type AlertmanagerPayload } from "../../lib/sources/alertmanager";
 import { BUILT_IN_SOURCES } from "../../lib/sources/index";
 import { parsePayload } from "../../lib/sources/parse";
 import type { NormalizedAlert, NormalizeContext } from "../../lib/sources/types";
 import { readJsonFixture } from "../helpers/fixtures";
-import { GOLDEN_WORKFLOW_ID, recordingContext } from "./normalize-context";
+import { bridgeErrorOf, goldenId, recordingContext } from "./normalize-context";
 
 function normalizeFixture(path: string, context: NormalizeContext): NormalizedAlert[] {
   return normalizeBody(readJsonFixture(path), context);
@@ -15,20 +13,6 @@ function normalizeFixture(path: string, context: NormalizeContext): NormalizedAl
 function normalizeBody(body: unknown, context: NormalizeContext): NormalizedAlert[] {
   const payload = parsePayload(alertmanagerSource.schema, body, "alertmanager");
   return alertmanagerSource.normalize(payload, context);
-}
-
-function goldenId(alert: NormalizedAlert): string {
-  return actionInstanceId({ ...alert, workflowId: GOLDEN_WORKFLOW_ID });
-}
-
-function caught(action: () => unknown): BridgeError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof BridgeError) return error;
-    throw error;
-  }
-  throw new Error("expected a BridgeError, but nothing was thrown");
 }
 
 const SSH_DATA_SOURCE = {
@@ -466,7 +450,7 @@ describe("alertmanager source", () => {
   it("invalid options raise config error", () => {
     const context = recordingContext("2024-05-14T10:10:00.000Z", { defaultSeverity: "Critical" });
 
-    const error = caught(() => normalizeFixture("alertmanager/label-mapping-variety.json", context));
+    const error = bridgeErrorOf(() => normalizeFixture("alertmanager/label-mapping-variety.json", context));
 
     expect(error.code).toBe("BRIDGE.CONFIG_INVALID");
   });
@@ -491,7 +475,7 @@ describe("alertmanager payload errors", () => {
   it("rejects other payload versions", () => {
     const body = { ...readJsonFixture<Record<string, unknown>>("payloads/alertmanager-firing-group.json"), version: "3" };
 
-    const error = caught(() => parsePayload(alertmanagerSource.schema, body, "alertmanager"));
+    const error = bridgeErrorOf(() => parsePayload(alertmanagerSource.schema, body, "alertmanager"));
 
     expect(error.code).toBe("BRIDGE.PAYLOAD_INVALID");
     expect(error.field).toBe("version");
@@ -519,7 +503,7 @@ describe("alertmanager payload errors", () => {
   ];
 
   it.each(parseCases)("schema names path of %s", (_case, change, field) => {
-    const error = caught(() => parsePayload(alertmanagerSource.schema, groupWith(change), "alertmanager"));
+    const error = bridgeErrorOf(() => parsePayload(alertmanagerSource.schema, groupWith(change), "alertmanager"));
 
     expect(error.code).toBe("BRIDGE.PAYLOAD_INVALID");
     expect(error.field).toBe(field);
@@ -534,7 +518,7 @@ describe("alertmanager payload errors", () => {
   ];
 
   it.each(normalizeCases)("normalize rejects %s", (_case, change, code, field) => {
-    const error = caught(() => normalizeBody(groupWith(change), recordingContext("2024-05-14T08:05:00.000Z")));
+    const error = bridgeErrorOf(() => normalizeBody(groupWith(change), recordingContext("2024-05-14T08:05:00.000Z")));
 
     expect(error.code).toBe(code);
     expect(error.field).toBe(field);

@@ -1,8 +1,26 @@
 import type { Severity } from "../../lib/alert/schema";
-import type { NormalizeContext } from "../../lib/sources/types";
+import { BridgeError } from "../../lib/errors";
+import { actionInstanceId } from "../../lib/identity";
+import type { NormalizeContext, NormalizedAlert } from "../../lib/sources/types";
 
 /** Workflow id the golden `action_instance_id` values are pinned for. */
 export const GOLDEN_WORKFLOW_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+
+/** Derives the `action_instance_id` of an alert for {@link GOLDEN_WORKFLOW_ID}. */
+export function goldenId(alert: NormalizedAlert): string {
+  return actionInstanceId({ ...alert, workflowId: GOLDEN_WORKFLOW_ID });
+}
+
+/** Runs `action` and returns the BridgeError it throws; fails the test when it throws nothing. */
+export function bridgeErrorOf(action: () => unknown): BridgeError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof BridgeError) return error;
+    throw error;
+  }
+  throw new Error("expected a BridgeError, but nothing was thrown");
+}
 
 /** One call of `unknownSeverity`, as recorded by {@link recordingContext}. */
 export interface UnknownSeverityCall {

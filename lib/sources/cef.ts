@@ -1,0 +1,306 @@
+import { InvalidInputError } from "../errors";
+import type { Severity } from "../alert/schema";
+import { formatLabels } from "./labels";
+import type { FieldSpecConfig } from "./mapping";
+
+/**
+ * One ArcSight Common Event Format (CEF) event, with escapes already decoded.
+ *
+ * Example line: `CEF:0|ExampleCorp|EdgeFW|9.1|100234|Port scan|7|src=198.51.100.90 cnt=312`.
+ */
+export interface CefEvent {
+  /** Format version after `CEF:` (0 or 1 in practice). */
+  version: number;
+  deviceVendor: string;
+  deviceProduct: string;
+  deviceVersion: string;
+  /** `Signature ID`, also called `deviceEventClassId`. */
+  signatureId: string;
+  name: string;
+  /** Severity as sent: `0`..`10` or a word such as `High` or `Very-High`. */
+  severity: string;
+  /** Extension `key=value` pairs. A key sent twice keeps its last value. */
+  extensions: Record<string, string>;
+}
+
+/** A CEF line that cannot be parsed, with the 1-based column (UTF-16 code units) of the fault. */
+export class CefSyntaxError extends InvalidInputError {
+  override name = "CefSyntaxError";
+  readonly column: number;
+  constructor(reason: string, column: number, field: string | undefined) {
+    const where = field === undefined ? "" : ` at ${field}`;
+    super("BRIDGE.CEF_INVALID", `invalid CEF line${where}, column ${column}: ${reason}`, {
+      field,
+      fix: "send CEF:Version|Vendor|Product|Version|SignatureID|Name|Severity|Extension with | escaped as \\| in the header and = escaped as \\= in extension values",
+    });
+    this.column = column;
+  }
+}
+
+const HEADER_FIELD_COUNT = 7;
+// Keys in the CEF dictionary and vendor keys (`cs1Label`, `ad.user_name`, `_cefVer`).
+const EXTENSION_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/**
+ * Parses one CEF line. Text before `CEF:` (a syslog header) is skipped, and trailing line
+ * breaks are ignored.
+ *
+ * Header fields decode `\|` and `\\`. Extension values decode `\=`, `\\`, `\n` and `\r`; `\|`
+ * is accepted too. Pairs are separated by spaces and values may contain spaces: a value runs
+ * until the last space before the next `key=`. An unescaped `=` whose preceding word is not a
+ * valid key (as in `request=https://a.example/?q=1`) stays part of the value. Trailing spaces of
+ * a value are dropped.
+ *
+ * @param options.field Location of the line in the payload, used in error messages.
+ * @throws CefSyntaxError `BRIDGE.CEF_INVALID` naming the column of the first fault.
+ */
+export function parseCefLine(line: string, options: { field?: string } = {}): CefEvent {
+  const fail = (reason: string, column: number) => new CefSyntaxError(reason, column, options.field);
+  const text = line.replace(/[\r\n]+$/, "");
+
+  const start = text.indexOf("CEF:");
+  if (start === -1) throw fail('missing the "CEF:" prefix', 1);
+
+  const { fields, end } = parseHeader(text, start + 4, fail);
+  const [version = "", deviceVendor = "", deviceProduct = "", deviceVersion = "", signatureId = "", name = "", severity = ""] = fields;
+  if (!/^\d{1,3}$/.test(version)) throw fail(`invalid CEF version ${JSON.stringify(version.slice(0, 16))}`, start + 5);
+
+  return {
+    version: Number(version),
+    deviceVendor,
+    deviceProduct,
+    deviceVersion,
+    signatureId,
+    name,
+    severity: severity.trim(),
+    extensions: parseExtension(text.slice(end), end, fail),
+  };
+}
+
+type Fail = (reason: string, column: number) => CefSyntaxError;
+
+function parseHeader(text: string, start: number, fail: Fail): { fields: string[]; end: number } {
+  const fields: string[] = [];
+  let value = "";
+  let index = start;
+
+  while (fields.length < HEADER_FIELD_COUNT) {
+    if (index >= text.length) {
+      throw fail(`the header ends after ${fields.length} of ${HEADER_FIELD_COUNT} "|"-separated fields`, index + 1);
+    }
+    const char = text[index];
+    const next = text[index + 1];
+    if (char === "\\" && (next === "|" || next === "\\")) {
+      value += next;
+      index += 2;
+    } else if (char === "|") {
+      fields.push(value);
+      value = "";
+      index += 1;
+    } else {
+      value += char;
+      index += 1;
+    }
+  }
+  return { fields, end: index };
+}
+
+const EXTENSION_ESCAPES: Readonly<Record<string, string>> = { "=": "=", "\\": "\\", "|": "|", n: "\n", r: "\r" };
+
+/**
+ * Splits the extension into pairs. `pending` collects decoded text since the last key: the
+ * current value and, after its last unescaped space, possibly the next key.
+ */
+function parseExtension(text: string, offset: number, fail: Fail): Record<string, string> {
+  const pairs: Record<string, string> = {};
+  let key: string | undefined;
+  let pending = "";
+  let lastSpace = -1;
+  let lastEscaped = -1;
+
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text[index] ?? "";
+    if (char === "\\") {
+      const decoded = EXTENSION_ESCAPES[text[index + 1] ?? ""];
+      pending += decoded ?? char;
+      lastEscaped = pending.length - 1;
+      if (decoded !== undefined) index += 1;
+      continue;
+    }
+
+    if (char === "=") {
+      const keyStart = lastSpace + 1;
+      const candidate = pending.slice(keyStart);
+      const isKey = EXTENSION_KEY.test(candidate) && lastEscaped < keyStart;
+
+      if (key === undefined) {
+        if (!isKey || pending.slice(0, keyStart).trim() !== "") {
+          throw fail(`expected an extension key before "=", found ${JSON.stringify(pending.slice(0, 32))}`, offset + index + 1);
+        }
+      } else if (!isKey || lastSpace === -1) {
+        pending += char;
+        continue;
+      } else {
+        setOwn(pairs, key, pending.slice(0, lastSpace).replace(/ +$/, ""));
+      }
+      key = candidate;
+      pending = "";
+      lastSpace = -1;
+      lastEscaped = -1;
+      continue;
+    }
+
+    if (char === " ") lastSpace = pending.length;
+    pending += char;
+  }
+
+  if (key !== undefined) setOwn(pairs, key, pending.replace(/ +$/, ""));
+  else if (pending.trim() !== "") throw fail("the extension has text but no key=value pair", offset + 1);
+  return pairs;
+}
+
+/** Defines an own enumerable property, so keys like `__proto__` stay plain data. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * Flattens an event into one object with ArcSight's JSON names: the header as `version`,
+ * `deviceVendor`, `deviceProduct`, `deviceVersion`, `deviceEventClassId`, `name`, `severity`,
+ * and every extension key beside them. Header values win over extension keys of the same name.
+ * Mapping paths in the `cef` format (`$.src`, `$.cs1`) read this object.
+ */
+export function cefRecord(event: CefEvent): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(event.extensions)) setOwn(record, key, value);
+  record.version = event.version;
+  record.deviceVendor = event.deviceVendor;
+  record.deviceProduct = event.deviceProduct;
+  record.deviceVersion = event.deviceVersion;
+  record.deviceEventClassId = event.signatureId;
+  record.name = event.name;
+  record.severity = event.severity;
+  return record;
+}
+
+/**
+ * CEF severity on SecMaster's scale: `0` Tips, `1`-`3` Low, `4`-`6` Medium, `7`-`8` High,
+ * `9`-`10` Fatal, and the words `Low`, `Medium`, `High` and `Very-High` (Fatal). `Unknown` and
+ * anything else is left out on purpose, so the caller's unknown-severity rule applies.
+ */
+export const CEF_SEVERITY_MAP: Readonly<Record<string, Severity>> = {
+  "0": "Tips",
+  "1": "Low",
+  "2": "Low",
+  "3": "Low",
+  "4": "Medium",
+  "5": "Medium",
+  "6": "Medium",
+  "7": "High",
+  "8": "High",
+  "9": "Fatal",
+  "10": "Fatal",
+  low: "Low",
+  medium: "Medium",
+  high: "High",
+  "very-high": "Fatal",
+};
+
+/**
+ * The built-in field mapping of a CEF record onto the Alert, in the generic mapping format.
+ * A source mapping's own `fields` replace entries with the same target. `labels` and
+ * `description` are computed by {@link cefLabels} and {@link cefDescription}.
+ */
+export const CEF_FIELD_MAPPING: Readonly<Record<string, FieldSpecConfig>> = {
+  title: "$.name",
+  severity: { path: "$.severity", map: CEF_SEVERITY_MAP },
+  first_observed_time: { path: ["$.start", "$.rt"] },
+  last_observed_time: { path: ["$.end", "$.rt"] },
+  count: "$.cnt",
+  "data_source.company_name": "$.deviceVendor",
+  "data_source.product_name": "$.deviceProduct",
+  "alert_type.category": "$.cat",
+  "network_list[0].protocol": "$.proto",
+  "network_list[0].src_ip": "$.src",
+  "network_list[0].src_port": "$.spt",
+  "network_list[0].src_domain": "$.shost",
+  "network_list[0].dest_ip": "$.dst",
+  "network_list[0].dest_port": "$.dpt",
+  "network_list[0].dest_domain": "$.dhost",
+  "user_info[0].user_name": "$.suser",
+  "user_info[0].user_id": "$.suid",
+  "user_info[1].user_name": "$.duser",
+  "user_info[1].user_id": "$.duid",
+  "file_info[0].file_path": { path: ["$.filePath", "$.fname"] },
+  "file_info[0].file_hash": "$.fileHash",
+};
+
+const CUSTOM_STRING_SLOTS = ["cs1", "cs2", "cs3", "cs4", "cs5", "cs6", "cn1", "cn2", "cn3"];
+
+/**
+ * Builds the `labels` string of a CEF record: each custom slot `cs1`..`cs6` and `cn1`..`cn3`
+ * under its `…Label` name (or the slot name when unlabelled), plus `act` and `signature_id`.
+ * Returns undefined when there is nothing to list.
+ */
+export function cefLabels(record: Readonly<Record<string, unknown>>): string | undefined {
+  const labels: Record<string, string> = {};
+  for (const slot of CUSTOM_STRING_SLOTS) {
+    const value = scalarText(record[slot]);
+    if (value === undefined) continue;
+    setOwn(labels, scalarText(record[`${slot}Label`]) ?? slot, value);
+  }
+  const action = scalarText(record.act);
+  if (action !== undefined) labels.act = action;
+  const signatureId = scalarText(record.deviceEventClassId);
+  if (signatureId !== undefined) labels.signature_id = signatureId;
+
+  return Object.keys(labels).length === 0 ? undefined : formatLabels(labels);
+}
+
+/**
+ * Builds the description of a CEF record: `msg`, then the request line (`requestMethod`
+ * `request`) on its own line. Returns undefined when both are missing.
+ */
+export function cefDescription(record: Readonly<Record<string, unknown>>): string | undefined {
+  const message = scalarText(record.msg);
+  const request = scalarText(record.request);
+  const method = scalarText(record.requestMethod);
+  const requestLine = request === undefined ? undefined : `Request: ${method === undefined ? "" : `${method} `}${request}`;
+  const lines = [message, requestLine].filter((line): line is string => line !== undefined);
+  return lines.length === 0 ? undefined : lines.join("\n");
+}
+
+/**
+ * Derives the built-in identity of a CEF record. With `externalId` the key is
+ * `vendor|product|externalId`. Without it the key is
+ * `vendor|product|signatureId|src|dst` and the episode is the `rt` value as sent (the caller
+ * normalizes it), so a repeat of the same event shares the id and a later event gets a new
+ * one. The episode is empty when `externalId` is present. Returns undefined when neither
+ * `externalId` nor `rt` is present.
+ */
+export function cefIdentity(record: Readonly<Record<string, unknown>>): { key: string; episode: string } | undefined {
+  const vendor = scalarText(record.deviceVendor) ?? "";
+  const product = scalarText(record.deviceProduct) ?? "";
+  const externalId = scalarText(record.externalId);
+  if (externalId !== undefined) return { key: joinIdentityParts([vendor, product, externalId]), episode: "" };
+
+  const eventTime = scalarText(record.rt);
+  if (eventTime === undefined) return undefined;
+  const parts = [vendor, product, scalarText(record.deviceEventClassId) ?? "", scalarText(record.src) ?? "", scalarText(record.dst) ?? ""];
+  return { key: joinIdentityParts(parts), episode: eventTime };
+}
+
+/**
+ * Joins identity parts with `|`, escaping `\` and `|` inside parts the way CEF headers do, so
+ * no two different part lists give the same key.
+ */
+export function joinIdentityParts(parts: readonly string[]): string {
+  return parts.map((part) => part.replace(/\\/g, "\\\\").replace(/\|/g, "\\|")).join("|");
+}
+
+/** Text of a string, number or boolean; undefined for empty strings and everything else. */
+export function scalarText(value: unknown): string | undefined {
+  if (typeof value === "string") return value === "" ? undefined : value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return undefined;
+}

@@ -1,0 +1,290 @@
+import { createHash } from "node:crypto";
+import * as z from "zod";
+import { SOURCE_TYPE } from "../alert/schema";
+import { ConfigError, InvalidInputError } from "../errors";
+import { cefDescription, cefIdentity, cefLabels, cefRecord, CEF_FIELD_MAPPING, joinIdentityParts, parseCefLine, scalarText } from "./cef";
+import { canonicalJson, isPlainRecord, readPath, type PathSegment } from "./json-path";
+import {
+  applyFields,
+  compileFields,
+  FIELD_TYPES,
+  overlaps,
+  sourcePathSchema,
+  validateContent,
+  type CompiledField,
+  type SourcePath,
+} from "./mapping";
+import { formatPath, missingIdentity } from "./parse";
+import { convertTime, isSupportedTimeZone } from "./time-text";
+import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
+
+const fieldsSchema = z.record(z.string(), z.unknown()).transform((fields, context) =>
+  compileFields(fields, (issue) => context.addIssue({ code: "custom", path: issue.path, message: issue.message })),
+);
+
+const episodeSchema = z.preprocess(
+  (episode) => (typeof episode === "string" ? { path: episode } : episode),
+  z.strictObject({ path: sourcePathSchema, type: z.enum(FIELD_TYPES).optional() }),
+);
+
+/**
+ * Zod schema of a generic source mapping file. The output is compiled: paths are parsed and
+ * every `fields` target is checked against the Alert schema.
+ *
+ * @example
+ * ```json
+ * {
+ *   "source_key": "custom-idp",
+ *   "identity": { "fields": ["$.alert.uid"], "fallback": "sha256-of-canonical-body" },
+ *   "status": { "path": "$.alert.state", "resolved_values": ["closed"] },
+ *   "fields": { "title": "$.alert.what", "severity": { "path": "$.alert.level", "map": { "P1": "Fatal" }, "default": "Medium" } }
+ * }
+ * ```
+ */
+export const genericMappingSchema = z
+  .strictObject({
+    source_key: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit"),
+    display_name: z.string().min(1).optional(),
+    format: z.enum(["json", "cef"]).default("json"),
+    cef_field: sourcePathSchema.optional(),
+    time_zone: z
+      .string()
+      .refine(isSupportedTimeZone, "must be UTC, a fixed offset such as +08:00, or an IANA zone such as Asia/Shanghai")
+      .optional(),
+    identity: z
+      .strictObject({
+        fields: z.array(sourcePathSchema).default([]),
+        fallback: z.enum(["none", "sha256-of-canonical-body"]).default("none"),
+        volatile_fields: z.array(sourcePathSchema).default([]),
+        episode: episodeSchema.optional(),
+      })
+      .optional(),
+    status: z
+      .strictObject({
+        path: sourcePathSchema,
+        resolved_values: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1),
+        default: z.enum(["firing", "resolved"]).default("firing"),
+      })
+      .optional(),
+    fields: fieldsSchema.default(() => []),
+  })
+  .superRefine((mapping, context) => {
+    if (mapping.cef_field !== undefined && mapping.format !== "cef") {
+      context.addIssue({ code: "custom", path: ["cef_field"], message: 'cef_field needs "format": "cef"' });
+    }
+    const identity = mapping.identity;
+    const hasIdentity = identity !== undefined && (identity.fields.length > 0 || identity.fallback !== "none");
+    if (mapping.format === "json" && !hasIdentity) {
+      context.addIssue({
+        code: "custom",
+        path: ["identity"],
+        message: 'set identity.fields or identity.fallback "sha256-of-canonical-body"; without an identity every delivery would start a new playbook',
+      });
+    }
+  });
+
+/** A generic source mapping as written in its file. */
+export type GenericMappingConfig = z.input<typeof genericMappingSchema>;
+/** A checked and compiled generic source mapping. */
+export type GenericMapping = z.output<typeof genericMappingSchema>;
+
+/** Path of the CEF line inside a JSON item when the mapping names none. */
+export const DEFAULT_CEF_FIELD = "$.message";
+
+/**
+ * Checks a mapping file's content.
+ *
+ * @param origin Name of the file or setting, used in error messages.
+ * @throws ConfigError `BRIDGE.CONFIG_INVALID` listing every problem, each with its key.
+ */
+export function loadGenericMapping(config: unknown, origin = "generic source mapping"): GenericMapping {
+  const result = genericMappingSchema.safeParse(config);
+  if (result.success) return result.data;
+  throw new ConfigError(result.error.issues.map((issue) => `${origin}: ${formatPath(issue.path)}: ${issue.message}`));
+}
+
+/** One item of a generic delivery: a JSON object, or a CEF line in the `cef` format. */
+export type GenericItem = Record<string, unknown> | string;
+/** A generic delivery: one item or an array of items, each one alert. */
+export type GenericPayload = GenericItem | GenericItem[];
+
+/**
+ * Creates the source adapter for one mapping. Its id is the mapping's `source_key`.
+ *
+ * In the `json` format each item is mapped by `fields`. In the `cef` format each item is a CEF
+ * line, or an object that contains one at `cef_field` (default `$.message`). The built-in CEF
+ * mapping applies there, and `fields` entries replace it target by target. Their paths read the
+ * flattened CEF record (`$.src`, `$.cs1Label`).
+ *
+ * @param mapping A mapping checked by {@link loadGenericMapping} or `genericMappingSchema`.
+ */
+export function createGenericAdapter(mapping: GenericMapping): SourceAdapter<GenericPayload> {
+  const fields = mapping.format === "cef" ? withBuiltInCefFields(mapping.fields) : mapping.fields;
+  const cefField = mapping.cef_field ?? sourcePathSchema.parse(DEFAULT_CEF_FIELD);
+  const displayName = mapping.display_name ?? mapping.source_key;
+
+  return {
+    id: mapping.source_key,
+    displayName,
+    schema: payloadSchema(mapping.format),
+    normalize(payload, context) {
+      const items = Array.isArray(payload) ? payload : [payload];
+      const prefix = (index: number): PathSegment[] => (Array.isArray(payload) ? [index] : []);
+      return items.map((item, index) => normalizeItem(item, prefix(index), { mapping, fields, cefField, displayName, context }));
+    },
+  } satisfies SourceAdapter<GenericPayload>;
+}
+
+let builtInCefFields: CompiledField[] | undefined;
+
+/** Merges the built-in CEF fields with a mapping's own, which replace built-ins they overlap. */
+function withBuiltInCefFields(own: readonly CompiledField[]): CompiledField[] {
+  builtInCefFields ??= compileFields(CEF_FIELD_MAPPING, (issue) => {
+    throw new Error(`built-in CEF mapping is invalid at ${formatPath(issue.path)}: ${issue.message}`);
+  });
+  const kept = builtInCefFields.filter((builtIn) => !own.some((field) => overlaps(field.targetSegments, builtIn.targetSegments)));
+  return [...kept, ...own];
+}
+
+function payloadSchema(format: GenericMapping["format"]): z.ZodType<GenericPayload> {
+  const isItem = (value: unknown) => isPlainRecord(value) || (format === "cef" && typeof value === "string");
+  const expected = format === "cef" ? "a CEF line or a JSON object" : "a JSON object";
+  return z
+    .unknown()
+    .superRefine((body, context) => {
+      if (isItem(body)) return;
+      if (!Array.isArray(body)) {
+        context.addIssue({ code: "custom", message: `expected ${expected} or an array of them` });
+        return;
+      }
+      body.forEach((item, index) => {
+        if (!isItem(item)) context.addIssue({ code: "custom", path: [index], message: `expected ${expected}` });
+      });
+    })
+    .transform((body) => body as GenericPayload);
+}
+
+interface ItemContext {
+  mapping: GenericMapping;
+  fields: readonly CompiledField[];
+  cefField: SourcePath;
+  displayName: string;
+  context: NormalizeContext;
+}
+
+function normalizeItem(item: GenericItem, prefix: PathSegment[], itemContext: ItemContext): NormalizedAlert {
+  const { mapping, context } = itemContext;
+  const { root, locate, computed } = readItem(item, prefix, itemContext);
+
+  const { key, episode } = identify(root, mapping, locate);
+  const status = statusOf(root, mapping);
+  const receivedAt = context.receivedAt.toISOString();
+
+  const content: Record<string, unknown> = {
+    title: `${itemContext.displayName} alert ${key}`,
+    ...computed,
+    last_observed_time: receivedAt,
+    create_time: receivedAt,
+    count: 1,
+    data_source: { source_type: SOURCE_TYPE.thirdParty, product_name: itemContext.displayName },
+    verification_state: "Unknown",
+    handle_status: status === "resolved" ? "Closed" : "Open",
+  };
+  const options = { sourceId: mapping.source_key, context, locate, timeZone: mapping.time_zone };
+  const origins = applyFields(root, itemContext.fields, content, options);
+  if (content.severity === undefined) content.severity = context.unknownSeverity(`${mapping.source_key} fields.severity`, undefined);
+
+  return { source: mapping.source_key, scope: "", key, episode, status, content: validateContent(content, origins, mapping.source_key) };
+}
+
+interface ReadItem {
+  /** The value mapping paths read: the JSON item, or the flattened CEF record. */
+  root: unknown;
+  locate: (path: SourcePath) => string;
+  /** Content computed before `fields` apply (CEF labels and description). */
+  computed: Record<string, unknown>;
+}
+
+function readItem(item: GenericItem, prefix: PathSegment[], { mapping, cefField }: ItemContext): ReadItem {
+  if (mapping.format === "json") {
+    return { root: item, locate: (path) => formatPath([...prefix, ...path.segments]), computed: {} };
+  }
+
+  const linePath = typeof item === "string" ? prefix : [...prefix, ...cefField.segments];
+  const lineLocation = formatPath(linePath);
+  const line = typeof item === "string" ? item : readPath(item, cefField.segments);
+  if (typeof line !== "string" || line === "") {
+    throw new InvalidInputError("BRIDGE.PAYLOAD_INVALID", `invalid ${mapping.source_key} payload at ${lineLocation}: expected a CEF line`, {
+      field: lineLocation,
+      fix: `send the CEF line as a string at ${cefField.text}, or set cef_field in the ${mapping.source_key} mapping`,
+    });
+  }
+
+  const record = cefRecord(parseCefLine(line, { field: lineLocation }));
+  const computed: Record<string, unknown> = {};
+  const labels = cefLabels(record);
+  const description = cefDescription(record);
+  if (labels !== undefined) computed.labels = labels;
+  if (description !== undefined) computed.description = description;
+  return { root: record, locate: (path) => `${lineLocation} (CEF ${formatPath(path.segments)})`, computed };
+}
+
+/**
+ * Derives key and episode. The key comes from `identity.fields` (one value as is, several
+ * joined with `|`); in the CEF format without `identity.fields`, from the built-in CEF rule.
+ * When that fails, `identity.fallback` may hash the canonical item without its volatile fields.
+ */
+function identify(root: unknown, mapping: GenericMapping, locate: (path: SourcePath) => string): { key: string; episode: string } {
+  const identity = mapping.identity;
+  let key: string | undefined;
+  let episode = "";
+  let missingField = "identity.fields";
+
+  if (identity !== undefined && identity.fields.length > 0) {
+    const values = identity.fields.map((path) => scalarText(readPath(root, path.segments)));
+    const missingIndex = values.indexOf(undefined);
+    if (missingIndex === -1) key = values.length === 1 ? values[0] : joinIdentityParts(values as string[]);
+    else missingField = locate(identity.fields[missingIndex] as SourcePath);
+  } else if (mapping.format === "cef") {
+    const builtIn = isPlainRecord(root) ? cefIdentity(root) : undefined;
+    if (builtIn !== undefined) {
+      key = builtIn.key;
+      const rtLocation = locate({ text: "$.rt", segments: ["rt"] });
+      episode = convertTime(builtIn.episode, "auto", { field: rtLocation, timeZone: mapping.time_zone }) ?? builtIn.episode;
+    } else missingField = locate({ text: "$.externalId", segments: ["externalId"] }) + " or rt";
+  }
+
+  if (key === undefined) {
+    if (identity?.fallback !== "sha256-of-canonical-body") return missingIdentity(mapping.source_key, missingField);
+    const volatile = identity.volatile_fields.map((path) => path.segments);
+    key = `sha256:${createHash("sha256").update(canonicalJson(root, volatile)).digest("hex")}`;
+  }
+
+  if (identity?.episode !== undefined) episode = episodeOf(root, identity.episode, mapping, locate);
+  return { key, episode };
+}
+
+function episodeOf(
+  root: unknown,
+  { path, type }: { path: SourcePath; type?: (typeof FIELD_TYPES)[number] | undefined },
+  mapping: GenericMapping,
+  locate: (path: SourcePath) => string,
+): string {
+  const location = locate(path);
+  const value = readPath(root, path.segments);
+
+  const isTime = type === "epoch_ms" || type === "epoch_s" || type === "rfc3339";
+  const episode = isTime ? convertTime(value, type, { field: location, timeZone: mapping.time_zone }) : scalarText(value);
+  return episode ?? missingIdentity(mapping.source_key, location);
+}
+
+function statusOf(root: unknown, mapping: GenericMapping): AlertStatus {
+  const status = mapping.status;
+  if (status === undefined) return "firing";
+  const value = scalarText(readPath(root, status.path.segments));
+  if (value === undefined) return status.default;
+  const resolved = status.resolved_values.some((candidate) => String(candidate).toLowerCase() === value.toLowerCase());
+  return resolved ? "resolved" : "firing";
+}

@@ -1,0 +1,168 @@
+import { InvalidInputError } from "../errors";
+import { normalizeTime } from "../alert/time";
+
+/**
+ * Format of a mapped time value: epoch milliseconds, epoch seconds, RFC 3339, or `auto`
+ * (numbers by magnitude, RFC 3339, CEF dates such as `May 14 2024 11:07:11 UTC`).
+ */
+export type TimeType = "epoch_ms" | "epoch_s" | "rfc3339" | "auto";
+
+/** Options for {@link convertTime}. */
+export interface ConvertTimeOptions {
+  /** Location of the value in the payload, used in error messages. */
+  field?: string;
+  /**
+   * Zone for times written without one: `UTC`, a fixed offset (`+08:00`, `UTC+0800`) or an IANA
+   * name (`Asia/Shanghai`). Without it a zone-less time is rejected, because the zone of the
+   * machine that runs the bridge is unrelated to the sender's.
+   */
+  timeZone?: string;
+}
+
+const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+
+// ArcSight's textual date: "MMM dd yyyy HH:mm:ss[.SSS][ zone]".
+const CEF_DATE = /^([A-Za-z]{3}) (\d{1,2}) (\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(?: (\S+))?$/;
+// RFC 3339 without a zone, which only a configured zone can place on the time line.
+const ZONELESS_ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/;
+const FIXED_OFFSET = /^(?:UTC|GMT)?([+-])(\d{2}):?(\d{2})$/i;
+
+/** A wall-clock time without a zone. */
+interface LocalTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  millisecond: number;
+}
+
+/**
+ * Converts a sender's time to RFC 3339 UTC with milliseconds, or undefined for "unset" values
+ * (empty, null, zero, the Go zero time). All results pass through `normalizeTime`.
+ *
+ * @throws InvalidInputError `BRIDGE.TIME_INVALID` when the value is not a time of that type or
+ *   has no zone and no `timeZone` is configured.
+ */
+export function convertTime(value: unknown, type: TimeType, options: ConvertTimeOptions = {}): string | undefined {
+  const { field } = options;
+  if (type === "epoch_ms") return normalizeTime(value, { epoch: "milliseconds", field });
+  if (type === "epoch_s") return normalizeTime(value, { epoch: "seconds", field });
+  if (type === "rfc3339" && typeof value !== "string") throw invalidTime(value, field, "expected an RFC 3339 string");
+
+  if (typeof value === "string") {
+    const local = readCefDate(value) ?? readZonelessIso(value);
+    if (local !== undefined) return placeInZone(local.time, local.zone ?? options.timeZone, value, field);
+  }
+  return normalizeTime(value, { field });
+}
+
+function readCefDate(text: string): { time: LocalTime; zone: string | undefined } | undefined {
+  const match = CEF_DATE.exec(text.trim());
+  if (match === null) return undefined;
+  const [, monthName = "", day, year, hour, minute, second, fraction = "0", zone] = match;
+  const month = MONTHS.indexOf(monthName.toLowerCase()) + 1;
+  if (month === 0) return undefined;
+  const millisecond = Number(fraction.padEnd(3, "0"));
+  return { time: toLocalTime([year, month, day, hour, minute, second], millisecond), zone };
+}
+
+function readZonelessIso(text: string): { time: LocalTime; zone: undefined } | undefined {
+  const match = ZONELESS_ISO.exec(text.trim());
+  if (match === null) return undefined;
+  const [, year, month, day, hour, minute, second, fraction = "0"] = match;
+  const millisecond = Number(fraction.padEnd(3, "0").slice(0, 3));
+  return { time: toLocalTime([year, month, day, hour, minute, second], millisecond), zone: undefined };
+}
+
+function toLocalTime(parts: readonly (string | number | undefined)[], millisecond: number): LocalTime {
+  const [year, month, day, hour, minute, second] = parts.map(Number) as [number, number, number, number, number, number];
+  return { year, month, day, hour, minute, second, millisecond };
+}
+
+/** True when `zone` is `UTC`, `GMT`, `Z`, a fixed offset, or an IANA zone name in this runtime's ICU data. */
+export function isSupportedTimeZone(zone: string): boolean {
+  if (isUtcName(zone) || FIXED_OFFSET.test(zone)) return true;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isUtcName(zone: string): boolean {
+  return /^(?:UTC|GMT|Z)$/i.test(zone);
+}
+
+function placeInZone(local: LocalTime, zone: string | undefined, original: string, field: string | undefined): string | undefined {
+  if (zone === undefined) {
+    throw invalidTime(original, field, "the time has no zone; set time_zone in the source mapping");
+  }
+  if (!isSupportedTimeZone(zone)) throw invalidTime(original, field, `unknown time zone ${JSON.stringify(zone)}`);
+
+  const wallClockMs = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second, local.millisecond);
+  const offsetMinutes = offsetOf(zone, wallClockMs);
+  return normalizeTime(`${isoWallClock(local)}${formatOffset(offsetMinutes)}`, { field });
+}
+
+/** Offset of `zone` from UTC in minutes at the instant whose wall clock in that zone is `wallClockMs`. */
+function offsetOf(zone: string, wallClockMs: number): number {
+  if (isUtcName(zone)) return 0;
+  const fixed = FIXED_OFFSET.exec(zone);
+  if (fixed !== null) {
+    const [, sign, hours, minutes] = fixed;
+    return (sign === "-" ? -1 : 1) * (Number(hours) * 60 + Number(minutes));
+  }
+
+  // An IANA zone's offset depends on the instant, which depends on the offset. Guess the instant
+  // with the offset at the wall-clock value read as UTC, then take the offset at that guess.
+  // NOTE: inside a daylight-saving gap or overlap this picks one of the possible instants.
+  const firstGuess = zoneOffsetAt(zone, wallClockMs);
+  return zoneOffsetAt(zone, wallClockMs - firstGuess * 60_000);
+}
+
+function zoneOffsetAt(zone: string, instantMs: number): number {
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+  const parts = Object.fromEntries(format.formatToParts(new Date(instantMs)).map((part) => [part.type, part.value]));
+  const zoneWallClockMs = Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
+  const wholeSecondMs = Math.floor(instantMs / 1000) * 1000;
+  return Math.round((zoneWallClockMs - wholeSecondMs) / 60_000);
+}
+
+function isoWallClock(local: LocalTime): string {
+  const pad = (value: number, width = 2) => String(value).padStart(width, "0");
+  const date = `${pad(local.year, 4)}-${pad(local.month)}-${pad(local.day)}`;
+  return `${date}T${pad(local.hour)}:${pad(local.minute)}:${pad(local.second)}.${pad(local.millisecond, 3)}`;
+}
+
+function formatOffset(offsetMinutes: number): string {
+  const sign = offsetMinutes < 0 ? "-" : "+";
+  const absolute = Math.abs(offsetMinutes);
+  return `${sign}${String(Math.trunc(absolute / 60)).padStart(2, "0")}:${String(absolute % 60).padStart(2, "0")}`;
+}
+
+function invalidTime(value: unknown, field: string | undefined, reason: string): InvalidInputError {
+  const where = field === undefined ? "" : ` at ${field}`;
+  return new InvalidInputError("BRIDGE.TIME_INVALID", `invalid timestamp${where}: ${reason}: ${JSON.stringify(value)?.slice(0, 64)}`, {
+    field,
+    fix: "send RFC 3339 with a zone, epoch seconds or milliseconds, or set time_zone in the source mapping",
+  });
+}

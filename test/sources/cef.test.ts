@@ -1,0 +1,193 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { BridgeError } from "../../lib/errors";
+import { cefDescription, cefIdentity, cefLabels, cefRecord, CefSyntaxError, joinIdentityParts, parseCefLine } from "../../lib/sources/cef";
+import { readJsonFixture } from "../helpers/fixtures";
+
+function syntaxErrorOf(line: string): CefSyntaxError {
+  try {
+    parseCefLine(line, { field: "message" });
+  } catch (error) {
+    if (error instanceof CefSyntaxError) return error;
+    throw error;
+  }
+  throw new Error(`expected ${JSON.stringify(line)} to be rejected`);
+}
+
+describe("parseCefLine", () => {
+  it("parses the relayed fixture line", () => {
+    const { message } = readJsonFixture<{ message: string }>("payloads/generic-cef-line-in-json.json");
+
+    expect(parseCefLine(message)).toEqual({
+      version: 0,
+      deviceVendor: "ExampleCorp",
+      deviceProduct: "EdgeFW",
+      deviceVersion: "9.1",
+      signatureId: "100234",
+      name: "Port scan detected | external",
+      severity: "7",
+      extensions: {
+        src: "198.51.100.90",
+        dst: "192.0.2.15",
+        proto: "TCP",
+        cnt: "312",
+        rt: "May 14 2024 11:07:11 UTC",
+        cs1Label: "zone",
+        cs1: "dmz",
+        msg: "Scan from 198.51.100.90 across 312 ports; filter=syn-only",
+      },
+    });
+  });
+
+  it("decodes header escapes", () => {
+    const event = parseCefLine("CEF:0|Ven\\|dor|Pro\\\\duct|1.0|sig|Name with \\d|5|");
+
+    expect(event.deviceVendor).toBe("Ven|dor");
+    expect(event.deviceProduct).toBe("Pro\\duct");
+    expect(event.name).toBe("Name with \\d");
+    expect(event.extensions).toEqual({});
+  });
+
+  it("decodes extension escapes", () => {
+    const event = parseCefLine("CEF:0|V|P|1|s|n|5|a=x\\=y b=line1\\nline2 c=back\\\\slash d=cr\\r e=pipe\\|");
+
+    expect(event.extensions).toEqual({ a: "x=y", b: "line1\nline2", c: "back\\slash", d: "cr\r", e: "pipe|" });
+  });
+
+  it("keeps spaces inside values", () => {
+    const event = parseCefLine("CEF:1|V|P|1|s|n|5|msg=hello  big world   src=10.0.0.1 suser=");
+
+    expect(event.version).toBe(1);
+    expect(event.extensions).toEqual({ msg: "hello  big world", src: "10.0.0.1", suser: "" });
+  });
+
+  it("keeps a bare equals sign inside a value", () => {
+    const event = parseCefLine("CEF:0|V|P|1|s|n|5|request=https://a.example/?q=1&r=2 src=10.0.0.1");
+
+    expect(event.extensions).toEqual({ request: "https://a.example/?q=1&r=2", src: "10.0.0.1" });
+  });
+
+  it("skips a syslog header and a line break", () => {
+    const event = parseCefLine("<134>May 14 11:07:11 relay-01 CEF:0|V|P|1|s|n|High|src=10.0.0.1\r\n");
+
+    expect(event.severity).toBe("High");
+    expect(event.extensions).toEqual({ src: "10.0.0.1" });
+  });
+
+  it("keeps prototype keys as plain data", () => {
+    const event = parseCefLine("CEF:0|V|P|1|s|n|5|__proto__=x constructor=y");
+
+    expect(Object.getPrototypeOf(event.extensions)).toBe(Object.prototype);
+    expect(Object.keys(event.extensions)).toEqual(["__proto__", "constructor"]);
+    expect(event.extensions.constructor).toBe("y");
+  });
+
+  it.each([
+    ["no prefix", "LEEF:1.0|V|P|1|s|", 1],
+    ["short header", "CEF:0|V|P|1", 12],
+    ["bad version", "CEF:x|V|P|1|s|n|5|", 5],
+    ["text before first key", "CEF:0|V|P|1|s|n|5|junk here a=b", 30],
+    ["value without key", "CEF:0|V|P|1|s|n|5|=b", 19],
+    ["text without pairs", "CEF:0|V|P|1|s|n|5|just words", 19],
+  ])("rejects %s with its column", (_case, line, column) => {
+    const error = syntaxErrorOf(line);
+
+    expect(error.code).toBe("BRIDGE.CEF_INVALID");
+    expect(error.column).toBe(column);
+    expect(error.field).toBe("message");
+    expect(error.statusCode).toBe(422);
+  });
+
+  it("round-trips escaped header and extension values", () => {
+    const headerValue = fc.string({ unit: "grapheme", maxLength: 20 });
+    const key = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_]{0,11}$/);
+    // Trailing spaces of a value are dropped because they cannot be distinguished from separators.
+    const value = fc.string({ unit: "grapheme", maxLength: 30 }).filter((text) => !text.endsWith(" "));
+    const escapeHeader = (text: string) => text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|");
+    const escapeValue = (text: string) =>
+      text.replace(/\\/g, "\\\\").replace(/=/g, "\\=").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
+
+    fc.assert(
+      fc.property(fc.array(headerValue, { minLength: 6, maxLength: 6 }), fc.dictionary(key, value), (header, extensions) => {
+        const pairs = Object.entries(extensions).map(([name, text]) => `${name}=${escapeValue(text)}`);
+        const line = `CEF:0|${header.map(escapeHeader).join("|")}|${pairs.join(" ")}`;
+
+        const event = parseCefLine(line);
+
+        expect([event.deviceVendor, event.deviceProduct, event.deviceVersion, event.signatureId, event.name]).toEqual(header.slice(0, 5));
+        expect(event.severity).toBe((header[5] ?? "").trim());
+        expect(event.extensions).toEqual(extensions);
+      }),
+    );
+  });
+
+  it("throws only CEF_INVALID for random lines", () => {
+    const anyLine = fc.oneof(fc.string(), fc.string().map((rest) => `CEF:0|${rest}`), fc.string().map((rest) => `CEF:0|V|P|1|s|n|5|${rest}`));
+
+    fc.assert(
+      fc.property(anyLine, (line) => {
+        try {
+          parseCefLine(line);
+        } catch (error) {
+          expect(error).toBeInstanceOf(BridgeError);
+          expect((error as BridgeError).code).toBe("BRIDGE.CEF_INVALID");
+        }
+      }),
+    );
+  });
+});
+
+describe("CEF record helpers", () => {
+  const record = cefRecord(
+    parseCefLine(
+      "CEF:0|ExampleCorp|EdgeWAF|5.2.1|942100|SQLi|8|act=blocked cs2=prod-strict cs2Label=policy cs4=x request=/search?q\\=1 requestMethod=GET msg=SQL tautology",
+    ),
+  );
+
+  it("flattens header and extensions", () => {
+    expect(record).toEqual({
+      version: 0,
+      deviceVendor: "ExampleCorp",
+      deviceProduct: "EdgeWAF",
+      deviceVersion: "5.2.1",
+      deviceEventClassId: "942100",
+      name: "SQLi",
+      severity: "8",
+      act: "blocked",
+      cs2: "prod-strict",
+      cs2Label: "policy",
+      cs4: "x",
+      request: "/search?q=1",
+      requestMethod: "GET",
+      msg: "SQL tautology",
+    });
+  });
+
+  it("builds labels from custom slots", () => {
+    expect(cefLabels(record)).toBe("act=blocked,cs4=x,policy=prod-strict,signature_id=942100");
+    expect(cefLabels({})).toBeUndefined();
+  });
+
+  it("builds the description from msg and request", () => {
+    expect(cefDescription(record)).toBe("SQL tautology\nRequest: GET /search?q=1");
+    expect(cefDescription({ request: "/a" })).toBe("Request: /a");
+    expect(cefDescription({})).toBeUndefined();
+  });
+
+  it("keys on externalId when present", () => {
+    expect(cefIdentity({ ...record, externalId: "e-1", rt: "1715684834567" })).toEqual({ key: "ExampleCorp|EdgeWAF|e-1", episode: "" });
+  });
+
+  it("keys on the event tuple and rt otherwise", () => {
+    expect(cefIdentity({ ...record, src: "203.0.113.61", rt: "1715684834567" })).toEqual({
+      key: "ExampleCorp|EdgeWAF|942100|203.0.113.61|",
+      episode: "1715684834567",
+    });
+    expect(cefIdentity(record)).toBeUndefined();
+  });
+
+  it("escapes separators inside identity parts", () => {
+    expect(joinIdentityParts(["a|b", "c\\", "d"])).toBe("a\\|b|c\\\\|d");
+    expect(joinIdentityParts(["a", "b|c"])).not.toBe(joinIdentityParts(["a|b", "c"]));
+  });
+});

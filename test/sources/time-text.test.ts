@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { convertTime, isSupportedTimeZone } from "../../lib/sources/time-text";
+import { bridgeErrorOf } from "./normalize-context";
+
+describe("convertTime", () => {
+  it.each([
+    ["May 14 2024 11:07:11 UTC", "2024-05-14T11:07:11.000Z"],
+    ["May 14 2024 11:07:11.25 GMT", "2024-05-14T11:07:11.250Z"],
+    ["may 4 2024 19:07:11 +0800", "2024-05-04T11:07:11.000Z"],
+    ["Dec 31 2023 23:30:00 -05:00", "2024-01-01T04:30:00.000Z"],
+    ["May 14 2024 19:07:11 Asia/Shanghai", "2024-05-14T11:07:11.000Z"],
+    ["Jul 01 2024 12:00:00 Europe/Berlin", "2024-07-01T10:00:00.000Z"],
+    ["Jan 15 2024 12:00:00 Europe/Berlin", "2024-01-15T11:00:00.000Z"],
+    ["2024-05-14T12:07:10.013525+02:00", "2024-05-14T10:07:10.013Z"],
+    [1715684834567, "2024-05-14T11:07:14.567Z"],
+    ["1715684834", "2024-05-14T11:07:14.000Z"],
+  ])("reads %s in auto mode", (value, expected) => {
+    expect(convertTime(value, "auto")).toBe(expected);
+  });
+
+  it("places zone-less times in the configured zone", () => {
+    expect(convertTime("May 14 2024 19:07:11", "auto", { timeZone: "Asia/Shanghai" })).toBe("2024-05-14T11:07:11.000Z");
+    expect(convertTime("2024-05-14T19:07:11.5", "rfc3339", { timeZone: "+08:00" })).toBe("2024-05-14T11:07:11.500Z");
+    expect(convertTime("2024-05-14 11:07:11", "auto", { timeZone: "UTC" })).toBe("2024-05-14T11:07:11.000Z");
+  });
+
+  it("rejects zone-less times without a zone", () => {
+    const error = bridgeErrorOf(() => convertTime("May 14 2024 19:07:11", "auto", { field: "[0].rt" }));
+
+    expect(error.code).toBe("BRIDGE.TIME_INVALID");
+    expect(error.field).toBe("[0].rt");
+    expect(error.message).toContain("time_zone");
+  });
+
+  it("rejects an unknown zone name", () => {
+    const error = bridgeErrorOf(() => convertTime("May 14 2024 19:07:11 Mars/Olympus", "auto"));
+
+    expect(error.code).toBe("BRIDGE.TIME_INVALID");
+  });
+
+  it("applies the epoch unit of the type", () => {
+    expect(convertTime(1715684834, "epoch_s")).toBe("2024-05-14T11:07:14.000Z");
+    expect(convertTime("1715684834567", "epoch_ms")).toBe("2024-05-14T11:07:14.567Z");
+    expect(convertTime(1715684834, "epoch_ms")).toBe("1970-01-20T20:34:44.834Z");
+  });
+
+  it("rejects a number for rfc3339", () => {
+    expect(bridgeErrorOf(() => convertTime(1715684834, "rfc3339")).code).toBe("BRIDGE.TIME_INVALID");
+  });
+
+  it("treats unset values as missing", () => {
+    expect(convertTime("0001-01-01T00:00:00Z", "auto")).toBeUndefined();
+    expect(convertTime(null, "auto")).toBeUndefined();
+  });
+});
+
+describe("isSupportedTimeZone", () => {
+  it.each([
+    ["UTC", true],
+    ["Z", true],
+    ["+08:00", true],
+    ["UTC-0330", true],
+    ["Asia/Shanghai", true],
+    ["Mars/Olympus", false],
+    ["+8", false],
+  ])("%s gives %s", (zone, supported) => {
+    expect(isSupportedTimeZone(zone)).toBe(supported);
+  });
+});
