@@ -56,22 +56,22 @@ export const resourceSchema = z.object({
   tags: z.record(z.string(), z.string()).optional(),
 });
 
-const processFields = (prefix: string) => ({
-  [`${prefix}name`]: z.string().optional(),
-  [`${prefix}path`]: z.string().optional(),
-  [`${prefix}pid`]: z.number().int().optional(),
-  [`${prefix}uid`]: z.number().int().optional(),
-  [`${prefix}cmdline`]: z.string().optional(),
-});
-
 export const processSchema = z.object({
   process_name: z.string().optional(),
   process_path: z.string().optional(),
   process_pid: z.number().int().optional(),
   process_uid: z.number().int().optional(),
   process_cmdline: z.string().optional(),
-  ...processFields("process_parent_"),
-  ...processFields("process_child_"),
+  process_parent_name: z.string().optional(),
+  process_parent_path: z.string().optional(),
+  process_parent_pid: z.number().int().optional(),
+  process_parent_uid: z.number().int().optional(),
+  process_parent_cmdline: z.string().optional(),
+  process_child_name: z.string().optional(),
+  process_child_path: z.string().optional(),
+  process_child_pid: z.number().int().optional(),
+  process_child_uid: z.number().int().optional(),
+  process_child_cmdline: z.string().optional(),
   // "launche" is the API's own spelling.
   process_launche_time: z.string().optional(),
   process_terminate_time: z.string().optional(),

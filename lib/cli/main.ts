@@ -1,0 +1,140 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { SEVERITIES, type Severity } from "../alert/schema";
+import { createInstanceBody } from "../delivery/job";
+import { BridgeError } from "../errors";
+import { parseJsonBody, planDelivery } from "../ingest";
+import { EMULATOR_DEFAULTS } from "../local/bridge";
+import { parseFaults, startEmulator } from "../local/emulator";
+import { loadGenericSources } from "../runtime";
+import { BUILT_IN_SOURCES, findSource } from "../sources/index";
+
+const USAGE = `Usage: secmaster-bridge <command> [options]
+
+Commands:
+  normalize --source SOURCE FILE   Print the CreateWorkflowInstance bodies a delivery would produce,
+                                   without sending anything.
+      --workflow-id ID             Workflow to address (default: SECMASTER_WORKFLOW_ID or the emulator's).
+      --mapping FILE               Mapping file of a generic JSON source (repeatable).
+      --received-at TIME           Receipt time to use, RFC 3339 (default: now).
+  emulator                         Run the SecMaster emulator alone on 127.0.0.1.
+      --port PORT                  Port (default: SECMASTER_EMULATOR_PORT or 9400).
+      --data-dir DIR               Where stored instances persist (default: BRIDGE_DATA_DIR or .data).
+  help                             Show this text.
+
+Sources: ${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}`;
+
+/** Runs one CLI command and returns the process exit code. */
+export async function runCli(argv: string[], io = { out: process.stdout, err: process.stderr }): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "normalize":
+      return normalizeCommand(rest, io);
+    case "emulator":
+      return emulatorCommand(rest, io);
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      io.out.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      io.err.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+function normalizeCommand(args: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream }): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      source: { type: "string" },
+      "workflow-id": { type: "string" },
+      mapping: { type: "string", multiple: true },
+      "received-at": { type: "string" },
+      "default-severity": { type: "string" },
+    },
+  });
+  const file = positionals[0];
+  if (values.source === undefined || file === undefined) {
+    io.err.write("normalize needs --source SOURCE and a FILE\n");
+    return 2;
+  }
+  const severity = (values["default-severity"] ?? "Medium") as Severity;
+  if (!(SEVERITIES as readonly string[]).includes(severity)) {
+    io.err.write(`--default-severity must be one of ${SEVERITIES.join(", ")}\n`);
+    return 2;
+  }
+  try {
+    const adapter = findSource(values.source, loadGenericSources(values.mapping ?? []));
+    if (adapter === undefined) {
+      io.err.write(`unknown source ${JSON.stringify(values.source)}; known sources: ${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}\n`);
+      return 2;
+    }
+    const receivedAt = values["received-at"] === undefined ? new Date() : new Date(values["received-at"]);
+    const workflowId = values["workflow-id"] ?? process.env.SECMASTER_WORKFLOW_ID ?? EMULATOR_DEFAULTS.workflowId;
+    const plans = planDelivery(
+      { adapter, body: parseJsonBody(readFileSync(file, "utf8")), receivedAt },
+      {
+        defaultSeverity: severity,
+        target: {
+          projectId: process.env.SECMASTER_PROJECT_ID ?? EMULATOR_DEFAULTS.projectId,
+          workspaceId: process.env.SECMASTER_WORKSPACE_ID ?? EMULATOR_DEFAULTS.workspaceId,
+          workflowId,
+          dataclass: { name: process.env.SECMASTER_DATACLASS_NAME ?? "Alert" },
+        },
+      },
+    );
+    for (const plan of plans.filter((item) => item.skipReason !== undefined)) {
+      io.err.write(`skipped ${plan.job.actionInstanceId}: ${plan.skipReason}\n`);
+    }
+    const bodies = plans.filter((plan) => plan.skipReason === undefined).map((plan) => createInstanceBody(plan.job));
+    io.out.write(`${JSON.stringify(bodies, null, 2)}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof BridgeError) {
+      io.err.write(`${error.code}: ${error.message}${error.fix === undefined ? "" : `\nfix: ${error.fix}`}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+async function emulatorCommand(args: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream }): Promise<number> {
+  const { values } = parseArgs({ args, options: { port: { type: "string" }, "data-dir": { type: "string" } } });
+  const accessKey = process.env.SECMASTER_AK;
+  const secretKey = process.env.SECMASTER_SK;
+  if (accessKey === undefined || secretKey === undefined) {
+    io.err.write("set SECMASTER_AK and SECMASTER_SK to the key pair the emulator should accept\n");
+    return 2;
+  }
+  const emulator = await startEmulator({
+    port: Number(values.port ?? process.env.SECMASTER_EMULATOR_PORT ?? 9400),
+    projectId: process.env.SECMASTER_PROJECT_ID ?? EMULATOR_DEFAULTS.projectId,
+    credentials: [{ accessKey, secretKey }],
+    workspaces: [
+      {
+        workspaceId: process.env.SECMASTER_WORKSPACE_ID ?? EMULATOR_DEFAULTS.workspaceId,
+        workflows: [
+          {
+            id: process.env.SECMASTER_WORKFLOW_ID ?? EMULATOR_DEFAULTS.workflowId,
+            name: EMULATOR_DEFAULTS.workflowName,
+            dataclassId: EMULATOR_DEFAULTS.dataclassId,
+            dataclassName: EMULATOR_DEFAULTS.dataclassName,
+          },
+        ],
+      },
+    ],
+    dataDir: values["data-dir"] ?? process.env.BRIDGE_DATA_DIR ?? ".data",
+    ...(process.env.SECMASTER_EMULATOR_FAULTS === undefined ? {} : { faults: parseFaults(process.env.SECMASTER_EMULATOR_FAULTS) }),
+  });
+  io.out.write(`SecMaster emulator listening on ${emulator.url} (instances: ${emulator.url}/_emulator/instances)\n`);
+  await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+  await emulator.close();
+  return 0;
+}
+
+if (process.argv[1] !== undefined && /secmaster-bridge(\.js)?$|cli\/main\.ts$/.test(process.argv[1])) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

@@ -1,0 +1,178 @@
+import * as z from "zod";
+import { SEVERITIES, type Severity } from "./alert/schema";
+import { ConfigError } from "./errors";
+
+/** How SecMaster is reached and authenticated. */
+export type SecMasterCredentials =
+  | { kind: "aksk"; accessKey: string; secretKey: string; securityToken?: string }
+  | { kind: "token"; token: string };
+
+/** Every setting of the bridge, parsed once at cold start. */
+export interface BridgeConfig {
+  secmaster: {
+    /** Explicit endpoint URL; otherwise derived from `region`. */
+    endpoint: string | undefined;
+    region: string | undefined;
+    projectId: string;
+    workspaceId: string;
+    /** Workflow that receives every alert no route claims. */
+    workflowId: string;
+    dataclassName: string;
+    dataclassId: string | undefined;
+    credentials: SecMasterCredentials;
+    /** Budget of one CreateWorkflowInstance call including retries, in milliseconds. */
+    timeoutMs: number;
+    maxAttempts: number;
+  };
+  idempotency: {
+    tableName: string;
+    /** DynamoDB endpoint override, set for dynalite on a laptop. */
+    dynamodbEndpoint: string | undefined;
+    ttlSeconds: number;
+  };
+  ingest: {
+    maxBodyBytes: number;
+    dispatchConcurrency: number;
+    defaultSeverity: Severity;
+    /** `skip` acknowledges resolved alerts without starting anything. */
+    resolvedAlerts: "skip";
+    genericMappingFiles: string[];
+  };
+  logLevel: string;
+}
+
+/** Prefixes of the variables the bridge owns; an unknown name with one of them is a typo. */
+const OWNED_PREFIXES = ["SECMASTER_", "BRIDGE_"] as const;
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .optional();
+const requiredText = z.string().trim().min(1, "is required");
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .refine((value) => value > 0, "must be greater than 0")
+    .optional()
+    .transform((value) => value ?? fallback);
+
+/** Variables read from the environment, with their defaults. Exported for the docs test. */
+export const ENVIRONMENT_SCHEMA = z.object({
+  SECMASTER_ENDPOINT: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  SECMASTER_REGION: optionalText,
+  SECMASTER_PROJECT_ID: requiredText,
+  SECMASTER_WORKSPACE_ID: requiredText,
+  SECMASTER_WORKFLOW_ID: requiredText,
+  SECMASTER_DATACLASS_NAME: optionalText.transform((value) => value ?? "Alert"),
+  SECMASTER_DATACLASS_ID: optionalText,
+  SECMASTER_AK: optionalText,
+  SECMASTER_SK: optionalText,
+  SECMASTER_SECURITY_TOKEN: optionalText,
+  SECMASTER_AUTH_TOKEN: optionalText,
+  SECMASTER_TIMEOUT_MS: positiveInt(20_000),
+  SECMASTER_MAX_ATTEMPTS: positiveInt(4),
+  SECMASTER_EMULATOR_PORT: optionalText,
+  SECMASTER_EMULATOR_FAULTS: optionalText,
+  BRIDGE_IDEMPOTENCY_TABLE: optionalText.transform((value) => value ?? "secmaster-bridge-idempotency"),
+  BRIDGE_DYNAMODB_ENDPOINT: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  BRIDGE_IDEMPOTENCY_TTL_SECONDS: positiveInt(7 * 24 * 3600),
+  BRIDGE_MAX_BODY_BYTES: positiveInt(5 * 1024 * 1024),
+  BRIDGE_DISPATCH_CONCURRENCY: positiveInt(8),
+  BRIDGE_DEFAULT_SEVERITY: optionalText.pipe(z.enum(SEVERITIES).optional()).transform((value) => value ?? "Medium"),
+  BRIDGE_RESOLVED_ALERTS: optionalText.pipe(z.enum(["skip"]).optional()).transform((value) => value ?? "skip"),
+  BRIDGE_GENERIC_MAPPINGS: optionalText,
+  BRIDGE_DATA_DIR: optionalText,
+  BRIDGE_LOCAL_HOST: optionalText,
+  BRIDGE_MODE: optionalText,
+  PORT: optionalText,
+  LOG_LEVEL: optionalText.transform((value) => value ?? "INFO"),
+});
+
+/**
+ * Parses the environment into a {@link BridgeConfig}.
+ *
+ * @throws ConfigError listing every missing or invalid variable at once, and every unknown
+ *   `SECMASTER_*` or `BRIDGE_*` name (a misspelt setting would otherwise be ignored silently).
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): BridgeConfig {
+  const issues: string[] = [];
+  const known = new Set(Object.keys(ENVIRONMENT_SCHEMA.shape));
+  for (const name of Object.keys(env).sort()) {
+    if (OWNED_PREFIXES.some((prefix) => name.startsWith(prefix)) && !known.has(name)) {
+      issues.push(`${name}: unknown setting; check the spelling against the README's settings table`);
+    }
+  }
+
+  const parsed = ENVIRONMENT_SCHEMA.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      issues.push(`${issue.path.join(".")}: ${issue.message}`);
+    }
+  }
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === "" ? undefined : value;
+  };
+  if (text("SECMASTER_ENDPOINT") === undefined && text("SECMASTER_REGION") === undefined) {
+    issues.push("SECMASTER_REGION: set a region such as cn-north-4, or SECMASTER_ENDPOINT to a full URL");
+  }
+  const credentials = readCredentials(text, issues);
+  if (!parsed.success || issues.length > 0 || credentials === undefined) throw new ConfigError(issues);
+  const vars = parsed.data;
+
+  return {
+    secmaster: {
+      endpoint: vars.SECMASTER_ENDPOINT,
+      region: vars.SECMASTER_REGION,
+      projectId: vars.SECMASTER_PROJECT_ID,
+      workspaceId: vars.SECMASTER_WORKSPACE_ID,
+      workflowId: vars.SECMASTER_WORKFLOW_ID,
+      dataclassName: vars.SECMASTER_DATACLASS_NAME,
+      dataclassId: vars.SECMASTER_DATACLASS_ID,
+      credentials,
+      timeoutMs: vars.SECMASTER_TIMEOUT_MS,
+      maxAttempts: vars.SECMASTER_MAX_ATTEMPTS,
+    },
+    idempotency: {
+      tableName: vars.BRIDGE_IDEMPOTENCY_TABLE,
+      dynamodbEndpoint: vars.BRIDGE_DYNAMODB_ENDPOINT,
+      ttlSeconds: vars.BRIDGE_IDEMPOTENCY_TTL_SECONDS,
+    },
+    ingest: {
+      maxBodyBytes: vars.BRIDGE_MAX_BODY_BYTES,
+      dispatchConcurrency: vars.BRIDGE_DISPATCH_CONCURRENCY,
+      defaultSeverity: vars.BRIDGE_DEFAULT_SEVERITY,
+      resolvedAlerts: vars.BRIDGE_RESOLVED_ALERTS,
+      genericMappingFiles: (vars.BRIDGE_GENERIC_MAPPINGS ?? "")
+        .split(",")
+        .map((file) => file.trim())
+        .filter((file) => file !== ""),
+    },
+    logLevel: vars.LOG_LEVEL,
+  };
+}
+
+function readCredentials(
+  text: (name: string) => string | undefined,
+  issues: string[],
+): SecMasterCredentials | undefined {
+  const accessKey = text("SECMASTER_AK");
+  const secretKey = text("SECMASTER_SK");
+  const token = text("SECMASTER_AUTH_TOKEN");
+  const securityToken = text("SECMASTER_SECURITY_TOKEN");
+  if ((accessKey !== undefined || secretKey !== undefined) && token !== undefined) {
+    issues.push("SECMASTER_AUTH_TOKEN: set either SECMASTER_AK/SECMASTER_SK or SECMASTER_AUTH_TOKEN, not both");
+    return undefined;
+  }
+  if (token !== undefined) return { kind: "token", token };
+  if (accessKey === undefined || secretKey === undefined) {
+    const missing = accessKey === undefined ? "SECMASTER_AK" : "SECMASTER_SK";
+    issues.push(`${missing}: SecMaster credentials are required; set SECMASTER_AK and SECMASTER_SK, or SECMASTER_AUTH_TOKEN`);
+    return undefined;
+  }
+  return { kind: "aksk", accessKey, secretKey, ...(securityToken === undefined ? {} : { securityToken }) };
+}

@@ -1,0 +1,178 @@
+import type { Severity } from "./alert/schema";
+import type { StartJob } from "./delivery/job";
+import { describeStartFailure, type Starter } from "./delivery/start";
+import { InvalidInputError } from "./errors";
+import { actionInstanceId } from "./identity";
+import { logger } from "./logger";
+import { parsePayload } from "./sources/parse";
+import type { NormalizedAlert, SourceAdapter } from "./sources/types";
+
+/** Outcome of one alert of a delivery, as returned to the sender. */
+export interface AlertResult {
+  action_instance_id: string;
+  workflow_id: string;
+  status: "created" | "duplicate" | "skipped" | "failed";
+  reason?: string;
+  /** Stable error code of a failure, such as `APIG.0301`. */
+  code?: string;
+}
+
+/** Where alerts go when no routing rule claims them. */
+export interface DefaultTarget {
+  projectId: string;
+  workspaceId: string;
+  workflowId: string;
+  dataclass: { id?: string; name: string };
+}
+
+export interface IngestOptions {
+  target: DefaultTarget;
+  starter: Starter;
+  defaultSeverity: Severity;
+  dispatchConcurrency: number;
+  /** Called once per unknown severity value, for a metric. */
+  onUnknownSeverity?: (source: string, field: string) => void;
+}
+
+export interface IngestRequest {
+  adapter: SourceAdapter<unknown>;
+  /** The parsed JSON body. */
+  body: unknown;
+  receivedAt: Date;
+  signal?: AbortSignal;
+}
+
+/**
+ * Splits one delivery into alerts, normalizes them, and starts one workflow instance per firing
+ * alert episode. Resolved alerts and vendor test notifications are acknowledged as `skipped`.
+ *
+ * @throws InvalidInputError when the delivery does not match the source's schema or an alert has
+ *   no stable identity; nothing is started in that case.
+ */
+export async function ingestDelivery(request: IngestRequest, options: IngestOptions): Promise<AlertResult[]> {
+  const planned = planDelivery(request, options);
+  return mapWithConcurrency(planned, options.dispatchConcurrency, async (plan) => {
+    if (plan.skipReason !== undefined) {
+      return { action_instance_id: plan.job.actionInstanceId, workflow_id: plan.job.workflowId, status: "skipped", reason: plan.skipReason };
+    }
+    return startOne(plan.job, options.starter, request.signal);
+  });
+}
+
+/**
+ * Parses and normalizes a delivery into one planned job per alert, without starting anything.
+ * `secmaster-bridge normalize` prints these plans.
+ */
+export function planDelivery(
+  request: IngestRequest,
+  options: Pick<IngestOptions, "target" | "defaultSeverity" | "onUnknownSeverity">,
+): Plan[] {
+  const { adapter } = request;
+  const payload = parsePayload(adapter.schema, request.body, adapter.id);
+  const alerts = adapter.normalize(payload, {
+    receivedAt: request.receivedAt,
+    unknownSeverity: (field, value) => {
+      logger.warn("unknown severity value, using the default", {
+        source: adapter.id,
+        field,
+        value: typeof value === "string" ? value.slice(0, 64) : typeof value,
+        defaultSeverity: options.defaultSeverity,
+      });
+      options.onUnknownSeverity?.(adapter.id, field);
+      return options.defaultSeverity;
+    },
+  });
+  return alerts.map((alert) => planAlert(alert, options.target));
+}
+
+/** One alert of a delivery, ready to start unless `skipReason` is set. */
+export interface Plan {
+  job: StartJob;
+  skipReason: string | undefined;
+}
+
+function planAlert(alert: NormalizedAlert, target: DefaultTarget): Plan {
+  const id = actionInstanceId({
+    source: alert.source,
+    scope: alert.scope,
+    key: alert.key,
+    episode: alert.episode,
+    workflowId: target.workflowId,
+  });
+  const job: StartJob = {
+    actionInstanceId: id,
+    projectId: target.projectId,
+    workspaceId: target.workspaceId,
+    workflowId: target.workflowId,
+    dataclass: target.dataclass,
+    source: alert.source,
+    alertKey: alert.key,
+    content: alert.content,
+  };
+  let skipReason = alert.skipReason;
+  if (skipReason === undefined && alert.status === "resolved") {
+    skipReason = "alert is resolved; resolved alerts do not start the firing workflow";
+  }
+  return { job, skipReason };
+}
+
+async function startOne(job: StartJob, starter: Starter, signal: AbortSignal | undefined): Promise<AlertResult> {
+  try {
+    const outcome = await starter.start(job, signal);
+    return { action_instance_id: job.actionInstanceId, workflow_id: job.workflowId, status: outcome.status };
+  } catch (error) {
+    const failure = describeStartFailure(error);
+    logger.error("failed to start workflow instance", {
+      actionInstanceId: job.actionInstanceId,
+      workflowId: job.workflowId,
+      source: job.source,
+      code: failure.code,
+      reason: failure.reason,
+      error: error instanceof Error ? error : undefined,
+    });
+    return {
+      action_instance_id: job.actionInstanceId,
+      workflow_id: job.workflowId,
+      status: "failed",
+      code: failure.code,
+      reason: `failed to start workflow instance ${job.actionInstanceId} for alert ${job.source}/${job.alertKey}: ${failure.reason}`,
+    };
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` running at once, keeping the input order. */
+export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index]!);
+    }
+  }
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker());
+  await Promise.all(workers);
+  return results;
+}
+
+/** Parses a raw body as JSON, or throws a 400 that says how to fix it. */
+export function parseJsonBody(raw: string): unknown {
+  if (raw.trim() === "") {
+    throw new InvalidInputError("BRIDGE.BODY_EMPTY", "request body is empty", {
+      statusCode: 400,
+      field: "(body)",
+      fix: "send the alert delivery as a JSON body",
+    });
+  }
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (error) {
+    throw new InvalidInputError("BRIDGE.BODY_NOT_JSON", `request body is not valid JSON: ${(error as Error).message}`, {
+      statusCode: 400,
+      field: "(body)",
+      fix: "send a JSON body with Content-Type: application/json",
+      cause: error,
+    });
+  }
+}
+

@@ -1,0 +1,132 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { loadConfig, type BridgeConfig } from "../config";
+import { createIngestHandler } from "../../functions/ingest";
+import { createRuntime, type Runtime } from "../runtime";
+import { startDynalite, ensureIdempotencyTable, type LocalDynamoDB } from "./dynamodb";
+import { parseFaults, startEmulator, type RunningEmulator } from "./emulator";
+import { startLocalHttpServer, type LocalHttpServer } from "./http-server";
+
+/** Ids the embedded emulator serves; `npm start` fills the SecMaster settings with them. */
+export const EMULATOR_DEFAULTS = {
+  projectId: "0000000000000000000000000000e001",
+  workspaceId: "00000000-0000-4000-8000-00000000a001",
+  workflowId: "00000000-0000-4000-8000-00000000f001",
+  workflowName: "Alert triage (emulator)",
+  dataclassId: "00000000-0000-4000-8000-00000000d001",
+  dataclassName: "Alert",
+} as const;
+
+export interface LocalBridgeOptions {
+  /** Environment to read settings from. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Bridge port; 0 picks a free one. @default PORT or 3000 */
+  port?: number;
+  /** Emulator port; 0 picks a free one. @default SECMASTER_EMULATOR_PORT or 9400 */
+  emulatorPort?: number;
+  /** Folder for the dynalite tables and the emulator's instances. @default BRIDGE_DATA_DIR or .data */
+  dataDir?: string;
+  /** Keep the idempotency store in memory instead of under `dataDir`. @default false */
+  inMemoryStore?: boolean;
+}
+
+/** A running local bridge with its stand-ins. */
+export interface LocalBridge {
+  url: string;
+  config: BridgeConfig;
+  runtime: Runtime;
+  /** The embedded emulator, when no SecMaster credentials were configured. */
+  emulator: RunningEmulator | undefined;
+  dynamodb: LocalDynamoDB;
+  close(): Promise<void>;
+}
+
+/** True when the environment names real SecMaster credentials. */
+export function hasSecMasterCredentials(env: Readonly<Record<string, string | undefined>>): boolean {
+  return [env.SECMASTER_AK, env.SECMASTER_SK, env.SECMASTER_AUTH_TOKEN].some((value) => value !== undefined && value.trim() !== "");
+}
+
+/**
+ * Starts the bridge on 127.0.0.1 with embedded stand-ins: dynalite as the idempotency store and,
+ * without SecMaster credentials, the SecMaster emulator with a key pair made up for this process.
+ */
+export async function startLocalBridge(options: LocalBridgeOptions = {}): Promise<LocalBridge> {
+  const baseEnv = options.env ?? process.env;
+  const dataDir = options.dataDir ?? baseEnv.BRIDGE_DATA_DIR ?? ".data";
+  const env: Record<string, string | undefined> = { ...baseEnv };
+  const opened: { close(): Promise<void> }[] = [];
+
+  try {
+    const dynamodb = await startDynalite(options.inMemoryStore === true ? {} : { path: join(dataDir, "dynamodb") });
+    opened.push(dynamodb);
+    env.BRIDGE_DYNAMODB_ENDPOINT = dynamodb.endpoint;
+
+    let emulator: RunningEmulator | undefined;
+    if (!hasSecMasterCredentials(baseEnv)) {
+      const accessKey = "LOCALEMULATORKEY0001";
+      const secretKey = randomBytes(24).toString("hex");
+      emulator = await startEmulator({
+        port: options.emulatorPort ?? Number(baseEnv.SECMASTER_EMULATOR_PORT ?? 9400),
+        projectId: EMULATOR_DEFAULTS.projectId,
+        credentials: [{ accessKey, secretKey }],
+        workspaces: [
+          {
+            workspaceId: EMULATOR_DEFAULTS.workspaceId,
+            workflows: [
+              {
+                id: EMULATOR_DEFAULTS.workflowId,
+                name: EMULATOR_DEFAULTS.workflowName,
+                dataclassId: EMULATOR_DEFAULTS.dataclassId,
+                dataclassName: EMULATOR_DEFAULTS.dataclassName,
+              },
+            ],
+          },
+        ],
+        dataDir,
+        ...(baseEnv.SECMASTER_EMULATOR_FAULTS === undefined ? {} : { faults: parseFaults(baseEnv.SECMASTER_EMULATOR_FAULTS) }),
+      });
+      opened.push(emulator);
+      Object.assign(env, {
+        SECMASTER_ENDPOINT: emulator.url,
+        SECMASTER_REGION: undefined,
+        SECMASTER_PROJECT_ID: EMULATOR_DEFAULTS.projectId,
+        SECMASTER_WORKSPACE_ID: EMULATOR_DEFAULTS.workspaceId,
+        SECMASTER_WORKFLOW_ID: baseEnv.SECMASTER_WORKFLOW_ID ?? EMULATOR_DEFAULTS.workflowId,
+        SECMASTER_DATACLASS_ID: EMULATOR_DEFAULTS.dataclassId,
+        SECMASTER_DATACLASS_NAME: EMULATOR_DEFAULTS.dataclassName,
+        SECMASTER_AK: accessKey,
+        SECMASTER_SK: secretKey,
+      });
+    }
+
+    const config = loadConfig(env);
+    await ensureIdempotencyTable(dynamodb.endpoint, config.idempotency.tableName);
+    const runtime = createRuntime(config);
+    opened.push(runtime);
+
+    const server: LocalHttpServer = await startLocalHttpServer({
+      host: baseEnv.BRIDGE_LOCAL_HOST ?? "127.0.0.1",
+      port: options.port ?? Number(baseEnv.PORT ?? 3000),
+      ingest: createIngestHandler(() => runtime),
+      maxReadBytes: config.ingest.maxBodyBytes,
+    });
+    opened.push(server);
+
+    return {
+      url: server.url,
+      config,
+      runtime,
+      emulator,
+      dynamodb,
+      close: () => closeAll(opened),
+    };
+  } catch (error) {
+    await closeAll(opened);
+    throw error;
+  }
+}
+
+async function closeAll(opened: { close(): Promise<void> }[]): Promise<void> {
+  for (const item of opened.reverse()) await item.close().catch(() => undefined);
+  opened.length = 0;
+}

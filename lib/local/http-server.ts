@@ -1,0 +1,164 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import { problemResponse, problemType } from "../http/problem";
+
+/** A Lambda handler for API Gateway HTTP API events (payload format 2.0). */
+export type HttpApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface LocalHttpServerOptions {
+  host?: string;
+  port?: number;
+  /** Handler of `POST /v1/alerts/{source}`. */
+  ingest: HttpApiHandler;
+  /** Upper bound of a request body the server reads before answering 413, in bytes. */
+  maxReadBytes: number;
+  /** Simulated Lambda timeout for `getRemainingTimeInMillis`. @default 30000 */
+  functionTimeoutMs?: number;
+}
+
+export interface LocalHttpServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const ALERTS_ROUTE = /^\/v1\/alerts\/([^/]+)$/;
+
+/**
+ * Serves the ingest handler over real HTTP on the laptop: each request becomes the API Gateway v2
+ * event that the deployed HTTP API would send, so the same handler code runs in both places.
+ */
+export async function startLocalHttpServer(options: LocalHttpServerOptions): Promise<LocalHttpServer> {
+  const server = createServer((request, response) => {
+    void route(request, response, options);
+  });
+  await listen(server, options.port ?? 3000, options.host ?? "127.0.0.1");
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+async function route(request: IncomingMessage, response: ServerResponse, options: LocalHttpServerOptions): Promise<void> {
+  const url = new URL(request.url ?? "/", "http://localhost");
+  if (url.pathname === "/healthz" && request.method === "GET") {
+    send(response, { statusCode: 200, headers: { "content-type": "application/json" }, body: '{"status":"ok"}' });
+    return;
+  }
+  const match = ALERTS_ROUTE.exec(url.pathname);
+  if (match === null || request.method !== "POST") {
+    send(response, notFound(request.method ?? "GET", url.pathname));
+    return;
+  }
+
+  const body = await readBody(request, options.maxReadBytes);
+  const requestId = randomUUID();
+  const event = toEvent(request, url, decodeURIComponent(match[1]!), body, requestId);
+  try {
+    send(response, await options.ingest(event, lambdaContext(requestId, options.functionTimeoutMs ?? 30_000)));
+  } catch {
+    send(response, { statusCode: 500, headers: { "content-type": "application/json" }, body: '{"message":"Internal Server Error"}' });
+  }
+}
+
+// Reads at most maxReadBytes + 1 bytes; the handler sees the oversize body and answers 413 itself.
+async function readBody(request: IncomingMessage, maxReadBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    if (length <= maxReadBytes) chunks.push(chunk);
+    length += chunk.length;
+  }
+  return Buffer.concat(chunks);
+}
+
+function toEvent(request: IncomingMessage, url: URL, source: string, body: Buffer, requestId: string): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
+  }
+  const now = new Date();
+  return {
+    version: "2.0",
+    routeKey: "POST /v1/alerts/{source}",
+    rawPath: url.pathname,
+    rawQueryString: url.search.replace(/^\?/, ""),
+    headers,
+    queryStringParameters: url.search === "" ? undefined : Object.fromEntries(url.searchParams),
+    pathParameters: { source },
+    requestContext: {
+      accountId: "local",
+      apiId: "local",
+      domainName: headers.host ?? "127.0.0.1",
+      domainPrefix: "local",
+      http: {
+        method: request.method ?? "POST",
+        path: url.pathname,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.socket.remoteAddress ?? "127.0.0.1",
+        userAgent: headers["user-agent"] ?? "",
+      },
+      requestId,
+      routeKey: "POST /v1/alerts/{source}",
+      stage: "$default",
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    // API Gateway base64-encodes bodies it cannot pass as text; doing the same keeps that path tested.
+    body: body.toString("base64"),
+    isBase64Encoded: true,
+  };
+}
+
+function lambdaContext(requestId: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: "secmaster-bridge-local-ingest",
+    functionVersion: "$LATEST",
+    invokedFunctionArn: "arn:aws:lambda:local:000000000000:function:secmaster-bridge-local-ingest",
+    memoryLimitInMB: "512",
+    awsRequestId: requestId,
+    logGroupName: "local",
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function notFound(method: string, path: string): APIGatewayProxyStructuredResultV2 {
+  return problemResponse({
+    type: problemType("BRIDGE.ROUTE_NOT_FOUND"),
+    title: "Not Found",
+    status: 404,
+    detail: `no route for ${method} ${path.slice(0, 128)}`,
+    code: "BRIDGE.ROUTE_NOT_FOUND",
+    fix: "post alerts to /v1/alerts/{source}; GET /healthz checks the server",
+  });
+}
+
+function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
+  response.statusCode = result.statusCode ?? 200;
+  for (const [name, value] of Object.entries(result.headers ?? {})) response.setHeader(name, String(value));
+  response.end(result.body ?? "");
+}

@@ -1,0 +1,42 @@
+import { ConfigError } from "../errors";
+import { logger } from "../logger";
+import { startLocalBridge } from "./bridge";
+
+/**
+ * Entry point of `npm start`: the bridge on 127.0.0.1 with its embedded stand-ins, until Ctrl-C.
+ */
+async function main(): Promise<void> {
+  const bridge = await startLocalBridge();
+  const { secmaster } = bridge.config;
+  logger.info("secmaster-bridge is listening", {
+    ingestUrl: `${bridge.url}/v1/alerts/{source}`,
+    healthUrl: `${bridge.url}/healthz`,
+    idempotencyStore: bridge.dynamodb.endpoint,
+  });
+  if (bridge.emulator === undefined) {
+    logger.info("sending to SecMaster", { endpoint: secmaster.endpoint ?? `region ${secmaster.region}`, workflowId: secmaster.workflowId });
+  } else {
+    logger.info("no SecMaster credentials set, so the embedded SecMaster emulator receives the workflow instances", {
+      emulatorUrl: bridge.emulator.url,
+      instancesUrl: `${bridge.emulator.url}/_emulator/instances`,
+      statsUrl: `${bridge.emulator.url}/_emulator/stats`,
+      workflowId: secmaster.workflowId,
+    });
+  }
+
+  const stop = (signal: string) => {
+    logger.info("stopping", { signal });
+    void bridge.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    logger.error("invalid configuration", { issues: error.issues });
+  } else {
+    logger.error("failed to start the local bridge", { error: error as Error });
+  }
+  process.exit(1);
+});

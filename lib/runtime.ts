@@ -1,0 +1,109 @@
+import { readFileSync } from "node:fs";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import type { BridgeConfig } from "./config";
+import { createStarter, type Starter } from "./delivery/start";
+import { ConfigError } from "./errors";
+import type { DefaultTarget } from "./ingest";
+import { SecMasterClient, isDuplicateInstanceError } from "./secmaster/client";
+import { createGenericAdapter, genericMappingSchema } from "./sources/generic";
+import { BUILT_IN_SOURCES } from "./sources/index";
+import type { SourceAdapter } from "./sources/types";
+
+/** Long-lived objects of one Lambda execution environment or one local process. */
+export interface Runtime {
+  config: BridgeConfig;
+  client: SecMasterClient;
+  starter: Starter;
+  target: DefaultTarget;
+  /** Generic JSON sources loaded from mapping files, by source id. */
+  genericSources: Record<string, SourceAdapter<unknown>>;
+  close(): Promise<void>;
+}
+
+/** Builds the runtime from a parsed configuration. Reuse it across invocations. */
+export function createRuntime(config: BridgeConfig): Runtime {
+  const client = new SecMasterClient({
+    ...(config.secmaster.endpoint === undefined ? {} : { endpoint: config.secmaster.endpoint }),
+    ...(config.secmaster.region === undefined ? {} : { region: config.secmaster.region }),
+    projectId: config.secmaster.projectId,
+    credentials: config.secmaster.credentials,
+    retry: { maxAttempts: config.secmaster.maxAttempts, deadlineMs: config.secmaster.timeoutMs },
+  });
+
+  const dynamodb = new DynamoDBClient(
+    config.idempotency.dynamodbEndpoint === undefined
+      ? {}
+      : {
+          endpoint: config.idempotency.dynamodbEndpoint,
+          region: process.env.AWS_REGION ?? "local",
+          // dynalite accepts any key pair; these name the local store and grant nothing.
+          credentials: { accessKeyId: "dynalite", secretAccessKey: "dynalite" },
+        },
+  );
+  const persistenceStore = new DynamoDBPersistenceLayer({
+    tableName: config.idempotency.tableName,
+    awsSdkV3Client: dynamodb,
+  });
+
+  const starter = createStarter({
+    client,
+    persistenceStore,
+    ttlSeconds: config.idempotency.ttlSeconds,
+    isDuplicateError: isDuplicateInstanceError,
+  });
+
+  return {
+    config,
+    client,
+    starter,
+    target: {
+      projectId: config.secmaster.projectId,
+      workspaceId: config.secmaster.workspaceId,
+      workflowId: config.secmaster.workflowId,
+      dataclass:
+        config.secmaster.dataclassId === undefined
+          ? { name: config.secmaster.dataclassName }
+          : { id: config.secmaster.dataclassId, name: config.secmaster.dataclassName },
+    },
+    genericSources: loadGenericSources(config.ingest.genericMappingFiles),
+    close: async () => {
+      await client.close();
+      dynamodb.destroy();
+    },
+  };
+}
+
+/**
+ * Reads generic JSON source mappings. A file holds one mapping or an array of them; each becomes
+ * the source named by its `source_key`.
+ */
+export function loadGenericSources(files: readonly string[]): Record<string, SourceAdapter<unknown>> {
+  const sources: Record<string, SourceAdapter<unknown>> = {};
+  const issues: string[] = [];
+  for (const file of files) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, "utf8"));
+    } catch (error) {
+      issues.push(`BRIDGE_GENERIC_MAPPINGS: cannot read ${file}: ${(error as Error).message}`);
+      continue;
+    }
+    for (const [index, entry] of (Array.isArray(parsed) ? parsed : [parsed]).entries()) {
+      const mapping = genericMappingSchema.safeParse(entry);
+      if (!mapping.success) {
+        const issue = mapping.error.issues[0];
+        issues.push(`BRIDGE_GENERIC_MAPPINGS: ${file} mapping ${index} at ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`);
+        continue;
+      }
+      const adapter = createGenericAdapter(mapping.data);
+      if (Object.hasOwn(BUILT_IN_SOURCES, adapter.id) || Object.hasOwn(sources, adapter.id)) {
+        issues.push(`BRIDGE_GENERIC_MAPPINGS: ${file} mapping ${index}: source_key ${adapter.id} is already taken`);
+        continue;
+      }
+      sources[adapter.id] = adapter;
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return sources;
+}

@@ -1,0 +1,35 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { build } from "esbuild";
+
+/** Lambda entry points, one bundle each. */
+export const FUNCTIONS = ["ingest"] as const;
+
+/**
+ * Bundles each function alone into `dist/<name>/index.mjs` with the options `serverless.yml` uses,
+ * and writes the esbuild metafile next to it so tests and benchmarks can inspect what went in.
+ */
+export async function buildFunctions(outDir = "dist"): Promise<void> {
+  for (const name of FUNCTIONS) {
+    const result = await build({
+      entryPoints: [`functions/${name}.ts`],
+      outfile: `${outDir}/${name}/index.mjs`,
+      bundle: true,
+      minify: true,
+      sourcemap: "linked",
+      format: "esm",
+      platform: "node",
+      target: "node22",
+      // The Lambda runtime provides the AWS SDK v3.
+      external: ["@aws-sdk/*"],
+      banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+      metafile: true,
+      logLevel: "warning",
+    });
+    mkdirSync(`${outDir}/${name}`, { recursive: true });
+    writeFileSync(`${outDir}/${name}/meta.json`, JSON.stringify(result.metafile));
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await buildFunctions(process.argv[2] ?? "dist");
+}
