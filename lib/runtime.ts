@@ -6,7 +6,7 @@ import { createStarter, type Starter } from "./delivery/start";
 import { ConfigError } from "./errors";
 import type { DefaultTarget } from "./ingest";
 import { SecMasterClient, isDuplicateInstanceError } from "./secmaster/client";
-import { createGenericAdapter, genericMappingSchema } from "./sources/generic";
+import { createGenericAdapter, loadGenericMapping } from "./sources/generic";
 import { BUILT_IN_SOURCES } from "./sources/index";
 import type { SourceAdapter } from "./sources/types";
 
@@ -90,13 +90,14 @@ export function loadGenericSources(files: readonly string[]): Record<string, Sou
       continue;
     }
     for (const [index, entry] of (Array.isArray(parsed) ? parsed : [parsed]).entries()) {
-      const mapping = genericMappingSchema.safeParse(entry);
-      if (!mapping.success) {
-        const issue = mapping.error.issues[0];
-        issues.push(`BRIDGE_GENERIC_MAPPINGS: ${file} mapping ${index} at ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`);
+      let adapter: SourceAdapter<unknown>;
+      try {
+        adapter = createGenericAdapter(loadGenericMapping(entry, `BRIDGE_GENERIC_MAPPINGS: ${file} mapping ${index}`)) as SourceAdapter<unknown>;
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        issues.push(...error.issues);
         continue;
       }
-      const adapter = createGenericAdapter(mapping.data);
       if (Object.hasOwn(BUILT_IN_SOURCES, adapter.id) || Object.hasOwn(sources, adapter.id)) {
         issues.push(`BRIDGE_GENERIC_MAPPINGS: ${file} mapping ${index}: source_key ${adapter.id} is already taken`);
         continue;
