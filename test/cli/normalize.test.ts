@@ -1,0 +1,83 @@
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../../lib/cli/main";
+
+function collector(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream, text: () => chunks.join("") };
+}
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+
+async function normalize(args: string[]) {
+  const out = collector();
+  const err = collector();
+  const code = await runCli(["normalize", ...args], { out: out.stream as unknown as NodeJS.WriteStream, err: err.stream as unknown as NodeJS.WriteStream });
+  return { code, out: out.text(), err: err.text() };
+}
+
+describe("secmaster-bridge normalize", () => {
+  it.each([
+    ["alertmanager", "payloads/alertmanager-firing-group.json", 3],
+    ["grafana", "payloads/grafana-firing.json", 2],
+    ["splunk", "payloads/splunk-once.json", 1],
+    ["elastic", "payloads/elastic-security-summary-3-alerts.json", 3],
+    ["sentinel", "payloads/sentinel-incident-created.json", 1],
+    ["guardduty", "payloads/guardduty-ssh-bruteforce.json", 1],
+    ["securityhub", "payloads/securityhub-imported-3-findings.json", 2],
+    ["cloudwatch", "payloads/cloudwatch-eventbridge-alarm.json", 1],
+    ["datadog", "payloads/datadog-custom-triggered.json", 1],
+    ["wazuh", "payloads/wazuh-raw-alert-sshd-bruteforce.json", 1],
+    ["huaweicloud-ces", "payloads/ces-smn-alarm-notification.json", 1],
+  ])("prints %s bodies", async (source, file, count) => {
+    const result = await normalize(["--source", source, "--received-at", "2024-05-14T10:00:00Z", fixture(file)]);
+
+    expect(result.code).toBe(0);
+    const bodies = JSON.parse(result.out) as { command_type: string; action_type: string }[];
+    expect(bodies).toHaveLength(count);
+    expect(bodies[0]!.command_type).toBe("ActionInstanceRunCommand");
+    expect(bodies[0]!.action_type).toBe("workflow");
+  });
+
+  it("prints a generic source with its mapping file", async () => {
+    const result = await normalize([
+      "--source",
+      "edge-fw",
+      "--mapping",
+      fixture("generic/edge-fw-cef-mapping.json"),
+      fixture("payloads/generic-cef-line-in-json.json"),
+    ]);
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.out)).toHaveLength(1);
+  });
+
+  it("names resolved alerts on stderr", async () => {
+    const result = await normalize(["--source", "alertmanager", fixture("payloads/alertmanager-resolved.json")]);
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.out)).toEqual([]);
+    expect(result.err).toMatch(/^skipped [0-9a-f-]{36}: alert is resolved/);
+  });
+
+  it("rejects an unknown source", async () => {
+    const result = await normalize(["--source", "nope", fixture("payloads/alertmanager-resolved.json")]);
+
+    expect(result.code).toBe(2);
+    expect(result.err).toContain("unknown source");
+  });
+
+  it("reports a payload error with its code and field", async () => {
+    const result = await normalize(["--source", "alertmanager", fixture("payloads/grafana-firing-hmac-request.json")]);
+
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/^BRIDGE\.PAYLOAD_INVALID: /);
+  });
+});
