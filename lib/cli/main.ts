@@ -25,7 +25,10 @@ Commands:
 Sources: ${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}`;
 
 /** Runs one CLI command and returns the process exit code. */
-export async function runCli(argv: string[], io = { out: process.stdout, err: process.stderr }): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr },
+): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "normalize":

@@ -19,7 +19,7 @@ const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, i
 async function normalize(args: string[]) {
   const out = collector();
   const err = collector();
-  const code = await runCli(["normalize", ...args], { out: out.stream as unknown as NodeJS.WriteStream, err: err.stream as unknown as NodeJS.WriteStream });
+  const code = await runCli(["normalize", ...args], { out: out.stream, err: err.stream });
   return { code, out: out.text(), err: err.text() };
 }
 

@@ -1,0 +1,61 @@
+import middy from "@middy/core";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import type { Context } from "aws-lambda";
+import { BridgeError, InvalidInputError } from "../lib/errors";
+import { ingestDelivery, type AlertResult } from "../lib/ingest";
+import { logger } from "../lib/logger";
+import type { Runtime } from "../lib/runtime";
+import { adapterForAwsEvent } from "../lib/sources/aws";
+import { findSource } from "../lib/sources/index";
+import { getRuntime } from "./ingest";
+
+/** Summary the function returns to Lambda; EventBridge and SNS ignore it, tests read it. */
+export interface EventsResult {
+  source: string;
+  results: AlertResult[];
+}
+
+async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () => Runtime): Promise<EventsResult> {
+  const { config, starter, target } = runtimeOf();
+  starter.registerLambdaContext(context);
+
+  const match = adapterForAwsEvent(event);
+  const adapter = match === undefined ? undefined : findSource(match.source);
+  if (match === undefined || adapter === undefined) {
+    // Retrying cannot help an event no adapter understands, so it is logged and dropped; the
+    // rule or subscription that sent it needs changing.
+    logger.error("event not recognised; check the EventBridge rule or SNS subscription that targets this function", {
+      code: "BRIDGE.EVENT_UNKNOWN",
+    });
+    throw new InvalidInputError("BRIDGE.EVENT_UNKNOWN", "event is not a GuardDuty, Security Hub or CloudWatch event or SNS notification");
+  }
+  logger.appendKeys({ source: adapter.id });
+
+  const results = await ingestDelivery(
+    { adapter, body: match.payload, receivedAt: new Date() },
+    { target, starter, defaultSeverity: config.ingest.defaultSeverity, dispatchConcurrency: config.ingest.dispatchConcurrency },
+  );
+  const failed = results.filter((result) => result.status === "failed");
+  logger.info("event processed", { alerts: results.length, failed: failed.length });
+  if (failed.length > 0) {
+    // A thrown error makes EventBridge and SNS deliver the event again; alerts that did start
+    // are then reported as duplicates.
+    throw new BridgeError("BRIDGE.START_FAILED", `${failed.length} of ${results.length} alerts could not be started; the event will be retried`, {
+      statusCode: 502,
+    });
+  }
+  return { source: adapter.id, results };
+}
+
+/** Builds the handler over a runtime provider, as `createIngestHandler` does. */
+export function createEventsHandler(runtimeOf: () => Runtime) {
+  return middy<unknown, EventsResult>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler((event, context) => handleAwsEvent(event, context, runtimeOf));
+}
+
+/**
+ * Lambda handler for AWS-native senders: EventBridge rules (GuardDuty, Security Hub, CloudWatch
+ * alarm state changes) and SNS topics, through the same adapters and pipeline as HTTP deliveries.
+ */
+export const handler = createEventsHandler(getRuntime);

@@ -1,0 +1,67 @@
+import type { Context } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEventsHandler } from "../../functions/events";
+import type { LocalBridge } from "../../lib/local/bridge";
+import { readJsonFixture } from "../helpers/fixtures";
+import { startTestBridge } from "../helpers/local-bridge";
+
+function context(requestId: string): Context {
+  return {
+    awsRequestId: requestId,
+    functionName: "events",
+    getRemainingTimeInMillis: () => 30_000,
+  } as unknown as Context;
+}
+
+describe("events function", () => {
+  let bridge: LocalBridge;
+  let handler: ReturnType<typeof createEventsHandler>;
+
+  beforeAll(async () => {
+    bridge = await startTestBridge({ inMemoryStore: true });
+    handler = createEventsHandler(() => bridge.runtime);
+  });
+  afterAll(async () => {
+    await bridge.close();
+  });
+
+  it("starts a GuardDuty finding from an EventBridge event once", async () => {
+    const event = readJsonFixture("payloads/guardduty-ssh-bruteforce.json");
+
+    const first = await handler(event, context("r1"));
+    const second = await handler(event, context("r2"));
+
+    expect(first.source).toBe("guardduty");
+    expect(first.results.map((result) => result.status)).toEqual(["created"]);
+    expect(second.results.map((result) => result.status)).toEqual(["duplicate"]);
+    expect(bridge.emulator!.instances()).toHaveLength(1);
+  });
+
+  it("starts a CloudWatch alarm from an SNS Lambda event", async () => {
+    const result = await handler(readJsonFixture("payloads/cloudwatch-sns-lambda-alarm.json"), context("r3"));
+
+    expect(result.source).toBe("cloudwatch");
+    expect(result.results.map((item) => item.status)).toEqual(["created"]);
+  });
+
+  it("starts each Security Hub finding and skips the resolved one", async () => {
+    const result = await handler(readJsonFixture("payloads/securityhub-imported-3-findings.json"), context("r4"));
+
+    expect(result.results.map((item) => item.status)).toEqual(["created", "created", "skipped"]);
+  });
+
+  it("rejects an event no adapter understands", async () => {
+    await expect(handler({ source: "aws.s3", "detail-type": "Object Created", detail: {} }, context("r5"))).rejects.toMatchObject({
+      code: "BRIDGE.EVENT_UNKNOWN",
+    });
+  });
+
+  it("throws when an alert could not be started, so AWS retries", async () => {
+    bridge.emulator!.setFaults({ script: ["500", "500", "500", "500"] });
+
+    await expect(handler(readJsonFixture("payloads/guardduty-iam-credential-exfil.json"), context("r6"))).rejects.toMatchObject({
+      code: "BRIDGE.START_FAILED",
+    });
+    bridge.emulator!.setFaults({});
+  });
+});
