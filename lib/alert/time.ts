@@ -16,6 +16,8 @@ export interface TimeOptions {
 const ISO_PATTERN =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(Z|z|[+-]\d{2}:?\d{2})$/;
 const NUMERIC_PATTERN = /^\d+(?:\.\d+)?$/;
+/** 10000-01-01T00:00:00Z in epoch milliseconds. */
+const MAX_EPOCH_MS = 253_402_300_800_000;
 
 /**
  * Normalizes a sender's timestamp to RFC 3339 UTC with milliseconds (`2024-05-14T08:02:11.482Z`).
@@ -47,9 +49,9 @@ function fromEpoch(epoch: number, options: TimeOptions): string | undefined {
   if (epoch === 0) return undefined;
   const unit = options.epoch ?? "auto";
   const milliseconds = unit === "milliseconds" || (unit === "auto" && epoch >= 1e12) ? epoch : epoch * 1000;
-  const date = new Date(Math.trunc(milliseconds));
-  if (Number.isNaN(date.getTime())) throw invalidTime(epoch, options);
-  return date.toISOString();
+  // Beyond year 9999 RFC 3339 has no four-digit year, so such values cannot be sent on.
+  if (milliseconds >= MAX_EPOCH_MS) throw invalidTime(epoch, options);
+  return new Date(Math.trunc(milliseconds)).toISOString();
 }
 
 function fromIsoParts(match: RegExpExecArray, original: string, options: TimeOptions): string | undefined {
