@@ -92,7 +92,7 @@ export function loadGenericSources(files: readonly string[]): Record<string, Sou
     for (const [index, entry] of (Array.isArray(parsed) ? parsed : [parsed]).entries()) {
       let adapter: SourceAdapter<unknown>;
       try {
-        adapter = createGenericAdapter(loadGenericMapping(entry, `BRIDGE_GENERIC_MAPPINGS: ${file} mapping ${index}`)) as SourceAdapter<unknown>;
+        adapter = createGenericAdapter(loadGenericMapping(entry, `BRIDGE_GENERIC_MAPPINGS: ${file} mapping ${index}`));
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         issues.push(...error.issues);

@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- fixtures are edited as loosely typed JSON */
+ 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { alertSchema } from "../../lib/alert/schema";
@@ -8,7 +8,7 @@ import { readJsonFixture } from "../helpers/fixtures";
 import { caught, checkAlerts, expectOnlyBridgeErrors, idOf, mutatedDocument, normalizeBody, randomDelivery } from "./delivery-fuzz";
 
 // The tests edit fixture JSON in place, so fixture values are typed loosely.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type Json = any;
 
 const EVENTBRIDGE = "payloads/cloudwatch-eventbridge-alarm.json";

@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access -- fixtures are edited as loosely typed JSON */
+ 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { alertSchema } from "../../lib/alert/schema";
@@ -9,7 +9,7 @@ import { caught, checkAlerts, expectOnlyBridgeErrors, idOf, mutatedDocument, nor
 import { recordingContext } from "./normalize-context";
 
 // The tests edit fixture JSON in place, so fixture values are typed loosely.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type Json = any;
 
 const RAW = "payloads/wazuh-raw-alert-sshd-bruteforce.json";
