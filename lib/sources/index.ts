@@ -1,8 +1,13 @@
 import { alertmanagerSource } from "./alertmanager";
 import { cloudWatchSource } from "./cloudwatch";
+import { datadogSource } from "./datadog";
+import { elasticSource } from "./elastic";
+import { grafanaSource } from "./grafana";
 import { guardDutySource } from "./guardduty";
 import { huaweiCloudCesSource } from "./huaweicloud-ces";
 import { securityHubSource } from "./securityhub";
+import { sentinelSource } from "./sentinel";
+import { splunkSource } from "./splunk";
 import { wazuhSource } from "./wazuh";
 import type { SourceAdapter } from "./types";
 
@@ -14,9 +19,14 @@ export const BUILT_IN_SOURCES: Readonly<Record<string, SourceAdapter<unknown>>> 
   // Each adapter module adds one line here, sorted by id.
   alertmanager: alertmanagerSource,
   cloudwatch: cloudWatchSource,
+  datadog: datadogSource,
+  elastic: elasticSource,
+  grafana: grafanaSource,
   guardduty: guardDutySource,
   "huaweicloud-ces": huaweiCloudCesSource,
   securityhub: securityHubSource,
+  sentinel: sentinelSource,
+  splunk: splunkSource,
   wazuh: wazuhSource,
 };
 
