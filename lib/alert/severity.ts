@@ -30,7 +30,9 @@ export const LABEL_SEVERITY_MAP: Readonly<Record<string, Severity>> = {
 
 /** Returns the severity for a label value, or undefined when the word is not in the map. */
 export function severityFromLabel(value: string): Severity | undefined {
-  return LABEL_SEVERITY_MAP[value.trim().toLowerCase()];
+  const word = value.trim().toLowerCase();
+  // Own keys only: "constructor" or "__proto__" must not reach Object.prototype.
+  return Object.hasOwn(LABEL_SEVERITY_MAP, word) ? LABEL_SEVERITY_MAP[word] : undefined;
 }
 
 /** True when the string is one of SecMaster's severities, spelt exactly. */
