@@ -30,7 +30,7 @@ async function handleIngest(
   context: Context,
   runtimeOf: () => Runtime,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  const { config, starter, target, genericSources } = runtimeOf();
+  const { config, starter, target, genericSources, routing } = runtimeOf();
   starter.registerLambdaContext(context);
 
   const sourceId = event.pathParameters?.source ?? "";
@@ -46,10 +46,12 @@ async function handleIngest(
 
   const raw = readBody(event, config.ingest.maxBodyBytes);
   const body = parseJsonBody(raw);
+  const routes = await routing.table();
   const results = await ingestDelivery(
     { adapter, body, receivedAt: new Date() },
     {
       target,
+      routes,
       starter,
       defaultSeverity: config.ingest.defaultSeverity,
       dispatchConcurrency: config.ingest.dispatchConcurrency,

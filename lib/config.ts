@@ -38,6 +38,14 @@ export interface BridgeConfig {
     resolvedAlerts: "skip";
     genericMappingFiles: string[];
   };
+  routing: {
+    /** YAML or JSON routing file shipped with the code. */
+    file: string | undefined;
+    /** SSM parameter holding the routing file's text; exclusive with `file`. */
+    ssmParameter: string | undefined;
+  };
+  /** YAML or JSON file declaring the scheduled triggers. */
+  schedulesFile: string | undefined;
   logLevel: string;
 }
 
@@ -85,6 +93,11 @@ export const ENVIRONMENT_SCHEMA = z.object({
   BRIDGE_DEFAULT_SEVERITY: optionalText.pipe(z.enum(SEVERITIES).optional()).transform((value) => value ?? "Medium"),
   BRIDGE_RESOLVED_ALERTS: optionalText.pipe(z.enum(["skip"]).optional()).transform((value) => value ?? "skip"),
   BRIDGE_GENERIC_MAPPINGS: optionalText,
+  BRIDGE_ROUTES_FILE: optionalText,
+  BRIDGE_ROUTES_SSM_PARAMETER: optionalText.pipe(
+    z.string().regex(/^\/?[A-Za-z0-9_.\-/]{1,2047}$/, "must be an SSM parameter name such as /secmaster-bridge/prod/routes").optional(),
+  ),
+  BRIDGE_SCHEDULES_FILE: optionalText,
   BRIDGE_DATA_DIR: optionalText,
   BRIDGE_LOCAL_HOST: optionalText,
   BRIDGE_MODE: optionalText,
@@ -117,6 +130,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     const value = env[name]?.trim();
     return value === "" ? undefined : value;
   };
+  if (text("BRIDGE_ROUTES_FILE") !== undefined && text("BRIDGE_ROUTES_SSM_PARAMETER") !== undefined) {
+    issues.push("BRIDGE_ROUTES_SSM_PARAMETER: set either BRIDGE_ROUTES_FILE or BRIDGE_ROUTES_SSM_PARAMETER, not both");
+  }
   if (text("SECMASTER_ENDPOINT") === undefined && text("SECMASTER_REGION") === undefined) {
     issues.push("SECMASTER_REGION: set a region such as cn-north-4, or SECMASTER_ENDPOINT to a full URL");
   }
@@ -152,6 +168,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         .map((file) => file.trim())
         .filter((file) => file !== ""),
     },
+    routing: { file: vars.BRIDGE_ROUTES_FILE, ssmParameter: vars.BRIDGE_ROUTES_SSM_PARAMETER },
+    schedulesFile: vars.BRIDGE_SCHEDULES_FILE,
     logLevel: vars.LOG_LEVEL,
   };
 }

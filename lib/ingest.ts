@@ -4,6 +4,8 @@ import { describeStartFailure, type Starter } from "./delivery/start";
 import { InvalidInputError } from "./errors";
 import { actionInstanceId } from "./identity";
 import { logger } from "./logger";
+import { defaultRouteTable, type RouteTable } from "./routing/compile";
+import { routeAlert } from "./routing/match";
 import { parsePayload } from "./sources/parse";
 import type { NormalizedAlert, SourceAdapter } from "./sources/types";
 
@@ -27,6 +29,8 @@ export interface DefaultTarget {
 
 export interface IngestOptions {
   target: DefaultTarget;
+  /** Routing rules. @default every firing alert to `target` */
+  routes?: RouteTable | undefined;
   starter: Starter;
   defaultSeverity: Severity;
   dispatchConcurrency: number;
@@ -65,7 +69,7 @@ export async function ingestDelivery(request: IngestRequest, options: IngestOpti
  */
 export function planDelivery(
   request: IngestRequest,
-  options: Pick<IngestOptions, "target" | "defaultSeverity" | "onUnknownSeverity">,
+  options: Pick<IngestOptions, "target" | "routes" | "defaultSeverity" | "onUnknownSeverity">,
 ): Plan[] {
   const { adapter } = request;
   const payload = parsePayload(adapter.schema, request.body, adapter.id);
@@ -82,16 +86,41 @@ export function planDelivery(
       return options.defaultSeverity;
     },
   });
-  return alerts.map((alert) => planAlert(alert, options.target));
+  const routes = options.routes ?? defaultRouteTable(options.target);
+  return alerts.flatMap((alert) => planAlert(alert, options.target, routes));
 }
 
-/** One alert of a delivery, ready to start unless `skipReason` is set. */
+/** One alert of a delivery and one of its workflows, ready to start unless `skipReason` is set. */
 export interface Plan {
   job: StartJob;
   skipReason: string | undefined;
+  /** The routing rule that chose the workflow; undefined for the default target and skipped alerts. */
+  rule?: string | undefined;
 }
 
-function planAlert(alert: NormalizedAlert, target: DefaultTarget): Plan {
+/**
+ * Plans one alert: one plan per routed workflow, or a single skipped plan addressed to the default
+ * target when nothing starts. A resolved alert routed to a resolve workflow keeps the source, key
+ * and episode of its firing notifications, so its id differs from theirs only by the workflow id
+ * (the routing file rejects a workflow that receives both).
+ */
+function planAlert(alert: NormalizedAlert, defaultTarget: DefaultTarget, routes: RouteTable): Plan[] {
+  if (alert.skipReason !== undefined) return [{ job: jobFor(alert, defaultTarget), skipReason: alert.skipReason }];
+  const decision = routeAlert(alert, routes);
+  if (decision.droppedBy !== undefined) {
+    return [{ job: jobFor(alert, defaultTarget), skipReason: `dropped by routing rule "${decision.droppedBy}"` }];
+  }
+  if (decision.targets.length === 0) {
+    const skipReason =
+      alert.status === "resolved"
+        ? "alert is resolved and no routing rule sends resolved alerts to a resolve workflow"
+        : "no routing rule matched and the routing file's default drops unmatched alerts";
+    return [{ job: jobFor(alert, defaultTarget), skipReason }];
+  }
+  return decision.targets.map(({ target, rule }) => ({ job: jobFor(alert, target), skipReason: undefined, rule }));
+}
+
+function jobFor(alert: NormalizedAlert, target: DefaultTarget): StartJob {
   const id = actionInstanceId({
     source: alert.source,
     scope: alert.scope,
@@ -99,7 +128,7 @@ function planAlert(alert: NormalizedAlert, target: DefaultTarget): Plan {
     episode: alert.episode,
     workflowId: target.workflowId,
   });
-  const job: StartJob = {
+  return {
     actionInstanceId: id,
     projectId: target.projectId,
     workspaceId: target.workspaceId,
@@ -109,11 +138,6 @@ function planAlert(alert: NormalizedAlert, target: DefaultTarget): Plan {
     alertKey: alert.key,
     content: alert.content,
   };
-  let skipReason = alert.skipReason;
-  if (skipReason === undefined && alert.status === "resolved") {
-    skipReason = "alert is resolved; resolved alerts do not start the firing workflow";
-  }
-  return { job, skipReason };
 }
 
 async function startOne(job: StartJob, starter: Starter, signal: AbortSignal | undefined): Promise<AlertResult> {

@@ -5,6 +5,8 @@ import type { BridgeConfig } from "./config";
 import { createStarter, type Starter } from "./delivery/start";
 import { ConfigError } from "./errors";
 import type { DefaultTarget } from "./ingest";
+import { createRoutingSource, type RoutingSource } from "./routing/load";
+import { PerProject, createProjectStarter } from "./routing/projects";
 import { SecMasterClient, isDuplicateInstanceError } from "./secmaster/client";
 import { createGenericAdapter, loadGenericMapping } from "./sources/generic";
 import { BUILT_IN_SOURCES } from "./sources/index";
@@ -13,9 +15,15 @@ import type { SourceAdapter } from "./sources/types";
 /** Long-lived objects of one Lambda execution environment or one local process. */
 export interface Runtime {
   config: BridgeConfig;
+  /** Client of `SECMASTER_PROJECT_ID`. */
   client: SecMasterClient;
+  /** Clients by project id, for routes that name other projects; `client` is one of them. */
+  clients: PerProject<SecMasterClient>;
+  /** Starts each job through the client of its project. */
   starter: Starter;
   target: DefaultTarget;
+  /** Routing rules from `BRIDGE_ROUTES_FILE` or `BRIDGE_ROUTES_SSM_PARAMETER`, else the default target. */
+  routing: RoutingSource;
   /** Generic JSON sources loaded from mapping files, by source id. */
   genericSources: Record<string, SourceAdapter<unknown>>;
   close(): Promise<void>;
@@ -23,13 +31,18 @@ export interface Runtime {
 
 /** Builds the runtime from a parsed configuration. Reuse it across invocations. */
 export function createRuntime(config: BridgeConfig): Runtime {
-  const client = new SecMasterClient({
-    ...(config.secmaster.endpoint === undefined ? {} : { endpoint: config.secmaster.endpoint }),
-    ...(config.secmaster.region === undefined ? {} : { region: config.secmaster.region }),
-    projectId: config.secmaster.projectId,
-    credentials: config.secmaster.credentials,
-    retry: { maxAttempts: config.secmaster.maxAttempts, deadlineMs: config.secmaster.timeoutMs },
-  });
+  // Every project of a deployment is reached at the same endpoint with the same credentials.
+  const clients = new PerProject(
+    (projectId) =>
+      new SecMasterClient({
+        ...(config.secmaster.endpoint === undefined ? {} : { endpoint: config.secmaster.endpoint }),
+        ...(config.secmaster.region === undefined ? {} : { region: config.secmaster.region }),
+        projectId,
+        credentials: config.secmaster.credentials,
+        retry: { maxAttempts: config.secmaster.maxAttempts, deadlineMs: config.secmaster.timeoutMs },
+      }),
+  );
+  const client = clients.get(config.secmaster.projectId);
 
   const dynamodb = new DynamoDBClient(
     config.idempotency.dynamodbEndpoint === undefined
@@ -46,29 +59,36 @@ export function createRuntime(config: BridgeConfig): Runtime {
     awsSdkV3Client: dynamodb,
   });
 
-  const starter = createStarter({
-    client,
-    persistenceStore,
-    ttlSeconds: config.idempotency.ttlSeconds,
-    isDuplicateError: isDuplicateInstanceError,
-  });
+  const starters = new PerProject((projectId) =>
+    createStarter({
+      client: clients.get(projectId),
+      persistenceStore,
+      ttlSeconds: config.idempotency.ttlSeconds,
+      isDuplicateError: isDuplicateInstanceError,
+    }),
+  );
+  const starter = createProjectStarter(starters);
+
+  const target: DefaultTarget = {
+    projectId: config.secmaster.projectId,
+    workspaceId: config.secmaster.workspaceId,
+    workflowId: config.secmaster.workflowId,
+    dataclass:
+      config.secmaster.dataclassId === undefined
+        ? { name: config.secmaster.dataclassName }
+        : { id: config.secmaster.dataclassId, name: config.secmaster.dataclassName },
+  };
 
   return {
     config,
     client,
+    clients,
     starter,
-    target: {
-      projectId: config.secmaster.projectId,
-      workspaceId: config.secmaster.workspaceId,
-      workflowId: config.secmaster.workflowId,
-      dataclass:
-        config.secmaster.dataclassId === undefined
-          ? { name: config.secmaster.dataclassName }
-          : { id: config.secmaster.dataclassId, name: config.secmaster.dataclassName },
-    },
+    target,
+    routing: createRoutingSource(config.routing, target),
     genericSources: loadGenericSources(config.ingest.genericMappingFiles),
     close: async () => {
-      await client.close();
+      for (const projectClient of clients.values()) await projectClient.close();
       dynamodb.destroy();
     },
   };

@@ -1,0 +1,111 @@
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { BridgeError, ConfigError } from "../errors";
+import type { DefaultTarget } from "../ingest";
+import { logger } from "../logger";
+import { compileRoutingFile, defaultRouteTable, type RouteTable } from "./compile";
+import { parseConfigText, readConfigFile } from "./document";
+
+/** Where a deployment keeps its routing rules; at most one of the two is set. */
+export interface RoutingSettings {
+  /** Path of a YAML or JSON file shipped with the code (`BRIDGE_ROUTES_FILE`). */
+  file: string | undefined;
+  /** Name of an SSM parameter whose value is the file's text (`BRIDGE_ROUTES_SSM_PARAMETER`). */
+  ssmParameter: string | undefined;
+}
+
+/** Reads the value of an SSM parameter. */
+export type ParameterReader = (name: string) => Promise<string>;
+
+/** Supplies the routing table of a runtime. */
+export interface RoutingSource {
+  /** Where the rules come from, for logs. */
+  origin: string;
+  /**
+   * Returns the table. A file is read when the source is created; an SSM parameter on the first
+   * call, and the table is then kept for the life of the process. A failed read is not kept, so
+   * the next call tries again.
+   */
+  table(): Promise<RouteTable>;
+}
+
+/**
+ * Creates the routing source of a runtime. A routing file is read and validated at once, so a
+ * broken file stops the cold start; without settings every firing alert goes to `defaultTarget`.
+ *
+ * @throws ConfigError when both settings are given, or the file is unreadable or invalid.
+ */
+export function createRoutingSource(
+  settings: RoutingSettings,
+  defaultTarget: DefaultTarget,
+  readParameter: ParameterReader = readSsmParameter,
+): RoutingSource {
+  if (settings.file !== undefined && settings.ssmParameter !== undefined) {
+    throw new ConfigError(["BRIDGE_ROUTES_FILE: set either BRIDGE_ROUTES_FILE or BRIDGE_ROUTES_SSM_PARAMETER, not both"]);
+  }
+  if (settings.file !== undefined) {
+    const table = readRoutingFile(settings.file, defaultTarget);
+    logger.info("routing rules loaded", { origin: table.origin, rules: table.rules.length });
+    return { origin: table.origin, table: () => Promise.resolve(table) };
+  }
+  const parameter = settings.ssmParameter;
+  if (parameter === undefined) {
+    const table = defaultRouteTable(defaultTarget);
+    return { origin: table.origin, table: () => Promise.resolve(table) };
+  }
+
+  const origin = `ssm:${parameter}`;
+  let pending: Promise<RouteTable> | undefined;
+  return {
+    origin,
+    table: () => {
+      pending ??= loadFromParameter(parameter, origin, defaultTarget, readParameter).catch((error: unknown) => {
+        pending = undefined;
+        throw error;
+      });
+      return pending;
+    },
+  };
+}
+
+/**
+ * Reads, validates and compiles a routing file.
+ *
+ * @throws ConfigError listing every issue of the file.
+ */
+export function readRoutingFile(path: string, defaultTarget: DefaultTarget): RouteTable {
+  return compileRoutingFile(readConfigFile(path, "BRIDGE_ROUTES_FILE"), { origin: path, defaultTarget });
+}
+
+async function loadFromParameter(parameter: string, origin: string, defaultTarget: DefaultTarget, readParameter: ParameterReader): Promise<RouteTable> {
+  let text: string;
+  try {
+    text = await readParameter(parameter);
+  } catch (error) {
+    if (error instanceof BridgeError) throw error;
+    const name = error instanceof Error ? error.name : "Error";
+    throw new BridgeError("BRIDGE.ROUTES_UNAVAILABLE", `failed to read the routing rules from SSM parameter ${parameter}: ${name}`, {
+      statusCode: 503,
+      cause: error,
+      fix: "check that the parameter exists and that the function's role may call ssm:GetParameter on it",
+    });
+  }
+  const table = compileRoutingFile(parseConfigText(text, origin), { origin, defaultTarget });
+  logger.info("routing rules loaded", { origin, rules: table.rules.length });
+  return table;
+}
+
+let ssmClient: SSMClient | undefined;
+
+/**
+ * Reads an SSM parameter with the AWS SDK, decrypting a SecureString. The client is made on first
+ * use and kept, so later reads reuse its connections.
+ */
+export async function readSsmParameter(name: string): Promise<string> {
+  ssmClient ??= new SSMClient({});
+  const response = await ssmClient.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+  const value = response.Parameter?.Value;
+  if (value === undefined) {
+    throw new BridgeError("BRIDGE.ROUTES_UNAVAILABLE", `SSM parameter ${name} has no value`, { statusCode: 503 });
+  }
+  return value;
+}
