@@ -11,6 +11,8 @@ import * as z from "zod";
  * { regex: "k8s-(dev|prod)", flags: "i" }
  * { exists: false }           # the value is missing
  */
+const PATTERN_HELP = "must be a string, or an object with one of exact, glob, regex (with optional flags) or exists";
+
 export const patternSchema = z.union([
   z.string(),
   z.strictObject({ exact: z.string() }),
@@ -33,10 +35,12 @@ export const patternSchema = z.union([
       .optional(),
   }),
   z.strictObject({ exists: z.boolean() }),
-]);
+], { error: PATTERN_HELP });
 
 /** A pattern or a non-empty list of them; a list matches when any of its patterns matches. */
-export const patternListSchema = z.union([patternSchema, z.array(patternSchema).min(1, "must list at least one pattern")]);
+export const patternListSchema = z.union([patternSchema, z.array(patternSchema).min(1, "must list at least one pattern")], {
+  error: `${PATTERN_HELP}, or a list of those`,
+});
 
 export type Pattern = z.infer<typeof patternSchema>;
 export type PatternList = z.infer<typeof patternListSchema>;
@@ -76,7 +80,7 @@ export function globToRegExp(glob: string): RegExp {
   for (const character of glob) {
     if (character === "*") source += ".*";
     else if (character === "?") source += ".";
-    else source += character.replace(/[.+^${}()|[\]\\/-]/g, "\\$&");
+    else source += character.replace(/[.+^${}()|[\]\\]/g, "\\$&");
   }
   return new RegExp(`^${source}$`, "su");
 }

@@ -7,13 +7,13 @@ import { patternListSchema } from "./pattern";
  * limited to characters that need no escaping; SecMaster ids are UUIDs or hex strings.
  */
 export const secMasterIdSchema = z
-  .string()
+  .string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
   .regex(/^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,127}$/, "must be 1 to 128 letters, digits, '-', '_', '.' or '~', not starting with '.'");
 
 /** The data class a workflow runs on, copied into `playbook_context.data_object.dataclass`. */
 export const dataclassSchema = z.strictObject({
   id: z.string().min(1, "must not be empty when set").optional(),
-  name: z.string().min(1, "is required"),
+  name: z.string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") }).min(1, "is required"),
 });
 
 /**
@@ -45,13 +45,17 @@ export const matchSchema = z.strictObject({
         .strictObject({ category: patternListSchema.optional(), alert_type: patternListSchema.optional() })
         .refine((value) => value.category !== undefined || value.alert_type !== undefined, "must name category, alert_type or both"),
       patternListSchema,
-    ])
+    ], { error: "must be a pattern for alert_type.alert_type, or an object with category and/or alert_type patterns" })
     .optional(),
   /** Label name to value patterns, read from the Alert `labels` string and the resource tags. */
   labels: z.record(z.string().min(1, "label names must not be empty"), patternListSchema).optional(),
   /** Patterns of the entries of the Alert `labels` string, such as `env:prod` or `team=sec`. */
   tags: patternListSchema.optional(),
-  status: z.union([z.enum([...ALERT_STATUSES, "any"]), z.array(z.enum(ALERT_STATUSES)).min(1)]).optional(),
+  status: z
+    .union([z.enum([...ALERT_STATUSES, "any"]), z.array(z.enum(ALERT_STATUSES)).min(1)], {
+      error: "must be firing, resolved, any, or a list of firing and resolved",
+    })
+    .optional(),
   /** Dotted paths into the Alert content, such as `data_source.product_name`; lists are searched. */
   fields: z.record(z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "must be a dotted path of Alert field names"), patternListSchema).optional(),
 });
