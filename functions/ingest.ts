@@ -1,12 +1,15 @@
 import { Buffer } from "node:buffer";
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { loadConfig } from "../lib/config";
+import { enqueueDelivery } from "../lib/delivery/enqueue";
 import { InvalidInputError } from "../lib/errors";
-import { problemFromError, problemResponse } from "../lib/http/problem";
+import { problemFromError, problemResponse, problemType } from "../lib/http/problem";
 import { ingestDelivery, parseJsonBody, type AlertResult } from "../lib/ingest";
 import { logger } from "../lib/logger";
+import { countDeliveryResults, metrics } from "../lib/metrics";
 import { createRuntime, type Runtime } from "../lib/runtime";
 import { findSource } from "../lib/sources/index";
 
@@ -30,7 +33,7 @@ async function handleIngest(
   context: Context,
   runtimeOf: () => Runtime,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  const { config, starter, target, genericSources, routing } = runtimeOf();
+  const { config, starter, target, genericSources, routing, queue } = runtimeOf();
   starter.registerLambdaContext(context);
 
   const sourceId = event.pathParameters?.source ?? "";
@@ -47,18 +50,21 @@ async function handleIngest(
   const raw = readBody(event, config.ingest.maxBodyBytes);
   const body = parseJsonBody(raw);
   const routes = await routing.table();
-  const results = await ingestDelivery(
-    { adapter, body, receivedAt: new Date() },
-    {
-      target,
-      routes,
-      starter,
-      defaultSeverity: config.ingest.defaultSeverity,
-      dispatchConcurrency: config.ingest.dispatchConcurrency,
-    },
-  );
+  const request = { adapter, body, receivedAt: new Date() };
+  const { mode } = config.delivery;
+  const results =
+    mode === "queue"
+      ? await enqueueDelivery(request, { target, routes, queue: queue!, defaultSeverity: config.ingest.defaultSeverity })
+      : await ingestDelivery(request, {
+          target,
+          routes,
+          starter,
+          defaultSeverity: config.ingest.defaultSeverity,
+          dispatchConcurrency: config.ingest.dispatchConcurrency,
+        });
   logDelivery(results);
-  return answer(results, context.awsRequestId);
+  countDeliveryResults(results, mode);
+  return mode === "queue" ? answerQueued(results, context.awsRequestId) : answer(results, context.awsRequestId);
 }
 
 function readBody(event: APIGatewayProxyEventV2, maxBodyBytes: number): string {
@@ -74,7 +80,7 @@ function readBody(event: APIGatewayProxyEventV2, maxBodyBytes: number): string {
 }
 
 function logDelivery(results: readonly AlertResult[]): void {
-  const counts = { created: 0, duplicate: 0, skipped: 0, failed: 0 };
+  const counts = { created: 0, duplicate: 0, accepted: 0, skipped: 0, failed: 0 };
   for (const result of results) counts[result.status] += 1;
   logger.info("delivery processed", { alerts: results.length, ...counts });
 }
@@ -101,6 +107,32 @@ function answer(results: AlertResult[], requestId: string): APIGatewayProxyStruc
   );
 }
 
+// Queue mode answers 202 once every job is enqueued. A job the queue did not take makes the whole
+// answer retryable (503) unless every failure is permanent (a job too large for the queue, 422);
+// the sender's retry re-enqueues accepted jobs too, and dispatch starts each episode only once.
+function answerQueued(results: AlertResult[], requestId: string): APIGatewayProxyStructuredResultV2 {
+  const failed = results.filter((result) => result.status === "failed");
+  if (failed.length === 0) {
+    return { statusCode: 202, headers: { "content-type": "application/json" }, body: JSON.stringify({ results }) };
+  }
+  const retryable = failed.some((result) => result.code !== "BRIDGE.JOB_TOO_LARGE");
+  return problemResponse(
+    {
+      type: problemType(retryable ? "BRIDGE.ENQUEUE_FAILED" : "BRIDGE.JOB_TOO_LARGE"),
+      title: retryable ? "Service Unavailable" : "Unprocessable Content",
+      status: retryable ? 503 : 422,
+      detail: `${failed.length} of ${results.length} alerts could not be queued`,
+      code: retryable ? "BRIDGE.ENQUEUE_FAILED" : "BRIDGE.JOB_TOO_LARGE",
+      fix: retryable
+        ? "retry the delivery later; alerts already queued are not started twice"
+        : "shorten the alerts' descriptions or labels at the sender; the queue limit is 256 KiB per alert",
+      instance: requestId,
+      results,
+    },
+    retryable ? { "retry-after": "30" } : {},
+  );
+}
+
 /** Middy middleware that answers every thrown error with `application/problem+json`. */
 function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
@@ -120,6 +152,7 @@ function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGateway
 export function createIngestHandler(runtimeOf: () => Runtime) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
     .use(problemErrors())
     .handler((event, context) => handleIngest(event, context, runtimeOf));
 }

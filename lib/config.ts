@@ -23,6 +23,12 @@ export interface BridgeConfig {
     /** Budget of one CreateWorkflowInstance call including retries, in milliseconds. */
     timeoutMs: number;
     maxAttempts: number;
+    /** Wait for the response headers, and between body chunks, of one attempt, in milliseconds. */
+    attemptTimeoutMs: number;
+    /** Upper bound of the first backoff between attempts, in milliseconds. */
+    retryBaseDelayMs: number;
+    /** Look an instance up after an ambiguous failure instead of posting it again blindly. */
+    checkAmbiguous: boolean;
   };
   idempotency: {
     tableName: string;
@@ -46,7 +52,30 @@ export interface BridgeConfig {
   };
   /** YAML or JSON file declaring the scheduled triggers. */
   schedulesFile: string | undefined;
+  delivery: DeliveryConfig;
   logLevel: string;
+}
+
+/** How alerts travel from ingest to SecMaster. */
+export interface DeliveryConfig {
+  /** `queue`: ingest enqueues jobs and answers 202, dispatch starts them. `direct`: ingest starts them inline. */
+  mode: "queue" | "direct";
+  /** SQS queue of jobs; without it a local run uses the on-disk queue under `BRIDGE_DATA_DIR`. */
+  queueUrl: string | undefined;
+  /** SQS dead-letter queue that dispatch sends failed jobs to, with their last error. */
+  deadLetterQueueUrl: string | undefined;
+  /** Receives of a job before it is dead-lettered; the redrive policy's `maxReceiveCount`. */
+  maxReceives: number;
+  /** Wait before a failed job's second receive, in milliseconds; it doubles per receive. */
+  retryBaseDelayMs: number;
+  /** Longest wait before a failed job is received again, in milliseconds. */
+  retryMaxDelayMs: number;
+  /** How long before the function timeout dispatch aborts its SecMaster calls, in milliseconds. */
+  earlyTimeoutMs: number;
+  /** Local queue only: how long a received job stays hidden, and the simulated function timeout, in milliseconds. */
+  localVisibilityTimeoutMs: number;
+  /** Local queue only: jobs handed to one dispatch invocation. */
+  localBatchSize: number;
 }
 
 /** Prefixes of the variables the bridge owns; an unknown name with one of them is a typo. */
@@ -83,6 +112,8 @@ export const ENVIRONMENT_SCHEMA = z.object({
   SECMASTER_AUTH_TOKEN: optionalText,
   SECMASTER_TIMEOUT_MS: positiveInt(20_000),
   SECMASTER_MAX_ATTEMPTS: positiveInt(4),
+  SECMASTER_ATTEMPT_TIMEOUT_MS: positiveInt(10_000),
+  SECMASTER_RETRY_BASE_DELAY_MS: positiveInt(200),
   SECMASTER_EMULATOR_PORT: optionalText,
   SECMASTER_EMULATOR_FAULTS: optionalText,
   BRIDGE_IDEMPOTENCY_TABLE: optionalText.transform((value) => value ?? "secmaster-bridge-idempotency"),
@@ -100,7 +131,16 @@ export const ENVIRONMENT_SCHEMA = z.object({
   BRIDGE_SCHEDULES_FILE: optionalText,
   BRIDGE_DATA_DIR: optionalText,
   BRIDGE_LOCAL_HOST: optionalText,
-  BRIDGE_MODE: optionalText,
+  BRIDGE_MODE: optionalText.pipe(z.enum(["queue", "direct"]).optional()).transform((value) => value ?? "queue"),
+  BRIDGE_QUEUE_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  BRIDGE_DLQ_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  BRIDGE_MAX_RECEIVES: positiveInt(5),
+  BRIDGE_RETRY_BASE_DELAY_MS: positiveInt(5_000),
+  BRIDGE_RETRY_MAX_DELAY_MS: positiveInt(900_000),
+  BRIDGE_DISPATCH_EARLY_TIMEOUT_MS: positiveInt(5_000),
+  BRIDGE_QUEUE_VISIBILITY_TIMEOUT_SECONDS: positiveInt(60),
+  BRIDGE_DISPATCH_BATCH_SIZE: positiveInt(10),
+  BRIDGE_CHECK_AMBIGUOUS: optionalText.pipe(z.enum(["true", "false"]).optional()).transform((value) => value !== "false"),
   PORT: optionalText,
   LOG_LEVEL: optionalText.transform((value) => value ?? "INFO"),
 });
@@ -136,6 +176,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (text("SECMASTER_ENDPOINT") === undefined && text("SECMASTER_REGION") === undefined) {
     issues.push("SECMASTER_REGION: set a region such as cn-north-4, or SECMASTER_ENDPOINT to a full URL");
   }
+  checkDelivery(text, env, issues);
   const credentials = readCredentials(text, issues);
   if (!parsed.success || issues.length > 0 || credentials === undefined) throw new ConfigError(issues);
   const vars = parsed.data;
@@ -152,6 +193,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       credentials,
       timeoutMs: vars.SECMASTER_TIMEOUT_MS,
       maxAttempts: vars.SECMASTER_MAX_ATTEMPTS,
+      attemptTimeoutMs: vars.SECMASTER_ATTEMPT_TIMEOUT_MS,
+      retryBaseDelayMs: vars.SECMASTER_RETRY_BASE_DELAY_MS,
+      checkAmbiguous: vars.BRIDGE_CHECK_AMBIGUOUS,
     },
     idempotency: {
       tableName: vars.BRIDGE_IDEMPOTENCY_TABLE,
@@ -170,8 +214,36 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     routing: { file: vars.BRIDGE_ROUTES_FILE, ssmParameter: vars.BRIDGE_ROUTES_SSM_PARAMETER },
     schedulesFile: vars.BRIDGE_SCHEDULES_FILE,
+    delivery: {
+      mode: vars.BRIDGE_MODE,
+      queueUrl: vars.BRIDGE_QUEUE_URL,
+      deadLetterQueueUrl: vars.BRIDGE_DLQ_URL,
+      maxReceives: vars.BRIDGE_MAX_RECEIVES,
+      retryBaseDelayMs: vars.BRIDGE_RETRY_BASE_DELAY_MS,
+      retryMaxDelayMs: vars.BRIDGE_RETRY_MAX_DELAY_MS,
+      earlyTimeoutMs: vars.BRIDGE_DISPATCH_EARLY_TIMEOUT_MS,
+      localVisibilityTimeoutMs: vars.BRIDGE_QUEUE_VISIBILITY_TIMEOUT_SECONDS * 1000,
+      localBatchSize: vars.BRIDGE_DISPATCH_BATCH_SIZE,
+    },
     logLevel: vars.LOG_LEVEL,
   };
+}
+
+// Checks the delivery settings that depend on each other.
+function checkDelivery(text: (name: string) => string | undefined, env: Readonly<Record<string, string | undefined>>, issues: string[]): void {
+  if (text("BRIDGE_MODE") === "direct") return;
+  // On Lambda there is no local folder to fall back on: the queue must be named.
+  if (text("BRIDGE_QUEUE_URL") === undefined && env.AWS_LAMBDA_FUNCTION_NAME !== undefined) {
+    issues.push("BRIDGE_QUEUE_URL: required in queue mode on AWS Lambda; set the SQS queue URL, or BRIDGE_MODE=direct");
+  }
+  const earlyMs = Number(text("BRIDGE_DISPATCH_EARLY_TIMEOUT_MS") ?? 5_000);
+  const visibilityMs = Number(text("BRIDGE_QUEUE_VISIBILITY_TIMEOUT_SECONDS") ?? 60) * 1000;
+  if (text("BRIDGE_QUEUE_URL") === undefined && earlyMs >= visibilityMs) {
+    issues.push(
+      `BRIDGE_DISPATCH_EARLY_TIMEOUT_MS: must be less than BRIDGE_QUEUE_VISIBILITY_TIMEOUT_SECONDS (${visibilityMs} ms), ` +
+        "which is the local dispatcher's function timeout",
+    );
+  }
 }
 
 function readCredentials(

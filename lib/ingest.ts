@@ -13,7 +13,8 @@ import type { NormalizedAlert, SourceAdapter } from "./sources/types";
 export interface AlertResult {
   action_instance_id: string;
   workflow_id: string;
-  status: "created" | "duplicate" | "skipped" | "failed";
+  /** `accepted`: enqueued in queue mode, started later by dispatch. */
+  status: "created" | "duplicate" | "accepted" | "skipped" | "failed";
   reason?: string;
   /** Stable error code of a failure, such as `APIG.0301`. */
   code?: string;

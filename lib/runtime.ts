@@ -1,10 +1,15 @@
 import { readFileSync } from "node:fs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import type { BridgeConfig } from "./config";
+import type { MessageQueue } from "./delivery/queue";
+import { SqsQueue } from "./delivery/sqs";
 import { createStarter, type Starter } from "./delivery/start";
 import { ConfigError } from "./errors";
 import type { DefaultTarget } from "./ingest";
+import { logger } from "./logger";
+import { countMetric, METRIC } from "./metrics";
 import { createRoutingSource, type RoutingSource } from "./routing/load";
 import { PerProject, createProjectStarter } from "./routing/projects";
 import { SecMasterClient, isDuplicateInstanceError } from "./secmaster/client";
@@ -26,11 +31,35 @@ export interface Runtime {
   routing: RoutingSource;
   /** Generic JSON sources loaded from mapping files, by source id. */
   genericSources: Record<string, SourceAdapter<unknown>>;
+  /** Queue of start jobs; set in queue mode. */
+  queue: MessageQueue | undefined;
+  /** Queue that dispatch sends failed jobs to with their last error. */
+  deadLetters: MessageQueue | undefined;
   close(): Promise<void>;
 }
 
-/** Builds the runtime from a parsed configuration. Reuse it across invocations. */
-export function createRuntime(config: BridgeConfig): Runtime {
+/** Parts a caller supplies instead of the ones the configuration names. */
+export interface RuntimeOverrides {
+  /** The local run's on-disk queue, used when `BRIDGE_QUEUE_URL` is not set. */
+  queue?: MessageQueue;
+  deadLetters?: MessageQueue;
+}
+
+/**
+ * Builds the runtime from a parsed configuration. Reuse it across invocations.
+ *
+ * @throws ConfigError in queue mode when neither `BRIDGE_QUEUE_URL` nor an override names a queue.
+ */
+export function createRuntime(config: BridgeConfig, overrides: RuntimeOverrides = {}): Runtime {
+  const { delivery } = config;
+  const sqs = delivery.queueUrl !== undefined || delivery.deadLetterQueueUrl !== undefined ? new SQSClient({}) : undefined;
+  const queue = delivery.queueUrl === undefined ? overrides.queue : new SqsQueue({ client: sqs!, queueUrl: delivery.queueUrl });
+  const deadLetters =
+    delivery.deadLetterQueueUrl === undefined ? overrides.deadLetters : new SqsQueue({ client: sqs!, queueUrl: delivery.deadLetterQueueUrl });
+  if (delivery.mode === "queue" && queue === undefined) {
+    throw new ConfigError(["BRIDGE_QUEUE_URL: queue mode needs a queue; set the SQS queue URL, or BRIDGE_MODE=direct"]);
+  }
+
   // Every project of a deployment is reached at the same endpoint with the same credentials.
   const clients = new PerProject(
     (projectId) =>
@@ -39,7 +68,23 @@ export function createRuntime(config: BridgeConfig): Runtime {
         ...(config.secmaster.region === undefined ? {} : { region: config.secmaster.region }),
         projectId,
         credentials: config.secmaster.credentials,
-        retry: { maxAttempts: config.secmaster.maxAttempts, deadlineMs: config.secmaster.timeoutMs },
+        retry: {
+          maxAttempts: config.secmaster.maxAttempts,
+          deadlineMs: config.secmaster.timeoutMs,
+          baseDelayMs: config.secmaster.retryBaseDelayMs,
+        },
+        timeouts: { headersMs: config.secmaster.attemptTimeoutMs, bodyMs: config.secmaster.attemptTimeoutMs },
+        onRetry: (retry) => {
+          countMetric(METRIC.retries);
+          if (retry.error.httpStatus === 429) countMetric(METRIC.throttles);
+          logger.info("retrying SecMaster call", {
+            operation: retry.operation,
+            attempt: retry.attempt,
+            delayMs: retry.delayMs,
+            httpStatus: retry.error.httpStatus,
+            code: retry.error.errorCode ?? retry.error.code,
+          });
+        },
       }),
   );
   const client = clients.get(config.secmaster.projectId);
@@ -65,6 +110,7 @@ export function createRuntime(config: BridgeConfig): Runtime {
       persistenceStore,
       ttlSeconds: config.idempotency.ttlSeconds,
       isDuplicateError: isDuplicateInstanceError,
+      finder: config.secmaster.checkAmbiguous ? clients.get(projectId) : undefined,
     }),
   );
   const starter = createProjectStarter(starters);
@@ -87,9 +133,12 @@ export function createRuntime(config: BridgeConfig): Runtime {
     target,
     routing: createRoutingSource(config.routing, target),
     genericSources: loadGenericSources(config.ingest.genericMappingFiles),
+    queue,
+    deadLetters,
     close: async () => {
       for (const projectClient of clients.values()) await projectClient.close();
       dynamodb.destroy();
+      sqs?.destroy();
     },
   };
 }

@@ -9,8 +9,16 @@ import { createInstanceBody, type StartJob } from "./job";
 export interface WorkflowInstanceCreator {
   createWorkflowInstance(
     input: { workspaceId: string; workflowId: string; body: ReturnType<typeof createInstanceBody> },
-    options?: { signal?: AbortSignal },
+    options?: { signal?: AbortSignal; repostAfterAmbiguous?: boolean },
   ): Promise<{ requestId?: string | undefined; attempts: number }>;
+}
+
+/** The SecMaster look-up that settles an ambiguous outcome; `SecMasterClient` satisfies it. */
+export interface WorkflowInstanceFinder {
+  listWorkflowInstances(
+    input: { workspaceId: string; query?: { id?: string; workflow_id?: string; limit?: number } },
+    options?: { signal?: AbortSignal },
+  ): Promise<{ count: number; instances: { id?: string | undefined }[] }>;
 }
 
 /** Result of starting a job that did not fail. */
@@ -18,6 +26,16 @@ export interface StartOutcome {
   /** `created` for a new instance; `duplicate` when this episode was started before. */
   status: "created" | "duplicate";
   requestId?: string | undefined;
+}
+
+/** Options of one {@link Starter.start} call. */
+export interface StartOptions {
+  /**
+   * True when an earlier attempt at this job may have reached SecMaster: a redelivered or
+   * redriven queue message, or a replayed delivery. With the ambiguity check on, the starter
+   * then looks the instance up before posting.
+   */
+  mayExist?: boolean;
 }
 
 export interface StarterOptions {
@@ -35,11 +53,26 @@ export interface StarterOptions {
    */
   inProgressWaitMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Look-up for ambiguous outcomes. When set, a CreateWorkflowInstance attempt that timed out or
+   * lost its connection after the request may have been written is not posted again blindly:
+   * the starter lists the instance by id first, and posts again only when it is not there. It
+   * also looks first when {@link StartOptions.mayExist} is set. Without it, the client re-posts
+   * and relies on SecMaster rejecting a second `action_instance_id`, which the API reference
+   * does not promise.
+   */
+  finder?: WorkflowInstanceFinder | undefined;
+  /**
+   * Posts per start when the ambiguity check finds no instance after an ambiguous failure, the
+   * first post included. Further failures are left to the queue's retries.
+   * @default 2
+   */
+  maxPosts?: number;
 }
 
 /** Starts jobs exactly once per `actionInstanceId`, and tells created from duplicate. */
 export interface Starter {
-  start(job: StartJob, signal?: AbortSignal): Promise<StartOutcome>;
+  start(job: StartJob, signal?: AbortSignal, options?: StartOptions): Promise<StartOutcome>;
   /** Lets an in-progress lock expire with the Lambda invocation that holds it. */
   registerLambdaContext(context: Context): void;
 }
@@ -55,30 +88,46 @@ export function createStarter(options: StarterOptions): Starter {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const inProgressWaitMs = options.inProgressWaitMs ?? 10_000;
 
-  async function callSecMaster(job: StartJob, signal?: AbortSignal): Promise<StartOutcome> {
-    try {
-      const result = await options.client.createWorkflowInstance(
-        { workspaceId: job.workspaceId, workflowId: job.workflowId, body: createInstanceBody(job) },
-        signal === undefined ? {} : { signal },
-      );
-      logger.info("workflow instance created", {
-        actionInstanceId: job.actionInstanceId,
-        workflowId: job.workflowId,
-        source: job.source,
-        attempts: result.attempts,
-        requestId: result.requestId,
-      });
-      return { status: "created", requestId: result.requestId };
-    } catch (error) {
-      if (options.isDuplicateError(error)) {
-        logger.info("workflow instance already exists in SecMaster", {
-          actionInstanceId: job.actionInstanceId,
-          workflowId: job.workflowId,
-          source: job.source,
-        });
-        return { status: "duplicate" };
+  const finder = options.finder;
+  const maxPosts = options.maxPosts ?? 2;
+
+  async function callSecMaster(job: StartJob, signal?: AbortSignal, startOptions: StartOptions = {}): Promise<StartOutcome> {
+    const ids = { actionInstanceId: job.actionInstanceId, workflowId: job.workflowId, source: job.source };
+    if (finder !== undefined && startOptions.mayExist === true && (await instanceExists(finder, job, signal))) {
+      logger.info("workflow instance found by look-up before posting", ids);
+      return { status: "duplicate" };
+    }
+
+    for (let post = 1; ; post++) {
+      try {
+        const result = await options.client.createWorkflowInstance(
+          { workspaceId: job.workspaceId, workflowId: job.workflowId, body: createInstanceBody(job) },
+          { ...(signal === undefined ? {} : { signal }), repostAfterAmbiguous: finder === undefined },
+        );
+        logger.info("workflow instance created", { ...ids, attempts: result.attempts, requestId: result.requestId });
+        return { status: "created", requestId: result.requestId };
+      } catch (error) {
+        if (options.isDuplicateError(error)) {
+          logger.info("workflow instance already exists in SecMaster", ids);
+          return { status: "duplicate" };
+        }
+        if (finder === undefined || !isAmbiguous(error) || signal?.aborted === true) throw error;
+
+        // The post may have reached SecMaster: its outcome decides whether to post again.
+        let exists: boolean;
+        try {
+          exists = await instanceExists(finder, job, signal);
+        } catch (lookupError) {
+          logger.warn("failed to look up a workflow instance after an ambiguous failure", { ...ids, error: lookupError as Error });
+          throw error;
+        }
+        if (exists) {
+          logger.info("workflow instance found by look-up after an ambiguous failure", { ...ids, post });
+          return { status: "created" };
+        }
+        if (post >= maxPosts) throw error;
+        logger.info("workflow instance not found after an ambiguous failure; posting again", { ...ids, post });
       }
-      throw error;
     }
   }
 
@@ -99,11 +148,11 @@ export function createStarter(options: StarterOptions): Starter {
     keyPrefix: IDEMPOTENCY_KEY_PREFIX,
   });
 
-  async function start(job: StartJob, signal?: AbortSignal): Promise<StartOutcome> {
+  async function start(job: StartJob, signal?: AbortSignal, startOptions?: StartOptions): Promise<StartOutcome> {
     const deadline = Date.now() + inProgressWaitMs;
     for (let wait = 100; ; wait = Math.min(wait * 2, 1_000)) {
       try {
-        return await idempotentCall(job, signal);
+        return await idempotentCall(job, signal, startOptions);
       } catch (error) {
         if (!(error instanceof IdempotencyAlreadyInProgressError)) throw error;
         // Another invocation is starting the same job right now; its outcome decides ours.
@@ -122,15 +171,38 @@ export function createStarter(options: StarterOptions): Starter {
   return { start, registerLambdaContext: (context) => config.registerLambdaContext(context) };
 }
 
-/** Short, log-safe reason for a failed start, with SecMaster's code when there is one. */
-export function describeStartFailure(error: unknown): { code: string; reason: string; retryable: boolean } {
+function isAmbiguous(error: unknown): boolean {
+  return error instanceof SecMasterError && error.ambiguous;
+}
+
+/**
+ * Lists the job's instance by id. SecMaster's list may lag behind a create that has just
+ * succeeded.
+ *
+ * NOTE: whether SecMaster uses the caller's `action_instance_id` as the instance id that the
+ * `id` filter matches is unconfirmed; the local emulator does.
+ */
+async function instanceExists(finder: WorkflowInstanceFinder, job: StartJob, signal: AbortSignal | undefined): Promise<boolean> {
+  const list = await finder.listWorkflowInstances(
+    { workspaceId: job.workspaceId, query: { id: job.actionInstanceId, workflow_id: job.workflowId } },
+    signal === undefined ? {} : { signal },
+  );
+  return list.instances.some((instance) => instance.id === job.actionInstanceId);
+}
+
+/**
+ * Short, log-safe reason for a failed start, with SecMaster's code when there is one, and whether
+ * the failed call may have reached SecMaster (`ambiguous`).
+ */
+export function describeStartFailure(error: unknown): { code: string; reason: string; retryable: boolean; ambiguous: boolean } {
   if (error instanceof SecMasterError) {
     const status = error.httpStatus === 0 ? "no response" : `${error.httpStatus}`;
     const code = error.errorCode ?? error.code;
-    return { code, reason: `SecMaster returned ${status} ${code}${error.errorMessage ? `: ${error.errorMessage}` : ""}`, retryable: error.retryable };
+    const reason = `SecMaster returned ${status} ${code}${error.errorMessage ? `: ${error.errorMessage}` : ""}`;
+    return { code, reason, retryable: error.retryable, ambiguous: error.ambiguous };
   }
   if (error instanceof BridgeError) {
-    return { code: error.code, reason: error.message, retryable: error.statusCode >= 500 || error.statusCode === 429 };
+    return { code: error.code, reason: error.message, retryable: error.statusCode >= 500 || error.statusCode === 429, ambiguous: false };
   }
-  return { code: "BRIDGE.START_FAILED", reason: "internal error while starting the workflow instance", retryable: true };
+  return { code: "BRIDGE.START_FAILED", reason: "internal error while starting the workflow instance", retryable: true, ambiguous: true };
 }

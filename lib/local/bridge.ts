@@ -1,7 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { loadConfig, type BridgeConfig } from "../config";
+import { createDispatchHandler, dispatchDependencies } from "../../functions/dispatch";
 import { createIngestHandler } from "../../functions/ingest";
+import { openLocalQueues, type LocalQueue } from "../delivery/local-queue";
+import { startQueuePoller } from "../delivery/poller";
 import { createRuntime, type Runtime } from "../runtime";
 import { startDynalite, ensureIdempotencyTable, type LocalDynamoDB } from "./dynamodb";
 import { parseFaults, startEmulator, type RunningEmulator } from "./emulator";
@@ -28,6 +31,8 @@ export interface LocalBridgeOptions {
   dataDir?: string;
   /** Keep the idempotency store in memory instead of under `dataDir`. @default false */
   inMemoryStore?: boolean;
+  /** Dispatch invocations running at once in queue mode. @default 4 */
+  dispatchParallelism?: number;
 }
 
 /** A running local bridge with its stand-ins. */
@@ -38,6 +43,10 @@ export interface LocalBridge {
   /** The embedded emulator, when no SecMaster credentials were configured. */
   emulator: RunningEmulator | undefined;
   dynamodb: LocalDynamoDB;
+  /** The on-disk jobs queue under `dataDir`, in queue mode without `BRIDGE_QUEUE_URL`. */
+  queue: LocalQueue | undefined;
+  /** The on-disk dead-letter queue next to {@link queue}. */
+  deadLetters: LocalQueue | undefined;
   close(): Promise<void>;
 }
 
@@ -101,8 +110,24 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
 
     const config = loadConfig(env);
     await ensureIdempotencyTable(dynamodb.endpoint, config.idempotency.tableName);
-    const runtime = createRuntime(config);
+    const { delivery } = config;
+    const localQueues = delivery.mode === "queue" && delivery.queueUrl === undefined ? openLocalQueues(dataDir, delivery.maxReceives) : undefined;
+    const runtime = createRuntime(config, localQueues ?? {});
     opened.push(runtime);
+
+    if (delivery.mode === "queue") {
+      // The in-process stand-in for the SQS event source that invokes the dispatch function.
+      const dispatch = createDispatchHandler(() => dispatchDependencies(runtime), { earlyTimeoutMs: delivery.earlyTimeoutMs });
+      opened.push(
+        startQueuePoller({
+          queue: runtime.queue!,
+          handler: dispatch,
+          batchSize: delivery.localBatchSize,
+          functionTimeoutMs: delivery.localVisibilityTimeoutMs,
+          parallelism: options.dispatchParallelism ?? 4,
+        }),
+      );
+    }
 
     const server: LocalHttpServer = await startLocalHttpServer({
       host: baseEnv.BRIDGE_LOCAL_HOST ?? "127.0.0.1",
@@ -118,6 +143,8 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       runtime,
       emulator,
       dynamodb,
+      queue: localQueues?.queue,
+      deadLetters: localQueues?.deadLetters,
       close: () => closeAll(opened),
     };
   } catch (error) {

@@ -1,6 +1,6 @@
 import type { Context } from "aws-lambda";
 import type { StartJob } from "../delivery/job";
-import type { StartOutcome, Starter } from "../delivery/start";
+import type { StartOptions, StartOutcome, Starter } from "../delivery/start";
 
 /**
  * Objects kept once per SecMaster project. A SecMaster client signs `X-Project-Id` and puts the
@@ -38,10 +38,10 @@ export class PerProject<T> {
 export function createProjectStarter(starters: PerProject<Starter>): Starter {
   let context: Context | undefined;
   return {
-    start(job: StartJob, signal?: AbortSignal): Promise<StartOutcome> {
+    start(job: StartJob, signal?: AbortSignal, options?: StartOptions): Promise<StartOutcome> {
       const starter = starters.get(job.projectId);
       if (context !== undefined) starter.registerLambdaContext(context);
-      return starter.start(job, signal);
+      return starter.start(job, signal, options);
     },
     registerLambdaContext(next: Context): void {
       context = next;

@@ -48,6 +48,7 @@ describe("bridge with a wrong secret key", () => {
         SECMASTER_WORKFLOW_ID: EMULATOR_DEFAULTS.workflowId,
         SECMASTER_AK: "TESTACCESSKEY0000001",
         SECMASTER_SK: WRONG_SECRET,
+        BRIDGE_MODE: "direct",
       },
     });
     process.stdout.write = capture(originalStdout);

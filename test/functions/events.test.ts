@@ -57,7 +57,8 @@ describe("events function", () => {
   });
 
   it("throws when an alert could not be started, so AWS retries", async () => {
-    bridge.emulator!.setFaults({ script: ["500", "500", "500", "500"] });
+    // 503 is not ambiguous, so the client spends all four attempts without looking the instance up.
+    bridge.emulator!.setFaults({ script: ["503", "503", "503", "503"] });
 
     await expect(handler(readJsonFixture("payloads/guardduty-iam-credential-exfil.json"), context("r6"))).rejects.toMatchObject({
       code: "BRIDGE.START_FAILED",

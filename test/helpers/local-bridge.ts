@@ -3,10 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalBridge, type LocalBridge, type LocalBridgeOptions } from "../../lib/local/bridge";
 
-/** Starts a local bridge on free ports with a fresh data folder that is removed on close. */
+/**
+ * Starts a local bridge on free ports with a fresh data folder that is removed on close. It runs
+ * in direct mode unless `options.env` sets `BRIDGE_MODE`, so answers carry the start results.
+ */
 export async function startTestBridge(options: LocalBridgeOptions = {}): Promise<LocalBridge> {
   const dataDir = mkdtempSync(join(tmpdir(), "secmaster-bridge-test-"));
-  const bridge = await startLocalBridge({ port: 0, emulatorPort: 0, dataDir, env: {}, ...options });
+  const env = { BRIDGE_MODE: "direct", ...options.env };
+  const bridge = await startLocalBridge({ port: 0, emulatorPort: 0, dataDir, ...options, env });
   return {
     ...bridge,
     close: async () => {
