@@ -1,4 +1,4 @@
-import { createHash, createHmac } from "node:crypto";
+import { createHmac, createSecretKey, hash, type KeyObject } from "node:crypto";
 
 /** Algorithm name that opens the `Authorization` header and the string to sign. */
 export const SIGNING_ALGORITHM = "SDK-HMAC-SHA256";
@@ -34,12 +34,29 @@ export interface SignatureParts {
 }
 
 const UNRESERVED = /[A-Za-z0-9\-_.~]/;
+const NOT_UNRESERVED = /[^A-Za-z0-9\-_.~]/;
+
+// Characters that encodeURIComponent leaves as they are but RFC 3986 does not count as unreserved.
+const SUB_DELIMS_KEPT_BY_ENCODE_URI = /[!'()*]/g;
 
 /**
  * Percent-encodes every byte of the UTF-8 form except the RFC 3986 unreserved characters,
  * with upper-case hex, as the Huawei Cloud signer does for path segments and query parts.
+ * A lone surrogate is encoded as U+FFFD.
  */
 export function encodeRfc3986(value: string): string {
+  if (!NOT_UNRESERVED.test(value)) return value;
+  let encoded: string;
+  try {
+    encoded = encodeURIComponent(value);
+  } catch {
+    // encodeURIComponent throws URIError on a lone surrogate.
+    return encodeByteByByte(value);
+  }
+  return encoded.replace(SUB_DELIMS_KEPT_BY_ENCODE_URI, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function encodeByteByByte(value: string): string {
   let out = "";
   for (const char of value) {
     if (UNRESERVED.test(char)) {
@@ -59,10 +76,14 @@ export function encodeRfc3986(value: string): string {
  * appends a trailing slash. The double encoding of `%` matches the official Node SDK.
  */
 export function canonicalUri(pathname: string): string {
-  const legacyEscaped = escapeLikeLegacyUrlParse(pathname);
-  const joined = legacyEscaped.split("/").map(encodeRfc3986).join("/");
+  const joined = PATH_OF_UNRESERVED_SEGMENTS.test(pathname)
+    ? pathname
+    : escapeLikeLegacyUrlParse(pathname).split("/").map(encodeRfc3986).join("/");
   return joined.endsWith("/") ? joined : `${joined}/`;
 }
+
+// A path that neither step changes, such as one made of UUID segments.
+const PATH_OF_UNRESERVED_SEGMENTS = /^[A-Za-z0-9\-_.~/]*$/;
 
 // How Node's legacy url.parse() rewrites characters of a path before the signer reads it. It
 // escapes most of them and turns a backslash into a slash (checked on Node 20.20).
@@ -83,10 +104,10 @@ const LEGACY_AUTO_ESCAPE: Record<string, string> = {
   "\r": "%0D",
 };
 
+const LEGACY_AUTO_ESCAPED_CHARS = /[ "'<>\\^`{|}\t\n\r]/g;
+
 function escapeLikeLegacyUrlParse(pathname: string): string {
-  let out = "";
-  for (const char of pathname) out += LEGACY_AUTO_ESCAPE[char] ?? char;
-  return out;
+  return pathname.replace(LEGACY_AUTO_ESCAPED_CHARS, (char) => LEGACY_AUTO_ESCAPE[char]!);
 }
 
 /** Builds the canonical query string: keys sorted, arrays sorted and repeated, both sides encoded. */
@@ -110,7 +131,7 @@ export function canonicalQuery(query: QueryParams | undefined): string {
 /** Lower-hex SHA-256 of the body bytes, or of the empty string when there is no body. */
 export function payloadHash(body: string | Uint8Array | undefined): string {
   if (body === undefined || body.length === 0) return EMPTY_BODY_SHA256;
-  return createHash("sha256").update(body).digest("hex");
+  return hash("sha256", body, "hex");
 }
 
 /** Formats a date as the basic ISO 8601 form used by `X-Sdk-Date`: `YYYYMMDDTHHmmssZ`. */
@@ -142,35 +163,50 @@ export function computeSignature(
   names?: readonly string[],
 ): SignatureParts {
   const lowerHeaders = new Map<string, string>();
-  for (const [name, value] of Object.entries(request.headers)) lowerHeaders.set(name.toLowerCase(), value);
+  for (const name of Object.keys(request.headers)) lowerHeaders.set(name.toLowerCase(), request.headers[name]!);
 
-  const signedNames = (names ?? [...lowerHeaders.keys()]).map((name) => name.toLowerCase()).sort();
-  const canonicalHeaders = signedNames.map((name) => `${name}:${lowerHeaders.get(name) ?? ""}\n`).join("");
+  const signedNames = names === undefined ? [...lowerHeaders.keys()] : names.map((name) => name.toLowerCase());
+  signedNames.sort();
+  let canonicalHeaders = "";
+  for (const name of signedNames) canonicalHeaders += `${name}:${lowerHeaders.get(name) ?? ""}\n`;
   const signedHeaders = signedNames.join(";");
 
   const dateHeader = lowerHeaders.get("x-sdk-date");
   if (dateHeader === undefined) throw new TypeError("cannot sign a request without an X-Sdk-Date header");
+  const bodyHash = lowerHeaders.get("x-sdk-content-sha256") ?? payloadHash(request.body);
 
-  const contentSha = lowerHeaders.get("x-sdk-content-sha256");
-  const bodyHash = contentSha ?? payloadHash(request.body);
+  const method = request.method.toUpperCase();
+  const uri = memoized(canonicalUriCache, request.url, (url) => canonicalUri(rawPathname(url)));
+  const query = canonicalQuery(request.query);
+  const canonicalRequest = `${method}\n${uri}\n${query}\n${canonicalHeaders}\n${signedHeaders}\n${bodyHash}`;
 
-  const canonicalRequest = [
-    request.method.toUpperCase(),
-    canonicalUri(rawPathname(request.url)),
-    canonicalQuery(request.query),
-    canonicalHeaders,
-    signedHeaders,
-    bodyHash,
-  ].join("\n");
-
-  const stringToSign = [
-    SIGNING_ALGORITHM,
-    sdkDateForStringToSign(dateHeader),
-    createHash("sha256").update(canonicalRequest, "utf8").digest("hex"),
-  ].join("\n");
-  const signature = createHmac("sha256", secretKey).update(stringToSign, "utf8").digest("hex");
+  const date = sdkDateForStringToSign(dateHeader);
+  const stringToSign = `${SIGNING_ALGORITHM}\n${date}\n${hash("sha256", canonicalRequest, "hex")}`;
+  const signature = createHmac("sha256", hmacKey(secretKey)).update(stringToSign, "utf8").digest("hex");
 
   return { canonicalRequest, stringToSign, signedHeaders, signature };
+}
+
+// A client signs for a few URLs and one key, so small caches save parsing the URL and importing
+// the key on almost every request. The URL caches are cleared when full.
+const MAX_CACHED_URLS = 256;
+const canonicalUriCache = new Map<string, string>();
+const hostCache = new Map<string, string>();
+let lastHmacKey: { secretKey: string; key: KeyObject } | undefined;
+
+function memoized(cache: Map<string, string>, url: string, compute: (url: string) => string): string {
+  let value = cache.get(url);
+  if (value === undefined) {
+    if (cache.size >= MAX_CACHED_URLS) cache.clear();
+    value = compute(url);
+    cache.set(url, value);
+  }
+  return value;
+}
+
+function hmacKey(secretKey: string): KeyObject {
+  if (lastHmacKey?.secretKey !== secretKey) lastHmacKey = { secretKey, key: createSecretKey(Buffer.from(secretKey, "utf8")) };
+  return lastHmacKey.key;
 }
 
 /**
@@ -202,10 +238,18 @@ export function signRequest(
   credentials: AccessKeyCredentials,
   now: Date = new Date(),
 ): Record<string, string> {
-  const headers: Record<string, string> = { ...request.headers };
-  const names = Object.keys(headers).map((name) => name.toLowerCase());
-  if (!names.includes("x-sdk-date")) headers["X-Sdk-Date"] = formatSdkDate(now);
-  if (!names.includes("host")) headers.host = new URL(request.url).host;
+  // Built key by key, because adding keys to an object-spread copy is several times slower on Node 20.
+  const headers: Record<string, string> = {};
+  let hasDate = false;
+  let hasHost = false;
+  for (const name of Object.keys(request.headers)) {
+    headers[name] = request.headers[name]!;
+    const lower = name.toLowerCase();
+    hasDate ||= lower === "x-sdk-date";
+    hasHost ||= lower === "host";
+  }
+  if (!hasDate) headers["X-Sdk-Date"] = formatSdkDate(now);
+  if (!hasHost) headers.host = memoized(hostCache, request.url, (url) => new URL(url).host);
 
   const { signedHeaders, signature } = computeSignature({ ...request, headers }, credentials.secretKey);
   headers.Authorization = `${SIGNING_ALGORITHM} Access=${credentials.accessKey}, SignedHeaders=${signedHeaders}, Signature=${signature}`;

@@ -259,5 +259,12 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 /** Drops keys whose value is undefined, so golden tests and the sent JSON show only set fields. */
 function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
+  // A plain loop, because this runs several times per alert and entries/filter/fromEntries is
+  // much slower. The values are object literals of this file, so for-in sees only own keys.
+  const copy: Record<string, unknown> = {};
+  for (const key in value) {
+    const entry = value[key];
+    if (entry !== undefined) copy[key] = entry;
+  }
+  return copy as T;
 }
