@@ -2,9 +2,9 @@ import * as z from "zod";
 import { alertSchema } from "../alert/schema";
 import { ConfigError } from "../errors";
 import type { DefaultTarget } from "../ingest";
-import { formatPath } from "../sources/parse";
 import type { AlertStatus } from "../sources/types";
 import { compileConditions, statusesOf, type Condition } from "./conditions";
+import { locateIssue } from "./document";
 import { routingFileSchema, type RoutingFile, type TargetDeclaration } from "./schema";
 
 /** A workflow to start, with every id resolved; the same shape as the default target. */
@@ -50,12 +50,12 @@ export function compileRoutingFile(input: unknown, options: { origin: string; de
   const { origin, defaultTarget } = options;
   const parsed = routingFileSchema.safeParse(input);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${origin}: ${locate(input, issue.path)}: ${issue.message}`));
+    throw new ConfigError(parsed.error.issues.map((issue) => `${origin}: ${locateIssue(input, issue.path, "rules")}: ${issue.message}`));
   }
   const file = parsed.data;
   const issues: string[] = [];
   const report = (ruleIndex: number | undefined, field: string, message: string) => {
-    const where = ruleIndex === undefined ? field : `${locate(input, ["rules", ruleIndex])}: ${field}`;
+    const where = ruleIndex === undefined ? field : `${locateIssue(input, ["rules", ruleIndex], "rules")}: ${field}`;
     issues.push(`${origin}: ${where}: ${message}`);
   };
 
@@ -144,16 +144,6 @@ function checkResolveWorkflows(rules: readonly CompiledRule[], defaultName: stri
       );
     });
   }
-}
-
-/** Formats an issue path, naming the rule by index and name when the path is inside one. */
-function locate(input: unknown, path: readonly PropertyKey[]): string {
-  if (path[0] !== "rules" || typeof path[1] !== "number") return formatPath(path);
-  const rules = (input as { rules?: unknown } | null)?.rules;
-  const rule = Array.isArray(rules) ? (rules[path[1]] as unknown) : undefined;
-  const name = rule !== null && typeof rule === "object" && typeof (rule as { name?: unknown }).name === "string" ? (rule as { name: string }).name : undefined;
-  const label = `rules[${path[1]}] (${name === undefined ? "unnamed" : `name ${JSON.stringify(name.slice(0, 64))}`})`;
-  return path.length > 2 ? `${label}: ${formatPath(path.slice(2))}` : label;
 }
 
 /**
