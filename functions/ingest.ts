@@ -1,23 +1,38 @@
-import { Buffer } from "node:buffer";
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { loadConfig } from "../lib/config";
+import { inboundChecks, rejectionProblem, verifiedDeliveryOf } from "../lib/auth/middleware";
+import { latestSecretValues, loadSecrets, resolveSecMasterCredentials, sameCredentials } from "../lib/auth/secrets";
+import { loadConfig, type BridgeConfig } from "../lib/config";
 import { enqueueDelivery } from "../lib/delivery/enqueue";
-import { InvalidInputError } from "../lib/errors";
-import { problemFromError, problemResponse, problemType } from "../lib/http/problem";
-import { ingestDelivery, parseJsonBody, type AlertResult } from "../lib/ingest";
+import { problemResponse, problemType } from "../lib/http/problem";
+import { ingestDelivery, type AlertResult } from "../lib/ingest";
 import { logger } from "../lib/logger";
 import { countDeliveryResults, metrics } from "../lib/metrics";
 import { createRuntime, type Runtime } from "../lib/runtime";
-import { findSource } from "../lib/sources/index";
 
 let runtime: Runtime | undefined;
+let config: BridgeConfig | undefined;
 
-/** Returns the runtime of this execution environment, built from the environment on first use. */
+/** Returns the configuration of this execution environment, read from the environment on first use. */
+export function getConfig(): BridgeConfig {
+  config ??= loadConfig();
+  return config;
+}
+
+/**
+ * Returns the runtime of this execution environment, built on first use and rebuilt when a
+ * SecMaster credential fetched from SSM or Secrets Manager (by `loadSecrets`) has changed.
+ */
 export function getRuntime(): Runtime {
-  runtime ??= createRuntime(loadConfig());
+  const current = getConfig();
+  const credentials = resolveSecMasterCredentials(current.secmaster.credentials, latestSecretValues());
+  if (runtime === undefined || !sameCredentials(runtime.config.secmaster.credentials, credentials)) {
+    const previous = runtime;
+    runtime = createRuntime({ ...current, secmaster: { ...current.secmaster, credentials } });
+    void previous?.close();
+  }
   return runtime;
 }
 
@@ -33,22 +48,11 @@ async function handleIngest(
   context: Context,
   runtimeOf: () => Runtime,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  const { config, starter, target, genericSources, routing, queue } = runtimeOf();
+  const { config, starter, target, routing, queue } = runtimeOf();
   starter.registerLambdaContext(context);
 
-  const sourceId = event.pathParameters?.source ?? "";
-  const adapter = findSource(sourceId, genericSources);
-  if (adapter === undefined) {
-    throw new InvalidInputError("BRIDGE.SOURCE_UNKNOWN", `unknown source ${JSON.stringify(sourceId.slice(0, 64))}`, {
-      statusCode: 404,
-      field: "path.source",
-      fix: "post to /v1/alerts/{source} with a source id listed in the README",
-    });
-  }
-  logger.appendKeys({ source: adapter.id });
-
-  const raw = readBody(event, config.ingest.maxBodyBytes);
-  const body = parseJsonBody(raw);
+  // Source lookup, authentication, limits and parsing ran in the inboundChecks middleware.
+  const { adapter, body } = verifiedDeliveryOf(event);
   const routes = await routing.table();
   const request = { adapter, body, receivedAt: new Date() };
   const { mode } = config.delivery;
@@ -65,18 +69,6 @@ async function handleIngest(
   logDelivery(results);
   countDeliveryResults(results, mode);
   return mode === "queue" ? answerQueued(results, context.awsRequestId) : answer(results, context.awsRequestId);
-}
-
-function readBody(event: APIGatewayProxyEventV2, maxBodyBytes: number): string {
-  const bytes = event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8");
-  if (bytes.length > maxBodyBytes) {
-    throw new InvalidInputError("BRIDGE.BODY_TOO_LARGE", `request body is ${bytes.length} bytes; the limit is ${maxBodyBytes}`, {
-      statusCode: 413,
-      field: "(body)",
-      fix: "split the delivery (for Alertmanager lower max_alerts) or raise BRIDGE_MAX_BODY_BYTES",
-    });
-  }
-  return bytes.toString("utf8");
 }
 
 function logDelivery(results: readonly AlertResult[]): void {
@@ -137,9 +129,8 @@ function answerQueued(results: AlertResult[], requestId: string): APIGatewayProx
 function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     onError: (request) => {
-      const problem = problemFromError(request.error, request.context.awsRequestId);
-      const log = problem.status >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
-      log("delivery rejected", { status: problem.status, code: problem.code, field: problem.field, error: problem.status >= 500 ? request.error : undefined });
+      // Logged with the source, code and reason, rate-limited per kind of rejection.
+      const problem = rejectionProblem(request.error, request.event, request.context.awsRequestId);
       request.response = problemResponse(problem);
     },
   };
@@ -147,15 +138,18 @@ function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGateway
 
 /**
  * Builds the ingest handler over a runtime provider. The local server and the tests pass their own
- * runtime; Lambda uses the one built from the environment.
+ * runtime; Lambda uses the one built from the environment. `configOf` names the secrets to fetch
+ * before the runtime is built.
  */
-export function createIngestHandler(runtimeOf: () => Runtime) {
+export function createIngestHandler(runtimeOf: () => Runtime, configOf: () => BridgeConfig = () => runtimeOf().config) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .use(problemErrors())
+    .use(loadSecrets({ authOf: () => configOf().auth, secmasterOf: () => configOf().secmaster.credentials }))
+    .use(inboundChecks(runtimeOf))
     .handler((event, context) => handleIngest(event, context, runtimeOf));
 }
 
 /** Lambda handler for `POST /v1/alerts/{source}` (API Gateway HTTP API, payload format 2.0). */
-export const handler = createIngestHandler(getRuntime);
+export const handler = createIngestHandler(getRuntime, getConfig);

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { SEVERITIES, type Severity } from "./alert/schema";
+import { parseAuthSettings, AUTH_PREFIX, type AuthSettings } from "./auth/settings";
 import { ConfigError } from "./errors";
 
 /** How SecMaster is reached and authenticated. */
@@ -38,6 +39,11 @@ export interface BridgeConfig {
   };
   ingest: {
     maxBodyBytes: number;
+    /** Limits on the parsed body; see `lib/limits.ts`. */
+    maxJsonDepth: number;
+    maxJsonKeys: number;
+    maxStringLength: number;
+    maxAlertsPerDelivery: number;
     dispatchConcurrency: number;
     defaultSeverity: Severity;
     /** `skip` acknowledges resolved alerts without starting anything. */
@@ -53,6 +59,8 @@ export interface BridgeConfig {
   /** YAML or JSON file declaring the scheduled triggers. */
   schedulesFile: string | undefined;
   delivery: DeliveryConfig;
+  /** Inbound authentication per source, from the `BRIDGE_AUTH_<SOURCE>*` variables. */
+  auth: AuthSettings;
   logLevel: string;
 }
 
@@ -120,6 +128,12 @@ export const ENVIRONMENT_SCHEMA = z.object({
   BRIDGE_DYNAMODB_ENDPOINT: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
   BRIDGE_IDEMPOTENCY_TTL_SECONDS: positiveInt(7 * 24 * 3600),
   BRIDGE_MAX_BODY_BYTES: positiveInt(5 * 1024 * 1024),
+  BRIDGE_MAX_JSON_DEPTH: positiveInt(64),
+  BRIDGE_MAX_JSON_KEYS: positiveInt(100_000),
+  BRIDGE_MAX_STRING_LENGTH: positiveInt(1024 * 1024),
+  BRIDGE_MAX_ALERTS_PER_DELIVERY: positiveInt(1000),
+  BRIDGE_REQUIRE_AUTH: optionalText.pipe(z.enum(["true", "false"]).optional()),
+  BRIDGE_SECRETS_TTL_SECONDS: positiveInt(300),
   BRIDGE_DISPATCH_CONCURRENCY: positiveInt(8),
   BRIDGE_DEFAULT_SEVERITY: optionalText.pipe(z.enum(SEVERITIES).optional()).transform((value) => value ?? "Medium"),
   BRIDGE_RESOLVED_ALERTS: optionalText.pipe(z.enum(["skip"]).optional()).transform((value) => value ?? "skip"),
@@ -155,7 +169,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const issues: string[] = [];
   const known = new Set(Object.keys(ENVIRONMENT_SCHEMA.shape));
   for (const name of Object.keys(env).sort()) {
-    if (OWNED_PREFIXES.some((prefix) => name.startsWith(prefix)) && !known.has(name)) {
+    // BRIDGE_AUTH_<SOURCE>* names are checked by parseAuthSettings.
+    if (OWNED_PREFIXES.some((prefix) => name.startsWith(prefix)) && !known.has(name) && !name.startsWith(AUTH_PREFIX)) {
       issues.push(`${name}: unknown setting; check the spelling against the README's settings table`);
     }
   }
@@ -178,6 +193,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   }
   checkDelivery(text, env, issues);
   const credentials = readCredentials(text, issues);
+  const auth = readAuth(text, env, issues);
   if (!parsed.success || issues.length > 0 || credentials === undefined) throw new ConfigError(issues);
   const vars = parsed.data;
 
@@ -204,6 +220,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     ingest: {
       maxBodyBytes: vars.BRIDGE_MAX_BODY_BYTES,
+      maxJsonDepth: vars.BRIDGE_MAX_JSON_DEPTH,
+      maxJsonKeys: vars.BRIDGE_MAX_JSON_KEYS,
+      maxStringLength: vars.BRIDGE_MAX_STRING_LENGTH,
+      maxAlertsPerDelivery: vars.BRIDGE_MAX_ALERTS_PER_DELIVERY,
       dispatchConcurrency: vars.BRIDGE_DISPATCH_CONCURRENCY,
       defaultSeverity: vars.BRIDGE_DEFAULT_SEVERITY,
       resolvedAlerts: vars.BRIDGE_RESOLVED_ALERTS,
@@ -225,8 +245,25 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       localVisibilityTimeoutMs: vars.BRIDGE_QUEUE_VISIBILITY_TIMEOUT_SECONDS * 1000,
       localBatchSize: vars.BRIDGE_DISPATCH_BATCH_SIZE,
     },
+    auth,
     logLevel: vars.LOG_LEVEL,
   };
+}
+
+// Authentication is required on Lambda, where BRIDGE_REQUIRE_AUTH=false is an error, and optional
+// locally so the quick start works without secrets (each unauthenticated delivery logs a warning).
+function readAuth(
+  text: (name: string) => string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  issues: string[],
+): AuthSettings {
+  const onLambda = env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
+  const required = text("BRIDGE_REQUIRE_AUTH");
+  if (onLambda && required === "false") {
+    issues.push("BRIDGE_REQUIRE_AUTH: cannot be false on AWS Lambda; set BRIDGE_AUTH_<SOURCE>=none for a source that is meant to be open");
+  }
+  const ttl = Number(text("BRIDGE_SECRETS_TTL_SECONDS") ?? 300);
+  return parseAuthSettings(env, { requireAuth: onLambda || required === "true", secretsTtlSeconds: Number.isFinite(ttl) ? ttl : 300 }, issues);
 }
 
 // Checks the delivery settings that depend on each other.

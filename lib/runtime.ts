@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { InboundAuth } from "./auth/inbound";
 import type { BridgeConfig } from "./config";
 import type { MessageQueue } from "./delivery/queue";
 import { SqsQueue } from "./delivery/sqs";
@@ -31,6 +32,8 @@ export interface Runtime {
   routing: RoutingSource;
   /** Generic JSON sources loaded from mapping files, by source id. */
   genericSources: Record<string, SourceAdapter<unknown>>;
+  /** Inbound authentication of every source; a test may replace it to inject a clock or an HTTPS client. */
+  inbound: InboundAuth;
   /** Queue of start jobs; set in queue mode. */
   queue: MessageQueue | undefined;
   /** Queue that dispatch sends failed jobs to with their last error. */
@@ -125,6 +128,7 @@ export function createRuntime(config: BridgeConfig, overrides: RuntimeOverrides 
         : { id: config.secmaster.dataclassId, name: config.secmaster.dataclassName },
   };
 
+  const genericSources = loadGenericSources(config.ingest.genericMappingFiles);
   return {
     config,
     client,
@@ -132,7 +136,8 @@ export function createRuntime(config: BridgeConfig, overrides: RuntimeOverrides 
     starter,
     target,
     routing: createRoutingSource(config.routing, target),
-    genericSources: loadGenericSources(config.ingest.genericMappingFiles),
+    genericSources,
+    inbound: new InboundAuth(config.auth, [...Object.keys(BUILT_IN_SOURCES), ...Object.keys(genericSources)]),
     queue,
     deadLetters,
     close: async () => {

@@ -1,0 +1,44 @@
+import { InvalidInputError } from "../errors";
+import { headerValue, type HeaderMap } from "./headers";
+
+/** Parser chosen for a body. */
+export type BodyFormat = "json" | "form";
+
+/**
+ * Sources that may send JSON as `text/plain`: Amazon SNS posts `text/plain; charset=UTF-8` to
+ * HTTP(S) subscriptions, and SMN deliveries go to the same endpoints.
+ */
+export const TEXT_PLAIN_SOURCES: ReadonlySet<string> = new Set(["cloudwatch", "guardduty", "securityhub", "huaweicloud-ces"]);
+
+/** Sources that may send `application/x-www-form-urlencoded` (Datadog's "Encode as form"). */
+export const FORM_SOURCES: ReadonlySet<string> = new Set(["datadog"]);
+
+/**
+ * Returns how to parse the body of a source from its `Content-Type`: JSON for `application/json`,
+ * `application/*+json` and a missing header; JSON for `text/plain` from {@link TEXT_PLAIN_SOURCES};
+ * form fields for form bodies from {@link FORM_SOURCES}. A charset other than UTF-8 is rejected.
+ *
+ * @throws InvalidInputError `BRIDGE.CONTENT_TYPE_UNSUPPORTED` (415) for anything else.
+ */
+export function bodyFormatOf(headers: HeaderMap, sourceId: string): BodyFormat {
+  const header = headerValue(headers, "content-type");
+  if (header === undefined || header.trim() === "") return "json";
+  const [mediaType = "", ...parameters] = header.toLowerCase().split(";").map((part) => part.trim());
+  const charset = parameters.find((parameter) => parameter.startsWith("charset="))?.slice("charset=".length).replace(/"/g, "");
+  const utf8 = charset === undefined || charset === "utf-8" || charset === "utf8";
+
+  let format: BodyFormat | undefined;
+  if (mediaType === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType)) format = "json";
+  else if (mediaType === "text/plain" && TEXT_PLAIN_SOURCES.has(sourceId)) format = "json";
+  else if (mediaType === "application/x-www-form-urlencoded" && FORM_SOURCES.has(sourceId)) format = "form";
+
+  if (format === undefined || !utf8) {
+    const accepted = ["application/json", ...(TEXT_PLAIN_SOURCES.has(sourceId) ? ["text/plain"] : []), ...(FORM_SOURCES.has(sourceId) ? ["application/x-www-form-urlencoded"] : [])];
+    throw new InvalidInputError("BRIDGE.CONTENT_TYPE_UNSUPPORTED", `content type ${JSON.stringify(header.slice(0, 80))} is not accepted for source ${sourceId}`, {
+      statusCode: 415,
+      field: "headers.content-type",
+      fix: `send ${accepted.join(" or ")} encoded as UTF-8`,
+    });
+  }
+  return format;
+}
