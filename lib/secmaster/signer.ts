@@ -136,8 +136,22 @@ export function payloadHash(body: string | Uint8Array | undefined): string {
 
 /** Formats a date as the basic ISO 8601 form used by `X-Sdk-Date`: `YYYYMMDDTHHmmssZ`. */
 export function formatSdkDate(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  // The text changes once a second, and a client signs many requests in the same second.
+  const second = Math.floor(date.getTime() / 1000);
+  if (lastSdkDate?.second === second) return lastSdkDate.text;
+
+  const iso = date.toISOString();
+  // Years 0 to 9999 give the fixed layout `2026-01-15T08:30:00.000Z`. Slicing it is several times
+  // faster than the regular expressions, which remain for the six-digit years outside that range.
+  const text =
+    iso.length === 24
+      ? `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`
+      : iso.replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  lastSdkDate = { second, text };
+  return text;
 }
+
+let lastSdkDate: { second: number; text: string } | undefined;
 
 /**
  * Normalizes an `X-Sdk-Date` header value for the string to sign. The basic form is kept; the

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { canonicalUri, computeSignature, encodeRfc3986, signRequest } from "../../lib/secmaster/signer";
+import { canonicalUri, computeSignature, encodeRfc3986, formatSdkDate, signRequest } from "../../lib/secmaster/signer";
 
 const ORIGIN = "https://secmaster.cn-north-4.myhuaweicloud.com";
 const HEADERS = { "content-type": "application/json", "X-Sdk-Date": "20260115T083000Z" };
@@ -61,5 +61,28 @@ describe("signRequest caches", () => {
     const parts = computeSignature({ method: "GET", url: `${ORIGIN}/v1/item 7`, headers: { ...HEADERS, host: "h" } }, "sk");
 
     expect(parts.canonicalRequest.split("\n")[1]).toBe("/v1/item%25207/");
+  });
+});
+
+describe("formatSdkDate", () => {
+  it("formats a four-digit year in the basic form", () => {
+    expect(formatSdkDate(new Date("2026-01-15T08:30:05.123Z"))).toBe("20260115T083005Z");
+  });
+
+  it("formats a six-digit year without separators", () => {
+    expect(formatSdkDate(new Date("+010000-01-15T08:30:05.000Z"))).toBe("+0100000115T083005Z");
+  });
+});
+
+describe("formatSdkDate cache", () => {
+  it("formats each second anew", () => {
+    expect(formatSdkDate(new Date("2026-01-15T08:30:05.100Z"))).toBe("20260115T083005Z");
+    expect(formatSdkDate(new Date("2026-01-15T08:30:05.900Z"))).toBe("20260115T083005Z");
+    expect(formatSdkDate(new Date("2026-01-15T08:30:06.000Z"))).toBe("20260115T083006Z");
+    expect(formatSdkDate(new Date("1999-12-31T23:59:59.999Z"))).toBe("19991231T235959Z");
+  });
+
+  it("rejects an invalid date", () => {
+    expect(() => formatSdkDate(new Date(Number.NaN))).toThrow(RangeError);
   });
 });
