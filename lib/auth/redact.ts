@@ -5,7 +5,7 @@ export const REDACTED = "[REDACTED]";
 // the query string and confirmation links (path tokens, SNS subscription tokens), and any key
 // naming a token, secret, password or key pair.
 const SENSITIVE_KEY =
-  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token|x-security-token|x-.*-signature|signature|ak|sk|access_?key(_?id)?|secret_?access_?key|rawquerystring|querystringparameters|subscribeurl|subscribe_url|token)$|token|secret|password|passwd|credential/i;
+  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token|x-security-token|x-.*-signature|signature|ak|sk|access_?key(_?id)?|secret_?access_?key|rawquerystring|querystringparameters|subscribeurl|subscribe_url|token)$|(^|[_-])(ak|sk)$|token|secret|password|passwd|credential/i;
 
 // Credentials written inside a text value: "Bearer abc", "Basic dXNlcjpwYXNz".
 const INLINE_CREDENTIAL = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{4,}/gi;

@@ -224,7 +224,7 @@ function parseSource(
   if (scheme === "basic") {
     for (const reference of secrets) {
       if (reference.kind === "value" && reference.values.some((value) => !value.includes(":"))) {
-        issues.push(`${variable("SECRETS")}: ${reference.label} must hold user:password pairs`);
+        issues.push(`${variable("SECRETS")}: ${reference.label} must contain user:password pairs`);
       }
     }
   }

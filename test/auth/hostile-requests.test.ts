@@ -6,6 +6,7 @@ import type { LocalBridge } from "../../lib/local/bridge";
 import { BUILT_IN_SOURCES } from "../../lib/sources/index";
 import { readFixture, readJsonFixture } from "../helpers/fixtures";
 import { startTestBridge } from "../helpers/local-bridge";
+import { TEST_SECRET_VALUES, TEST_SECRETS } from "../helpers/test-secrets";
 import { createTestPki, fetchTrusting, signSmnMessage, signSnsMessage, startCertificateServer, type CertificateServer, type TestPki } from "./pki";
 
 interface GrafanaVector {
@@ -19,16 +20,7 @@ const GRAFANA_TIMESTAMP = 1715681230;
 // The bridge's clock for HMAC timestamps: ten seconds after the Grafana vector was signed.
 const NOW_MS = (GRAFANA_TIMESTAMP + 10) * 1000;
 
-const SECRETS = {
-  grafana: grafana.secret,
-  alertmanagerCurrent: "am-token-current-7f3a9c1e5b2d4f60",
-  alertmanagerPrevious: "am-token-previous-0c9e8d7f6a5b4c3d",
-  sentinelPassword: "sentinel-pass-4b8e2a6c0d1f3e5a",
-  splunk: "splunk-path-token-9d1c7e3b5a2f4c6e",
-  elastic: "elastic-hmac-key-2e4c6a8b0d1f3e5c",
-  datadog: "datadog-api-key-6f8a0c2e4b6d8f0a",
-  wazuh: "wazuh-token-1a3c5e7b9d0f2a4c",
-};
+const SECRETS = TEST_SECRETS;
 const SNS_TOPIC = "arn:aws:sns:eu-west-1:111122223333:ops-alarms";
 const SMN_TOPIC = "urn:smn:ap-southeast-3:0a1b2c3d4e5f60718293a4b5c6d7e8f9:ces-alarms-to-bridge";
 
@@ -414,7 +406,7 @@ describe("inbound authentication and hostile input", () => {
 
     expect(rejections.some((line) => line.includes('"source":"grafana"') && line.includes('"reason":"signature-mismatch"'))).toBe(true);
     expect(rejections.some((line) => line.includes('"reason":"topic-not-allowed"'))).toBe(true);
-    for (const secret of [...Object.values(SECRETS), Buffer.from(`soc-bridge:${SECRETS.sentinelPassword}`).toString("base64")]) {
+    for (const secret of TEST_SECRET_VALUES) {
       expect(output).not.toContain(secret);
     }
   });
