@@ -65,16 +65,23 @@ export async function ingestDelivery(request: IngestRequest, options: IngestOpti
 }
 
 /**
- * Parses and normalizes a delivery into one planned job per alert, without starting anything.
- * `secmaster-bridge normalize` prints these plans.
+ * Parses and normalizes a delivery into one planned job per alert and workflow, without starting
+ * anything. `secmaster-bridge normalize` prints these plans.
  */
 export function planDelivery(
   request: IngestRequest,
   options: Pick<IngestOptions, "target" | "routes" | "defaultSeverity" | "onUnknownSeverity">,
 ): Plan[] {
+  const alerts = normalizeDelivery(request, options);
+  const routes = options.routes ?? defaultRouteTable(options.target);
+  return alerts.flatMap((alert) => planAlert(alert, options.target, routes));
+}
+
+/** Parses a delivery with its source's schema and splits it into normalized alerts. */
+export function normalizeDelivery(request: IngestRequest, options: Pick<IngestOptions, "defaultSeverity" | "onUnknownSeverity">): NormalizedAlert[] {
   const { adapter } = request;
   const payload = parsePayload(adapter.schema, request.body, adapter.id);
-  const alerts = adapter.normalize(payload, {
+  return adapter.normalize(payload, {
     receivedAt: request.receivedAt,
     unknownSeverity: (field, value) => {
       logger.warn("unknown severity value, using the default", {
@@ -87,8 +94,6 @@ export function planDelivery(
       return options.defaultSeverity;
     },
   });
-  const routes = options.routes ?? defaultRouteTable(options.target);
-  return alerts.flatMap((alert) => planAlert(alert, options.target, routes));
 }
 
 /** One alert of a delivery and one of its workflows, ready to start unless `skipReason` is set. */

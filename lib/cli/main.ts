@@ -8,6 +8,8 @@ import { EMULATOR_DEFAULTS } from "../local/bridge";
 import { parseFaults, startEmulator } from "../local/emulator";
 import { loadGenericSources } from "../runtime";
 import { BUILT_IN_SOURCES, findSource } from "../sources/index";
+import { ROUTES_USAGE, routesCommand } from "./routes";
+import { SCHEDULE_USAGE, scheduleCommand } from "./schedule";
 
 const USAGE = `Usage: secmaster-bridge <command> [options]
 
@@ -20,6 +22,8 @@ Commands:
   emulator                         Run the SecMaster emulator alone on 127.0.0.1.
       --port PORT                  Port (default: SECMASTER_EMULATOR_PORT or 9400).
       --data-dir DIR               Where stored instances persist (default: BRIDGE_DATA_DIR or .data).
+${ROUTES_USAGE}
+${SCHEDULE_USAGE}
   help                             Show this text.
 
 Sources: ${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}`;
@@ -35,6 +39,10 @@ export async function runCli(
       return normalizeCommand(rest, io);
     case "emulator":
       return emulatorCommand(rest, io);
+    case "routes":
+      return routesCommand(rest, io);
+    case "schedule":
+      return scheduleCommand(rest, io);
     case undefined:
     case "help":
     case "--help":

@@ -1,0 +1,150 @@
+import { parseArgs } from "node:util";
+import { normalizeTime } from "../alert/time";
+import { loadConfig } from "../config";
+import { createInstanceBody } from "../delivery/job";
+import { createStarter, describeStartFailure, type Starter } from "../delivery/start";
+import { BridgeError, ConfigError } from "../errors";
+import { hasSecMasterCredentials } from "../local/bridge";
+import { createRuntime } from "../runtime";
+import { isScheduledTime, nextScheduledTime } from "../schedule/expression";
+import { readSchedulesFile, type Schedule } from "../schedule/load";
+import { findSchedule, planScheduledRun } from "../schedule/run";
+import { PerProject, createProjectStarter } from "../routing/projects";
+import { isDuplicateInstanceError } from "../secmaster/client";
+import { cliClients } from "./clients";
+import { defaultTargetFromEnv, type CliIo } from "./routes";
+import { formatTable } from "./table";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export const SCHEDULE_USAGE = `  schedule list                    List the schedules and their next scheduled times (UTC).
+      --from TIME                  Start of the listing, RFC 3339 (default: now).
+  schedule run NAME                Start the workflow instance of one scheduled time now.
+      --at TIME                    Scheduled time, RFC 3339 (default: now, to the minute). The same
+                                   NAME and TIME always map to the same action_instance_id.
+      --dry-run                    Print the CreateWorkflowInstance body instead of sending it.
+      --no-store                   Skip the DynamoDB idempotency table and rely on SecMaster
+                                   rejecting a known action_instance_id.
+  Both take --schedules FILE (default: BRIDGE_SCHEDULES_FILE).`;
+
+/** Runs `secmaster-bridge schedule …` and returns the exit code. */
+export async function scheduleCommand(args: string[], io: CliIo, env: Env = process.env, now: () => Date = () => new Date()): Promise<number> {
+  const [subcommand, ...rest] = args;
+  try {
+    if (subcommand === "list") return listSchedules(rest, io, env, now);
+    if (subcommand === "run") return await runSchedule(rest, io, env, now);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.err.write(`invalid configuration:\n${error.issues.map((issue) => `  - ${issue}`).join("\n")}\n`);
+      return 1;
+    }
+    if (error instanceof BridgeError) {
+      io.err.write(`${error.code}: ${error.message}${error.fix === undefined ? "" : `\nfix: ${error.fix}`}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  io.err.write(`schedule needs the subcommand list or run\n\n${SCHEDULE_USAGE}\n`);
+  return 2;
+}
+
+function schedulesFrom(file: string | undefined, env: Env, io: CliIo): Schedule[] | undefined {
+  const path = file ?? (env.BRIDGE_SCHEDULES_FILE?.trim() || undefined);
+  if (path === undefined) {
+    io.err.write("name the schedules file with --schedules FILE or BRIDGE_SCHEDULES_FILE\n");
+    return undefined;
+  }
+  return readSchedulesFile(path);
+}
+
+function timeOption(value: string | undefined, option: string, fallback: Date): Date {
+  if (value === undefined) return fallback;
+  return new Date(normalizeTime(value, { field: option }) ?? fallback.toISOString());
+}
+
+function listSchedules(args: string[], io: CliIo, env: Env, now: () => Date): number {
+  const { values } = parseArgs({ args, options: { schedules: { type: "string" }, from: { type: "string" } } });
+  const schedules = schedulesFrom(values.schedules, env, io);
+  if (schedules === undefined) return 2;
+  const from = timeOption(values.from, "--from", now());
+
+  const rows = schedules.map((schedule) => {
+    const upcoming: string[] = [];
+    for (let time = nextScheduledTime(schedule.expression, from); time !== undefined && upcoming.length < 3; time = nextScheduledTime(schedule.expression, time)) {
+      upcoming.push(time.toISOString());
+    }
+    return [schedule.name, schedule.expression.text, schedule.enabled ? "yes" : "no", upcoming.join(", ") || "none"];
+  });
+  io.out.write(`${formatTable(["NAME", "EXPRESSION", "ENABLED", "NEXT TIMES (UTC)"], rows)}\n`);
+  return 0;
+}
+
+async function runSchedule(args: string[], io: CliIo, env: Env, now: () => Date): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      schedules: { type: "string" },
+      at: { type: "string" },
+      "dry-run": { type: "boolean" },
+      "no-store": { type: "boolean" },
+    },
+  });
+  const name = positionals[0];
+  if (name === undefined || positionals.length > 1) {
+    io.err.write("schedule run needs exactly one schedule NAME\n");
+    return 2;
+  }
+  const schedules = schedulesFrom(values.schedules, env, io);
+  if (schedules === undefined) return 2;
+  const schedule = findSchedule(schedules, name);
+  const minute = new Date(Math.floor(now().getTime() / 60_000) * 60_000);
+  const at = timeOption(values.at, "--at", minute);
+  if (!isScheduledTime(schedule.expression, at)) {
+    io.err.write(`note: ${at.toISOString()} is not a scheduled time of ${schedule.expression.text}; running it anyway\n`);
+  }
+
+  const job = planScheduledRun(schedule, at.toISOString(), defaultTargetFromEnv(env));
+  if (values["dry-run"] === true) {
+    io.out.write(`${JSON.stringify(createInstanceBody(job), null, 2)}\n`);
+    return 0;
+  }
+  if (!hasSecMasterCredentials(env)) {
+    io.err.write("set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to start the instance, or pass --dry-run\n");
+    return 2;
+  }
+
+  const { starter, close } = openStarter(env, values["no-store"] === true);
+  try {
+    const outcome = await starter.start(job);
+    io.out.write(`${outcome.status} ${job.actionInstanceId} (schedule ${schedule.name} at ${at.toISOString()}, workflow ${job.workflowId})\n`);
+    return 0;
+  } catch (error) {
+    const failure = describeStartFailure(error);
+    io.err.write(`failed to start workflow instance ${job.actionInstanceId} for schedule ${schedule.name}: ${failure.reason}\n`);
+    return 1;
+  } finally {
+    await close();
+  }
+}
+
+/**
+ * Opens the starter of `schedule run`: the same runtime as the Lambda functions (DynamoDB
+ * idempotency table and all), or with `--no-store` a bare client whose duplicate answer from
+ * SecMaster is the only guard.
+ */
+function openStarter(env: Env, noStore: boolean): { starter: Starter; close: () => Promise<void> } {
+  const config = loadConfig(env);
+  if (!noStore) {
+    const runtime = createRuntime(config);
+    return { starter: runtime.starter, close: () => runtime.close() };
+  }
+  const clients = cliClients(config.secmaster);
+  const starters = new PerProject((projectId) => createStarter({ client: clients.get(projectId), persistenceStore: undefined, isDuplicateError: isDuplicateInstanceError }));
+  return {
+    starter: createProjectStarter(starters),
+    close: async () => {
+      for (const client of clients.values()) await client.close();
+    },
+  };
+}

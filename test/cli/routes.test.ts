@@ -1,0 +1,167 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { routesCommand } from "../../lib/cli/routes";
+import { runCli } from "../../lib/cli/main";
+import type { RunningEmulator } from "../../lib/local/emulator";
+import { ROUTING_IDS, routedWorkflowId, startRoutingEmulator } from "../helpers/routing-emulator";
+
+function capture() {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const text = { out: "", err: "" };
+  out.on("data", (chunk: Buffer) => (text.out += chunk.toString()));
+  err.on("data", (chunk: Buffer) => (text.err += chunk.toString()));
+  return { io: { out, err }, text };
+}
+
+const dir = mkdtempSync(join(tmpdir(), "routes-cli-"));
+const CHECKED_ROUTES = join(dir, "checked.yaml");
+writeFileSync(
+  CHECKED_ROUTES,
+  `rules:
+  - name: fine
+    targets:
+      - { workspace_id: ${ROUTING_IDS.workspaceId}, workflow_id: ${routedWorkflowId(1)}, dataclass: { id: ${ROUTING_IDS.dataclassId}, name: Alert } }
+  - name: paused
+    match: { source: grafana }
+    targets:
+      - { workspace_id: ${ROUTING_IDS.workspaceId}, workflow_id: ${routedWorkflowId(6)} }
+  - name: incidents
+    match: { source: splunk }
+    targets:
+      - { workspace_id: ${ROUTING_IDS.workspaceId}, workflow_id: ${routedWorkflowId(7)}, dataclass: { name: Alert } }
+      - { workspace_id: ${ROUTING_IDS.workspaceId}, workflow_id: ${routedWorkflowId(9)} }
+`,
+);
+
+describe("routes check", () => {
+  let emulator: RunningEmulator;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    const started = await startRoutingEmulator([
+      { id: routedWorkflowId(6), name: "paused flow", dataclassId: ROUTING_IDS.dataclassId, dataclassName: "Alert", enabled: false },
+      { id: routedWorkflowId(7), name: "incident flow", dataclassId: "dddddddd-0000-4000-8000-000000000002", dataclassName: "Incident" },
+    ]);
+    emulator = started.emulator;
+    env = started.env;
+  });
+  afterAll(async () => {
+    await emulator.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("validates a file without credentials", async () => {
+    const { io, text } = capture();
+
+    const code = await routesCommand(["check", "test/fixtures/routing/routes.yaml"], io, {});
+
+    expect(code).toBe(0);
+    expect(text.out).toContain("test/fixtures/routing/routes.yaml: valid, 4 rules\n");
+    expect(text.out).toContain("workflows not checked");
+  });
+
+  it("passes when every workflow is fine", async () => {
+    const { io, text } = capture();
+
+    const code = await routesCommand(["check", "test/fixtures/routing/routes.yaml"], io, env);
+
+    expect(text.err).toBe("");
+    expect(code).toBe(0);
+    const lines = text.out.trim().split("\n");
+    expect(lines[1]).toMatch(/^RULE\s+PROJECT\s+WORKSPACE\s+WORKFLOW\s+NAME\s+ENABLED\s+DATACLASS\s+RESULT$/);
+    expect(lines.slice(2).map((line) => line.split(/\s{2,}/)[0])).toEqual(["secops-critical", "secops-critical", "edge-clusters", "close-resolved", "(default)"]);
+    expect(lines.slice(2).every((line) => line.endsWith("  ok"))).toBe(true);
+  });
+
+  it("reports disabled, mismatched and missing workflows", async () => {
+    const { io, text } = capture();
+
+    const code = await routesCommand(["check", CHECKED_ROUTES], io, env);
+
+    expect(code).toBe(1);
+    const rows = text.out.trim().split("\n").slice(2);
+    expect(rows).toHaveLength(5);
+    expect(rows[0]).toMatch(/^fine\s.*aaaaaaaa-0000-4000-8000-000000000001\s+workflow 01\s+yes\s+Alert\s+ok$/);
+    expect(rows[1]).toMatch(/^paused\s.*paused flow\s+no\s+Alert\s+workflow is disabled$/);
+    expect(rows[2]).toMatch(/^incidents\s.*incident flow\s+yes\s+Incident\s+data class Alert expected, workflow runs on Incident$/);
+    expect(rows[3]).toMatch(/^incidents\s.*aaaaaaaa-0000-4000-8000-000000000009\s+-\s+-\s+-\s+not found or not permitted: 400 SecMaster\.\d+$/);
+    expect(rows[4]).toMatch(/^\(default\)\s.*ok$/);
+    expect(text.err).toBe("3 of 5 targets failed the check\n");
+  });
+
+  it("lists every issue of an invalid file", async () => {
+    const broken = join(dir, "broken.yaml");
+    writeFileSync(broken, "rules:\n  - name: a\n  - name: a\n    drop: true\n");
+    const { io, text } = capture();
+
+    const code = await routesCommand(["check", broken], io, env);
+
+    expect(code).toBe(1);
+    expect(text.err).toBe(
+      `${broken}: invalid routing file\n` +
+        `  - ${broken}: rules[0] (name "a"): targets: is required unless the rule sets drop: true\n`,
+    );
+  });
+
+  it("runs from the main CLI", async () => {
+    const { io, text } = capture();
+
+    expect(await runCli(["routes"], io)).toBe(2);
+    expect(text.err).toContain("routes needs the subcommand check or explain");
+  });
+});
+
+describe("routes explain", () => {
+  it("shows why each alert went where it did", async () => {
+    const { io, text } = capture();
+
+    const code = await routesCommand(
+      ["explain", "--source", "alertmanager", "--routes", "test/fixtures/routing/routes.yaml", "--received-at", "2024-05-14T08:10:00Z", "test/fixtures/payloads/alertmanager-resolved.json"],
+      io,
+      {},
+    );
+
+    expect(code).toBe(0);
+    expect(text.out).toBe(
+      [
+        "rules from test/fixtures/routing/routes.yaml; 1 alert in test/fixtures/payloads/alertmanager-resolved.json",
+        "",
+        'alert 1 of 1: alertmanager 5b0f5b2d5f635dca (resolved, Fatal) "SSH auth failures high on bastion-01.example.com"',
+        "  rules[0] drop-watchdog: not matched",
+        "      status is resolved; the rule takes firing alerts",
+        "  rules[1] secops-critical: not matched",
+        "      status is resolved; the rule takes firing alerts",
+        "  rules[2] edge-clusters: not matched",
+        "      status is resolved; the rule takes firing alerts",
+        "  rules[3] close-resolved: matched",
+        "      status is resolved",
+        '      source is "alertmanager", matching "alertmanager"',
+        "  => starts workflow aaaaaaaa-0000-4000-8000-000000000004 in workspace 11111111-2222-4333-8444-555555555555 (rule close-resolved)",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("uses the default target without a routing file", async () => {
+    const { io, text } = capture();
+
+    const code = await routesCommand(["explain", "--source", "alertmanager", "test/fixtures/payloads/alertmanager-firing-unicode.json"], io, {
+      SECMASTER_WORKFLOW_ID: "ffffffff-0000-4000-8000-000000000001",
+    });
+
+    expect(code).toBe(0);
+    expect(text.out).toMatch(/^rules from environment; /);
+    expect(text.out).toContain("=> starts workflow ffffffff-0000-4000-8000-000000000001 in workspace 00000000-0000-4000-8000-00000000a001 (default)");
+  });
+
+  it("needs a source and a file", async () => {
+    const { io, text } = capture();
+
+    expect(await routesCommand(["explain", "test/fixtures/payloads/alertmanager-resolved.json"], io, {})).toBe(2);
+    expect(text.err).toBe("routes explain needs --source SOURCE and a delivery FILE\n");
+  });
+});

@@ -1,0 +1,118 @@
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { scheduleCommand } from "../../lib/cli/schedule";
+import { ensureIdempotencyTable, startDynalite, type LocalDynamoDB } from "../../lib/local/dynamodb";
+import type { RunningEmulator } from "../../lib/local/emulator";
+import { startRoutingEmulator } from "../helpers/routing-emulator";
+
+const SCHEDULES = "test/fixtures/schedule/schedules.yaml";
+const NOW = () => new Date("2026-01-15T18:00:42.000Z");
+
+function capture() {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const text = { out: "", err: "" };
+  out.on("data", (chunk: Buffer) => (text.out += chunk.toString()));
+  err.on("data", (chunk: Buffer) => (text.err += chunk.toString()));
+  return { io: { out, err }, text };
+}
+
+describe("schedule CLI", () => {
+  let emulator: RunningEmulator;
+  let dynamodb: LocalDynamoDB;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    const started = await startRoutingEmulator();
+    emulator = started.emulator;
+    dynamodb = await startDynalite();
+    await ensureIdempotencyTable(dynamodb.endpoint, "schedule-cli-test");
+    env = { ...started.env, BRIDGE_SCHEDULES_FILE: SCHEDULES, BRIDGE_IDEMPOTENCY_TABLE: "schedule-cli-test", BRIDGE_DYNAMODB_ENDPOINT: dynamodb.endpoint };
+  });
+  beforeEach(() => {
+    emulator.reset();
+  });
+  afterAll(async () => {
+    await dynamodb.close();
+    await emulator.close();
+  });
+
+  it("lists next scheduled times", async () => {
+    const { io, text } = capture();
+
+    const code = await scheduleCommand(["list", "--schedules", SCHEDULES, "--from", "2026-01-15T08:00:00Z"], io, {});
+
+    expect(code).toBe(0);
+    expect(text.out.split("\n")[1]).toMatch(/^nightly-posture\s+cron\(0 18 \* \* \? \*\)\s+yes\s+2026-01-15T18:00:00\.000Z, 2026-01-16T18:00:00\.000Z, 2026-01-17T18:00:00\.000Z$/);
+    expect(text.out.split("\n")[3]).toMatch(/^paused\s+rate\(5 minutes\)\s+no\s+/);
+  });
+
+  it("dry run prints the body with the derived id", async () => {
+    const { io, text } = capture();
+
+    const code = await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-15T18:00:00Z", "--dry-run"], io, { BRIDGE_SCHEDULES_FILE: SCHEDULES });
+
+    expect(code).toBe(0);
+    const body = JSON.parse(text.out) as { action_instance_id: string; playbook_context: { data_object: { content: { title: string } } } };
+    expect(body.action_instance_id).toBe("41440672-9265-5de0-b13c-cc19da30fc68");
+    expect(body.playbook_context.data_object.content.title).toBe("Nightly posture review 2026-01-15");
+    expect(text.err).toBe("");
+  });
+
+  it("runs once per scheduled time through the idempotency table", async () => {
+    const first = capture();
+    const second = capture();
+
+    expect(await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-15T18:00:00Z"], first.io, env)).toBe(0);
+    expect(await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-15T18:00:00.000Z"], second.io, env)).toBe(0);
+
+    expect(first.text.out).toBe(
+      "created 41440672-9265-5de0-b13c-cc19da30fc68 (schedule nightly-posture at 2026-01-15T18:00:00.000Z, workflow 00000000-0000-4000-8000-00000000f001)\n",
+    );
+    expect(second.text.out).toMatch(/^duplicate 41440672-9265-5de0-b13c-cc19da30fc68 /);
+    expect(emulator.instances()).toHaveLength(1);
+  });
+
+  it("without the store relies on SecMaster's duplicate answer", async () => {
+    const first = capture();
+    const second = capture();
+
+    expect(await scheduleCommand(["run", "hourly-sweep", "--no-store"], first.io, env, NOW)).toBe(0);
+    expect(await scheduleCommand(["run", "hourly-sweep", "--no-store"], second.io, env, NOW)).toBe(0);
+
+    // Without --at the run takes the current minute, 18:00, which is on the hourly rate.
+    expect(first.text.err).toBe("");
+    expect(first.text.out).toMatch(/^created [0-9a-f-]{36} \(schedule hourly-sweep at 2026-01-15T18:00:00\.000Z, workflow aaaaaaaa-0000-4000-8000-000000000005\)\n$/);
+    expect(second.text.out).toMatch(/^duplicate /);
+    expect(emulator.instances()).toHaveLength(1);
+  });
+
+  it("notes a time off the schedule", async () => {
+    const { io, text } = capture();
+
+    await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-15T18:30:00Z", "--dry-run"], io, { BRIDGE_SCHEDULES_FILE: SCHEDULES });
+
+    expect(text.err).toBe("note: 2026-01-15T18:30:00.000Z is not a scheduled time of cron(0 18 * * ? *); running it anyway\n");
+  });
+
+  it("rejects unknown names and missing settings", async () => {
+    const unknown = capture();
+    const noFile = capture();
+    const noCredentials = capture();
+
+    expect(await scheduleCommand(["run", "nope"], unknown.io, { BRIDGE_SCHEDULES_FILE: SCHEDULES })).toBe(1);
+    expect(await scheduleCommand(["run", "nightly-posture"], noFile.io, {})).toBe(2);
+    expect(await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-15T18:00:00Z"], noCredentials.io, { BRIDGE_SCHEDULES_FILE: SCHEDULES })).toBe(2);
+
+    expect(unknown.text.err).toMatch(/^BRIDGE\.SCHEDULE_UNKNOWN: unknown schedule "nope"; declared schedules: nightly-posture, hourly-sweep, paused\n/);
+    expect(noFile.text.err).toBe("name the schedules file with --schedules FILE or BRIDGE_SCHEDULES_FILE\n");
+    expect(noCredentials.text.err).toBe("set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to start the instance, or pass --dry-run\n");
+  });
+
+  it("rejects an invalid time", async () => {
+    const { io, text } = capture();
+
+    expect(await scheduleCommand(["run", "nightly-posture", "--at", "tomorrow", "--dry-run"], io, { BRIDGE_SCHEDULES_FILE: SCHEDULES })).toBe(1);
+    expect(text.err).toMatch(/^BRIDGE\.TIME_INVALID: /);
+  });
+});
