@@ -9,6 +9,7 @@ import { createRuntime, type Runtime } from "../runtime";
 import { startDynalite, ensureIdempotencyTable, type LocalDynamoDB } from "./dynamodb";
 import { parseFaults, startEmulator, type RunningEmulator } from "./emulator";
 import { startLocalHttpServer, type LocalHttpServer } from "./http-server";
+import { startLocalSchedules, type LocalScheduler } from "./scheduler";
 
 /** Ids the embedded emulator serves; `npm start` fills the SecMaster settings with them. */
 export const EMULATOR_DEFAULTS = {
@@ -47,6 +48,8 @@ export interface LocalBridge {
   queue: LocalQueue | undefined;
   /** The on-disk dead-letter queue next to {@link queue}. */
   deadLetters: LocalQueue | undefined;
+  /** Fires the schedules of `BRIDGE_SCHEDULES_FILE`; undefined without that setting. */
+  scheduler: LocalScheduler | undefined;
   close(): Promise<void>;
 }
 
@@ -137,6 +140,9 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
     });
     opened.push(server);
 
+    const scheduler = startLocalSchedules(config, runtime);
+    if (scheduler !== undefined) opened.push(scheduler);
+
     return {
       url: server.url,
       config,
@@ -145,6 +151,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       dynamodb,
       queue: localQueues?.queue,
       deadLetters: localQueues?.deadLetters,
+      scheduler,
       close: () => closeAll(opened),
     };
   } catch (error) {
