@@ -16,7 +16,7 @@ export interface EventsResult {
 }
 
 async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () => Runtime): Promise<EventsResult> {
-  const { config, starter, target } = runtimeOf();
+  const { config, starter, target, routing } = runtimeOf();
   starter.registerLambdaContext(context);
 
   const match = adapterForAwsEvent(event);
@@ -33,7 +33,7 @@ async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () =>
 
   const results = await ingestDelivery(
     { adapter, body: match.payload, receivedAt: new Date() },
-    { target, starter, defaultSeverity: config.ingest.defaultSeverity, dispatchConcurrency: config.ingest.dispatchConcurrency },
+    { target, routes: await routing.table(), starter, defaultSeverity: config.ingest.defaultSeverity, dispatchConcurrency: config.ingest.dispatchConcurrency },
   );
   const failed = results.filter((result) => result.status === "failed");
   logger.info("event processed", { alerts: results.length, failed: failed.length });
