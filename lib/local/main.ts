@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { ConfigError } from "../errors";
 import { logger } from "../logger";
 import { startLocalBridge } from "./bridge";
@@ -6,6 +7,12 @@ import { startLocalBridge } from "./bridge";
  * Entry point of `npm start`: the bridge on 127.0.0.1 with its embedded stand-ins, until Ctrl-C.
  */
 async function main(): Promise<void> {
+  // Local settings and secrets (for `env:NAME` references) may live in ./.env. Variables already
+  // set in the shell take precedence over the file.
+  if (existsSync(".env")) {
+    process.loadEnvFile(".env");
+    logger.info("read settings from .env");
+  }
   const bridge = await startLocalBridge();
   const { secmaster } = bridge.config;
   logger.info("secmaster-bridge is listening", {
