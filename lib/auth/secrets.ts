@@ -158,12 +158,22 @@ export function resolveSecrets(references: readonly SecretReference[], values: S
 /**
  * Replaces `ssm:` and `secretsmanager:` references in the SecMaster credentials with their
  * fetched values (the first line of each). Plain values are kept.
+ *
+ * @throws BridgeError `BRIDGE.SECRETS_UNAVAILABLE` (503) when a reference was not fetched, which
+ *   means the calling handler does not use {@link loadSecrets}; signing with the reference text
+ *   would only produce SecMaster 401 answers.
  */
 export function resolveSecMasterCredentials(credentials: SecMasterCredentials, values: SecretValues): SecMasterCredentials {
   const resolve = (value: string): string => {
     const reference = parseSecretReference(value, {});
     if (typeof reference === "string" || reference.kind === "value") return value;
-    return values.get(reference.label)?.[0] ?? value;
+    const fetched = values.get(reference.label)?.[0];
+    if (fetched === undefined) {
+      throw new BridgeError("BRIDGE.SECRETS_UNAVAILABLE", `SecMaster credential ${reference.label} was not fetched; add the loadSecrets middleware to this handler`, {
+        statusCode: 503,
+      });
+    }
+    return fetched;
   };
   if (credentials.kind === "token") return { kind: "token", token: resolve(credentials.token) };
   return {

@@ -126,6 +126,12 @@ describe("secrets from SSM and Secrets Manager", () => {
     });
   });
 
+  it("rejects an unfetched SecMaster reference", () => {
+    const credentials = { kind: "aksk" as const, accessKey: "AKEXAMPLE", secretKey: "ssm:/bridge/sk" };
+
+    expect(() => resolveSecMasterCredentials(credentials, new Map())).toThrow(BridgeError);
+  });
+
   it("keeps plain SecMaster credentials as they are", () => {
     expect(resolveSecMasterCredentials({ kind: "token", token: "plain-token" }, new Map())).toEqual({ kind: "token", token: "plain-token" });
   });
