@@ -262,6 +262,10 @@ function parseSource(
     if (signedContent !== "body" && timestampHeader === undefined) {
       issues.push(`${variable("SIGNED_CONTENT")}: ${signedContent} needs ${variable("TIMESTAMP_HEADER")}`);
     }
+    // An unsigned timestamp could be replaced by anyone replaying the request, so the window would mean nothing.
+    if (signedContent === "body" && timestampHeader !== undefined) {
+      issues.push(`${variable("SIGNED_CONTENT")}: body leaves the timestamp header unsigned; use timestamp:body or timestamp.body`);
+    }
     hmac = {
       signatureHeader: raw.SIGNATURE_HEADER ?? defaults.signatureHeader,
       timestampHeader,

@@ -116,6 +116,12 @@ describe("auth settings", () => {
     expect(issues.join("\n")).not.toContain("hunter2-very-secret");
   });
 
+  it("rejects an unsigned timestamp", () => {
+    const { issues } = parse({ BRIDGE_AUTH_EDGE_WAF: "hmac", BRIDGE_AUTH_EDGE_WAF_SECRETS: "ssm:/w", BRIDGE_AUTH_EDGE_WAF_SIGNED_CONTENT: "body" });
+
+    expect(issues).toEqual(["BRIDGE_AUTH_EDGE_WAF_SIGNED_CONTENT: body leaves the timestamp header unsigned; use timestamp:body or timestamp.body"]);
+  });
+
   it("requires user:password pairs for Basic", () => {
     const { issues } = parse({ BRIDGE_AUTH_SENTINEL: "basic", BRIDGE_AUTH_SENTINEL_SECRETS: "env:BASIC", BASIC: "no-colon" });
 
