@@ -7,7 +7,14 @@ import { patternListSchema } from "./pattern";
  * limited to characters that need no escaping; SecMaster ids are UUIDs or hex strings.
  */
 export const secMasterIdSchema = z
-  .string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
+  .string({
+    error: (issue) =>
+      issue.input === undefined
+        ? "is required"
+        : typeof issue.input === "number"
+          ? "must be a string; YAML reads unquoted ids of digits (and one e) as numbers, so quote the id"
+          : "must be a string",
+  })
   .regex(/^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,127}$/, "must be 1 to 128 letters, digits, '-', '_', '.' or '~', not starting with '.'");
 
 /** The data class a workflow runs on, copied into `playbook_context.data_object.dataclass`. */
