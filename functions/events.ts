@@ -1,13 +1,15 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { Context } from "aws-lambda";
+import { loadSecrets } from "../lib/auth/secrets";
+import type { BridgeConfig } from "../lib/config";
 import { BridgeError, InvalidInputError } from "../lib/errors";
 import { ingestDelivery, type AlertResult } from "../lib/ingest";
 import { logger } from "../lib/logger";
 import type { Runtime } from "../lib/runtime";
 import { adapterForAwsEvent } from "../lib/sources/aws";
 import { findSource } from "../lib/sources/index";
-import { getRuntime } from "./ingest";
+import { getConfig, getRuntime } from "./ingest";
 
 /** Summary the function returns to Lambda; EventBridge and SNS ignore it, tests read it. */
 export interface EventsResult {
@@ -48,9 +50,11 @@ async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () =>
 }
 
 /** Builds the handler over a runtime provider, as `createIngestHandler` does. */
-export function createEventsHandler(runtimeOf: () => Runtime) {
+export function createEventsHandler(runtimeOf: () => Runtime, configOf: () => BridgeConfig = () => runtimeOf().config) {
   return middy<unknown, EventsResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    // SecMaster keys stored in SSM or Secrets Manager are fetched before the runtime is built.
+    .use(loadSecrets({ authOf: () => configOf().auth, secmasterOf: () => configOf().secmaster.credentials }))
     .handler((event, context) => handleAwsEvent(event, context, runtimeOf));
 }
 
@@ -58,4 +62,4 @@ export function createEventsHandler(runtimeOf: () => Runtime) {
  * Lambda handler for AWS-native senders: EventBridge rules (GuardDuty, Security Hub, CloudWatch
  * alarm state changes) and SNS topics, through the same adapters and pipeline as HTTP deliveries.
  */
-export const handler = createEventsHandler(getRuntime);
+export const handler = createEventsHandler(getRuntime, getConfig);
