@@ -12,13 +12,13 @@ import { getRuntime } from "./ingest";
 export interface DispatchHandlerOptions {
   /**
    * How long before the function timeout Middy aborts the SecMaster calls in flight and the
-   * handler answers, in milliseconds. Jobs that have not finished by then are reported as failed.
+   * handler returns, in milliseconds. Jobs that have not finished by then are reported as failed.
    * @default 5000
    */
   earlyTimeoutMs?: number;
 }
 
-// Middy's early-timeout answer; the `after` middleware replaces it with the real partial answer.
+// Middy's early-timeout response, which the `after` middleware replaces with the partial batch response.
 const TIMED_OUT = Symbol("dispatch timed out");
 
 /** Ids of the records of one invocation, and which of them finished without needing a retry. */
@@ -29,11 +29,11 @@ interface BatchProgress {
 
 /**
  * Builds the SQS handler over a provider of its dependencies. It starts each record's job through
- * the idempotent starter and answers with partial batch failures (`ReportBatchItemFailures`):
+ * the idempotent starter and returns partial batch failures (`ReportBatchItemFailures`):
  * `batchItemFailures` lists exactly the records that must be received again.
  *
  * Middy's early timeout aborts the SecMaster calls `earlyTimeoutMs` before the function timeout,
- * through the abort signal it passes to the handler. The handler then answers with every record
+ * through the abort signal it passes to the handler. The handler then returns every record
  * that has not finished, so a slow call never turns into a Lambda timeout that fails the whole
  * batch. The idempotency in-progress lock of an aborted call expires with the invocation, because
  * the Lambda context is registered with the starter.

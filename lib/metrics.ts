@@ -26,7 +26,7 @@ export const METRIC = {
   duplicates: "Duplicates",
   /** SecMaster calls retried by the client after a network error, 429 or 5xx. */
   retries: "SecMasterRetries",
-  /** SecMaster answers with status 429. */
+  /** SecMaster responses with status 429. */
   throttles: "SecMasterThrottles",
   /** Starts that failed; in queue mode the job is retried or dead-lettered. */
   startFailures: "StartFailures",

@@ -8,6 +8,7 @@ import { EMULATOR_DEFAULTS } from "../local/bridge";
 import { parseFaults, startEmulator } from "../local/emulator";
 import { loadGenericSources } from "../runtime";
 import { BUILT_IN_SOURCES, findSource } from "../sources/index";
+import { QUEUE_USAGE, redriveCommand, replayCommand } from "./queue";
 import { ROUTES_USAGE, routesCommand } from "./routes";
 import { SCHEDULE_USAGE, scheduleCommand } from "./schedule";
 
@@ -24,6 +25,7 @@ Commands:
       --data-dir DIR               Where stored instances persist (default: BRIDGE_DATA_DIR or .data).
 ${ROUTES_USAGE}
 ${SCHEDULE_USAGE}
+${QUEUE_USAGE}
   help                             Show this text.
 
 Sources: ${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}`;
@@ -43,6 +45,10 @@ export async function runCli(
       return routesCommand(rest, io);
     case "schedule":
       return scheduleCommand(rest, io);
+    case "redrive":
+      return redriveCommand(rest, io);
+    case "replay":
+      return replayCommand(rest, io);
     case undefined:
     case "help":
     case "--help":

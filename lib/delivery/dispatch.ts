@@ -5,7 +5,7 @@ import { countMetric, METRIC } from "../metrics";
 import { decodeEnvelope, encodeEnvelope, type JobEnvelope, type JobError, type MessageQueue } from "./queue";
 import { describeStartFailure, type Starter } from "./start";
 
-/** One queue message as dispatch sees it; an SQS event record carries the same fields. */
+/** One queue message as dispatch receives it. An SQS event record carries the same fields. */
 export interface DispatchRecord {
   messageId: string;
   receiptHandle: string;
@@ -14,12 +14,12 @@ export interface DispatchRecord {
   receiveCount: number;
 }
 
-/** What dispatch needs from the runtime. */
+/** Dependencies of dispatch, taken from the runtime. */
 export interface DispatchDependencies {
   starter: Starter;
   /** Queue the records came from, for retry backoff; undefined leaves the visibility timeout as it is. */
   queue: MessageQueue | undefined;
-  /** Where failed jobs go with their last error; undefined leaves them to the queue's redrive policy. */
+  /** Queue for failed jobs and their last error; undefined leaves them to the queue's redrive policy. */
   deadLetters: MessageQueue | undefined;
   /** Receives after which a failed job is dead-lettered; equal to the redrive policy's `maxReceiveCount`. */
   maxReceives: number;
@@ -27,12 +27,12 @@ export interface DispatchDependencies {
   concurrency: number;
   /** Wait before the second receive of a failed job, in milliseconds; it doubles per receive. */
   retryBaseDelayMs: number;
-  /** Longest wait before a failed job is received again, in milliseconds. */
+  /** Maximum wait before a failed job is received again, in milliseconds. */
   retryMaxDelayMs: number;
   now?: () => Date;
 }
 
-/** How one record ended. */
+/** Outcome of one record. */
 export type RecordOutcome = "created" | "duplicate" | "dead-lettered" | "retry";
 
 /**
@@ -40,9 +40,9 @@ export type RecordOutcome = "created" | "duplicate" | "dead-lettered" | "retry";
  * report in `batchItemFailures`: exactly the records to receive again. One record's failure never
  * affects another's.
  *
- * A failed job is dead-lettered with its last error when retrying cannot help (invalid job, a
- * rejection SecMaster will repeat) or when this was its last receive; otherwise its visibility is
- * shortened to an exponential backoff and it is reported as failed. `onSettled` is called as each
+ * A failed job is dead-lettered with its last error when retrying cannot help (an invalid job, a
+ * rejection SecMaster will repeat) or when this was its last receive. Otherwise its visibility is
+ * shortened to an exponential backoff, and it is reported as failed. `onSettled` is called as each
  * record finishes, so a caller that runs out of time knows which ones did.
  */
 export async function dispatchRecords(

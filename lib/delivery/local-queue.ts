@@ -31,7 +31,7 @@ export interface LocalQueueOptions {
   now?: () => number;
 }
 
-/** What one message file contains. */
+/** Content of one message file. */
 interface StoredMessage {
   id: string;
   body: string;
@@ -50,7 +50,7 @@ const storedMessageSchema = z.object({
 });
 
 const MESSAGE_FILE = /^([0-9a-z]+-[0-9a-f-]{36})\.json$/;
-const TEMPORARY_FILE = /\.tmp$/;
+const TEMPORARY_FILE = /\.(\d+)\.tmp$/;
 
 /**
  * An on-disk queue with the semantics of an SQS standard queue, for local runs: a visibility
@@ -58,7 +58,7 @@ const TEMPORARY_FILE = /\.tmp$/;
  *
  * Each message is one JSON file in the folder, replaced atomically (write a temporary file,
  * rename it over the old one) on every change. A message that `send` accepted is therefore on
- * disk before the bridge answers 202, and survives a crash or `kill -9` of the process; after a
+ * disk before the bridge returns 202, and survives a crash or `kill -9` of the process; after a
  * restart it is delivered again once its visibility timeout has passed. Delivery is at least
  * once, as with SQS; the idempotent start keeps a job delivered twice from starting twice.
  *
@@ -92,8 +92,10 @@ export class LocalQueue implements MessageQueue {
     this.#now = options.now ?? Date.now;
     mkdirSync(this.#dir, { recursive: true });
     for (const name of readdirSync(this.#dir)) {
-      // A temporary file is a write that a crash cut short; the message it replaced is intact.
-      if (TEMPORARY_FILE.test(name)) rmSync(join(this.#dir, name), { force: true });
+      // A temporary file of a process that is gone is a write that a crash cut short; the message
+      // it was replacing is intact. Another live process may still be writing its own.
+      const match = TEMPORARY_FILE.exec(name);
+      if (match !== null && !isRunning(Number(match[1]))) rmSync(join(this.#dir, name), { force: true });
     }
     this.#scan();
   }
@@ -225,7 +227,7 @@ export class LocalQueue implements MessageQueue {
     });
   }
 
-  // Reads the folder: loads message files this process does not know and forgets deleted ones.
+  // Reads the folder: loads message files this process does not know and drops the ones deleted from disk.
   #scan(): void {
     this.#lastScanMs = this.#now();
     const seen = new Set<string>();
@@ -271,6 +273,17 @@ export class LocalQueue implements MessageQueue {
   #newId(nowMs: number): string {
     this.#sequence = (this.#sequence + 1) % 1_296;
     return `${nowMs.toString(36).padStart(9, "0")}${this.#sequence.toString(36).padStart(2, "0")}-${randomUUID()}`;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

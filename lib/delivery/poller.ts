@@ -46,7 +46,7 @@ export interface QueuePoller {
 
 /**
  * Runs an SQS event handler over a queue on the local machine, as the Lambda event source mapping
- * does in AWS: it receives batches, invokes the handler with an SQS event and a Lambda context,
+ * does in AWS. It receives batches, invokes the handler with an SQS event and a Lambda context,
  * and deletes every message not listed in `batchItemFailures`. When the handler throws, the
  * whole batch stays in the queue and comes back after the visibility timeout.
  *
@@ -96,10 +96,10 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   }
 
   async function invoke(messages: ReceivedMessage[]): Promise<void> {
-    const event: SQSEvent = { Records: messages.map((message) => toRecord(message, arn)) };
+    const event: SQSEvent = { Records: messages.map((message) => toSqsRecord(message, arn)) };
     let failedIds: Set<string>;
     try {
-      const response = await options.handler(event, localContext(options.functionTimeoutMs));
+      const response = await options.handler(event, localLambdaContext(options.functionTimeoutMs));
       failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
     } catch (error) {
       logger.error("dispatch invocation failed; its jobs come back after the visibility timeout", {
@@ -128,7 +128,8 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   };
 }
 
-function toRecord(message: ReceivedMessage, arn: string): SQSRecord {
+/** Builds the SQS event record Lambda would pass for a received message. */
+export function toSqsRecord(message: ReceivedMessage, arn: string): SQSRecord {
   return {
     messageId: message.messageId,
     receiptHandle: message.receiptHandle,
@@ -147,10 +148,9 @@ function toRecord(message: ReceivedMessage, arn: string): SQSRecord {
   };
 }
 
-/** A Lambda context for one local invocation whose remaining time counts down from `timeoutMs`. */
-function localContext(timeoutMs: number): Context {
+/** Builds the Lambda context of one local invocation, whose remaining time counts down from `timeoutMs`. */
+export function localLambdaContext(timeoutMs: number, requestId: string = randomUUID()): Context {
   const deadlineMs = Date.now() + timeoutMs;
-  const requestId = randomUUID();
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: "secmaster-bridge-local-dispatch",

@@ -42,19 +42,19 @@ export interface ReceivedMessage {
 export interface MessageQueue {
   /** Queue URL or folder, for logs and messages. */
   readonly name: string;
-  /** Sends messages and reports each one's outcome; it rejects only for programming errors. */
+  /** Sends messages and reports each one's outcome. It rejects only for programming errors. */
   send(messages: readonly OutgoingMessage[]): Promise<SendResult[]>;
   /** Receives up to `maxMessages` visible messages and hides them for `visibilityTimeoutMs`. */
   receive(options: { maxMessages: number; visibilityTimeoutMs: number; waitTimeMs?: number }): Promise<ReceivedMessage[]>;
-  /** Deletes received messages; returns the receipt handles that could not be deleted. */
+  /** Deletes received messages and returns the receipt handles that could not be deleted. */
   delete(receiptHandles: readonly string[]): Promise<string[]>;
-  /** Sets when received messages become visible again; returns the handles that failed. */
+  /** Sets when received messages become visible again and returns the handles that failed. */
   changeVisibility(entries: readonly { receiptHandle: string; visibilityTimeoutMs: number }[]): Promise<string[]>;
   /** Number of messages waiting (an estimate for SQS), for counts and progress bars. */
   approximateCount(): Promise<number>;
   /**
    * Calls `listener` after each send that stored a message, so a poller in the same process can
-   * wake at once; returns a function that unsubscribes. Only in-process queues offer it.
+   * wake at once. Returns a function that unsubscribes. Only in-process queues offer it.
    */
   onSend?(listener: () => void): () => void;
 }
@@ -169,7 +169,7 @@ export type EnqueueResult =
 /**
  * Sends one message per job and reports each job's outcome in input order. A job whose message
  * would exceed {@link MAX_MESSAGE_BYTES} fails with `BRIDGE.JOB_TOO_LARGE` before anything is
- * sent; the others are still sent.
+ * sent, and the others are still sent.
  *
  * @param options.priorAttempts set to 1 for replayed jobs, which an earlier run may have started.
  */

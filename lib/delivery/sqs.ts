@@ -27,7 +27,7 @@ export interface SqsQueueOptions {
    */
   maxSendAttempts?: number;
   /**
-   * Wait before the second attempt of failed entries, in milliseconds; it doubles per attempt.
+   * Wait before the second attempt of failed entries, in milliseconds. It doubles per attempt.
    * @default 100
    */
   retryDelayMs?: number;
@@ -117,7 +117,7 @@ export class SqsQueue implements MessageQueue {
       }
 
       if (retry.length > 0) {
-        logger.warn("SQS failed some batch entries; sending them again", { queueUrl: this.#queueUrl, entries: retry.length, attempt });
+        logger.warn("SQS failed some batch entries, sending them again", { queueUrl: this.#queueUrl, entries: retry.length, attempt });
         await this.#sleep(this.#retryDelayMs * 2 ** (attempt - 1));
       }
       pending = retry;

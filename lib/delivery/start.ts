@@ -55,8 +55,8 @@ export interface StarterOptions {
   sleep?: (ms: number) => Promise<void>;
   /**
    * Look-up for ambiguous outcomes. When set, a CreateWorkflowInstance attempt that timed out or
-   * lost its connection after the request may have been written is not posted again blindly:
-   * the starter lists the instance by id first, and posts again only when it is not there. It
+   * lost its connection after the request may have been written is not posted again blindly.
+   * The starter lists the instance by id first, and posts again only when it is not there. It
    * also looks first when {@link StartOptions.mayExist} is set. Without it, the client re-posts
    * and relies on SecMaster rejecting a second `action_instance_id`, which the API reference
    * does not promise.

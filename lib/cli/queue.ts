@@ -1,0 +1,264 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { SEVERITIES, type Severity } from "../alert/schema";
+import { enqueueDelivery } from "../delivery/enqueue";
+import { openLocalQueues } from "../delivery/local-queue";
+import type { MessageQueue } from "../delivery/queue";
+import { redriveDeadLetters } from "../delivery/redrive";
+import { SqsQueue } from "../delivery/sqs";
+import { BridgeError, ConfigError } from "../errors";
+import type { AlertResult } from "../ingest";
+import type { RouteTable } from "../routing/compile";
+import { readRoutingFile } from "../routing/load";
+import { loadGenericSources } from "../runtime";
+import { BUILT_IN_SOURCES, findSource } from "../sources/index";
+import { ProgressBar } from "./progress";
+import { defaultTargetFromEnv, type CliIo } from "./routes";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export const QUEUE_USAGE = `  redrive                          Move dead-lettered jobs back to the jobs queue, where dispatch
+                                   looks each instance up before posting it again.
+      --dry-run                    Only count the dead letters, by the code of their last error.
+      --limit N                    Move at most N jobs.
+      --queue-url URL, --dlq-url URL
+                                   SQS jobs queue and dead-letter queue (default: BRIDGE_QUEUE_URL
+                                   and BRIDGE_DLQ_URL; without them, the local queue).
+      --data-dir DIR               Folder of the local queue (default: BRIDGE_DATA_DIR or .data).
+  replay --source SOURCE FILE      Enqueue saved deliveries again through parse, normalize and
+                                   routing. FILE holds one JSON delivery, or one per line (JSON Lines).
+      --routes FILE                Routing file (default: BRIDGE_ROUTES_FILE; without one, the
+                                   SECMASTER_* default target).
+      --mapping FILE               Mapping file of a generic JSON source (repeatable).
+      --queue-url URL              SQS jobs queue (default: BRIDGE_QUEUE_URL; without it, the local queue).
+      --data-dir DIR               Folder of the local queue (default: BRIDGE_DATA_DIR or .data).`;
+
+/** Queues a command works on. */
+interface Queues {
+  queue: MessageQueue;
+  deadLetters: MessageQueue | undefined;
+  close(): void;
+}
+
+/** Runs `secmaster-bridge redrive` and returns the exit code: 0 when every job moved. */
+export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?: boolean } }, env: Env = process.env): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      "dry-run": { type: "boolean" },
+      limit: { type: "string" },
+      "queue-url": { type: "string" },
+      "dlq-url": { type: "string" },
+      "data-dir": { type: "string" },
+    },
+  });
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    io.err.write(`--limit must be a whole number greater than 0, got ${JSON.stringify(values.limit)}\n`);
+    return 2;
+  }
+
+  return withErrors(io, async () => {
+    const queues = openQueues(values, env, true);
+    try {
+      const progress = new ProgressBar(io.err, values["dry-run"] === true ? "counting dead letters" : "redriving");
+      const report = await redriveDeadLetters({
+        from: queues.deadLetters!,
+        to: queues.queue,
+        dryRun: values["dry-run"] === true,
+        ...(limit === undefined ? {} : { limit }),
+        onProgress: (done, total) => progress.update(done, total),
+      });
+      progress.finish();
+
+      const codes = Object.entries(report.byErrorCode)
+        .sort(([left], [right]) => left.localeCompare(right))
+        .map(([code, count]) => `  ${code}: ${count}`);
+      if (values["dry-run"] === true) {
+        const seen = Object.values(report.byErrorCode).reduce((sum, count) => sum + count, 0);
+        io.out.write(`${seen} dead-lettered jobs in ${queues.deadLetters!.name} (dry run, nothing moved)\n`);
+      } else {
+        io.out.write(`moved ${report.moved} dead-lettered jobs back to ${queues.queue.name}\n`);
+        if (report.failed > 0) io.out.write(`${report.failed} jobs could not be sent and stay in the dead-letter queue\n`);
+      }
+      if (report.invalid > 0) io.out.write(`${report.invalid} messages are not jobs and stay in the dead-letter queue\n`);
+      if (codes.length > 0) io.out.write(`by last error:\n${codes.join("\n")}\n`);
+      return report.failed > 0 ? 1 : 0;
+    } finally {
+      queues.close();
+    }
+  });
+}
+
+/** Runs `secmaster-bridge replay` and returns the exit code: 0 when every alert was enqueued or skipped. */
+export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?: boolean } }, env: Env = process.env): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      source: { type: "string" },
+      routes: { type: "string" },
+      mapping: { type: "string", multiple: true },
+      "queue-url": { type: "string" },
+      "data-dir": { type: "string" },
+    },
+  });
+  const file = positionals[0];
+  if (values.source === undefined || file === undefined || positionals.length > 1) {
+    io.err.write("replay needs --source SOURCE and one FILE\n");
+    return 2;
+  }
+  const severity = (env.BRIDGE_DEFAULT_SEVERITY ?? "Medium") as Severity;
+  if (!(SEVERITIES as readonly string[]).includes(severity)) {
+    io.err.write(`BRIDGE_DEFAULT_SEVERITY must be one of ${SEVERITIES.join(", ")}\n`);
+    return 2;
+  }
+
+  return withErrors(io, async () => {
+    const mappings = values.mapping ?? splitList(env.BRIDGE_GENERIC_MAPPINGS);
+    const adapter = findSource(values.source!, loadGenericSources(mappings));
+    if (adapter === undefined) {
+      io.err.write(`unknown source ${JSON.stringify(values.source)}; known sources: ${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}\n`);
+      return 2;
+    }
+    const deliveries = readDeliveries(file);
+    const target = defaultTargetFromEnv(env);
+    const routesFile = values.routes ?? nonEmpty(env.BRIDGE_ROUTES_FILE);
+    const routes: RouteTable | undefined = routesFile === undefined ? undefined : readRoutingFile(routesFile, target);
+
+    const queues = openQueues(values, env, false);
+    try {
+      const progress = new ProgressBar(io.err, "replaying", { minTotal: 50 });
+      const totals = { accepted: 0, skipped: 0, failed: 0 };
+      for (const [index, body] of deliveries.entries()) {
+        let results: AlertResult[];
+        try {
+          // A replayed delivery may have been started before, so dispatch looks before posting.
+          results = await enqueueDelivery(
+            { adapter, body, receivedAt: new Date() },
+            { target, routes, queue: queues.queue, defaultSeverity: severity, priorAttempts: 1 },
+          );
+        } catch (error) {
+          if (!(error instanceof BridgeError)) throw error;
+          io.err.write(`delivery ${index + 1}: ${error.code}: ${error.message}\n`);
+          totals.failed += 1;
+          continue;
+        }
+        for (const result of results) {
+          if (result.status === "accepted" || result.status === "skipped") totals[result.status] += 1;
+          else totals.failed += 1;
+          if (result.status === "failed") io.err.write(`delivery ${index + 1}: ${result.action_instance_id}: ${result.code}: ${result.reason}\n`);
+        }
+        progress.update(index + 1, deliveries.length);
+      }
+      progress.finish();
+      io.out.write(
+        `replayed ${deliveries.length} deliveries into ${queues.queue.name}: ` +
+          `${totals.accepted} alerts enqueued, ${totals.skipped} skipped, ${totals.failed} failed\n`,
+      );
+      return totals.failed > 0 ? 1 : 0;
+    } finally {
+      queues.close();
+    }
+  });
+}
+
+/**
+ * Reads saved deliveries: the whole file as one JSON document, or else one JSON document per
+ * non-empty line.
+ *
+ * @throws BridgeError `BRIDGE.REPLAY_FILE_INVALID` naming every line that is not JSON; nothing
+ *   is enqueued then.
+ */
+export function readDeliveries(file: string): unknown[] {
+  const text = readFileSync(file, "utf8");
+  try {
+    return [JSON.parse(text) as unknown];
+  } catch {
+    // Not one document: read it as JSON Lines.
+  }
+  const deliveries: unknown[] = [];
+  const badLines: number[] = [];
+  for (const [index, line] of text.split("\n").entries()) {
+    if (line.trim() === "") continue;
+    try {
+      deliveries.push(JSON.parse(line));
+    } catch {
+      badLines.push(index + 1);
+    }
+  }
+  if (badLines.length > 0 || deliveries.length === 0) {
+    const where = badLines.length > 0 ? `line ${badLines.slice(0, 10).join(", ")} ${badLines.length > 1 ? "are" : "is"} not JSON` : "it holds no delivery";
+    throw new BridgeError("BRIDGE.REPLAY_FILE_INVALID", `failed to read ${file}: ${where}`, {
+      statusCode: 400,
+      fix: "save one JSON delivery per file, or one per line",
+    });
+  }
+  return deliveries;
+}
+
+/**
+ * Opens the SQS queues named by the options or the environment, or else the local queues under
+ * the data folder. `needDeadLetters` makes a missing dead-letter queue URL an error.
+ */
+function openQueues(
+  values: { "queue-url"?: string | undefined; "dlq-url"?: string | undefined; "data-dir"?: string | undefined },
+  env: Env,
+  needDeadLetters: boolean,
+): Queues {
+  const localDir = values["data-dir"];
+  const queueUrl = values["queue-url"] ?? (localDir === undefined ? nonEmpty(env.BRIDGE_QUEUE_URL) : undefined);
+  const dlqUrl = values["dlq-url"] ?? (localDir === undefined ? nonEmpty(env.BRIDGE_DLQ_URL) : undefined);
+
+  if (queueUrl === undefined && dlqUrl === undefined) {
+    const maxReceives = Number(nonEmpty(env.BRIDGE_MAX_RECEIVES) ?? 5);
+    const local = openLocalQueues(localDir ?? nonEmpty(env.BRIDGE_DATA_DIR) ?? ".data", maxReceives);
+    return { queue: local.queue, deadLetters: local.deadLetters, close: () => undefined };
+  }
+  const issues: string[] = [];
+  if (queueUrl === undefined) issues.push("--queue-url: set it (or BRIDGE_QUEUE_URL) to the SQS jobs queue");
+  if (needDeadLetters && dlqUrl === undefined) issues.push("--dlq-url: set it (or BRIDGE_DLQ_URL) to the SQS dead-letter queue");
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const region = nonEmpty(env.AWS_REGION) ?? regionOfQueueUrl(queueUrl!);
+  const client = new SQSClient(region === undefined ? {} : { region });
+  return {
+    queue: new SqsQueue({ client, queueUrl: queueUrl! }),
+    deadLetters: dlqUrl === undefined ? undefined : new SqsQueue({ client, queueUrl: dlqUrl }),
+    close: () => client.destroy(),
+  };
+}
+
+/** Reads the region from a queue URL such as `https://sqs.ap-southeast-1.amazonaws.com/123456789012/jobs`. */
+export function regionOfQueueUrl(url: string): string | undefined {
+  return /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\//.exec(url)?.[1];
+}
+
+async function withErrors(io: CliIo, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.err.write(`invalid configuration:\n${error.issues.map((issue) => `  - ${issue}`).join("\n")}\n`);
+      return 1;
+    }
+    if (error instanceof BridgeError) {
+      io.err.write(`${error.code}: ${error.message}${error.fix === undefined ? "" : `\nfix: ${error.fix}`}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === "" ? undefined : trimmed;
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}

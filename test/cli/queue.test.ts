@@ -1,0 +1,226 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+  type SendMessageBatchCommandInput,
+} from "@aws-sdk/client-sqs";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readDeliveries, redriveCommand, regionOfQueueUrl, replayCommand } from "../../lib/cli/queue";
+import { openLocalQueues } from "../../lib/delivery/local-queue";
+import { decodeEnvelope, encodeEnvelope, newEnvelope, type JobError } from "../../lib/delivery/queue";
+import { readFixture } from "../helpers/fixtures";
+import { jobFor } from "../delivery/harness";
+
+const THROTTLED: JobError = {
+  code: "APIG.0308",
+  reason: "SecMaster returned 429 APIG.0308",
+  retryable: true,
+  ambiguous: false,
+  receiveCount: 5,
+  failedAt: "2026-01-15T08:30:00.000Z",
+};
+
+let dataDir: string;
+
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), "secmaster-bridge-cli-queue-"));
+});
+
+afterEach(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Captures a command's output; `tty` makes stderr look like a terminal. */
+function capture(tty = false) {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { out: { write: (text: string) => out.push(text) }, err: { write: (text: string) => err.push(text), isTTY: tty } } as never,
+    out: () => out.join(""),
+    err: () => err.join(""),
+  };
+}
+
+async function deadLetter(count: number, lastError: JobError = THROTTLED): Promise<void> {
+  const { deadLetters } = openLocalQueues(dataDir, 5);
+  await deadLetters.send(
+    Array.from({ length: count }, (_, index) => ({ id: String(index), body: encodeEnvelope({ ...newEnvelope(jobFor(index)), lastError }) })),
+  );
+}
+
+describe("redrive on the local queue", () => {
+  it("counts dead letters by error code in a dry run", async () => {
+    await deadLetter(2);
+    const { deadLetters } = openLocalQueues(dataDir, 5);
+    await deadLetters.send([{ id: "x", body: JSON.stringify({ invalidBody: "garbage", lastError: { code: "BRIDGE.JOB_INVALID" } }) }]);
+    const output = capture();
+
+    const exitCode = await redriveCommand(["--dry-run", "--data-dir", dataDir], output.io, {});
+
+    expect(exitCode).toBe(0);
+    expect(output.out()).toContain("3 dead-lettered jobs in");
+    expect(output.out()).toContain("  APIG.0308: 2\n");
+    expect(output.out()).toContain("  BRIDGE.JOB_INVALID: 1\n");
+    const queues = openLocalQueues(dataDir, 5);
+    expect(await queues.queue.approximateCount()).toBe(0);
+    expect(await queues.deadLetters.receive({ maxMessages: 10, visibilityTimeoutMs: 0 })).toHaveLength(3);
+  });
+
+  it("moves jobs back marked as attempted and without their error", async () => {
+    await deadLetter(3);
+    const output = capture();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir], output.io, {});
+
+    expect(exitCode).toBe(0);
+    expect(output.out()).toContain("moved 3 dead-lettered jobs back to");
+    const queues = openLocalQueues(dataDir, 5);
+    expect(await queues.deadLetters.approximateCount()).toBe(0);
+    const moved = (await queues.queue.receive({ maxMessages: 10, visibilityTimeoutMs: 0 })).map((message) => decodeEnvelope(message.body));
+    expect(moved.map((envelope) => envelope.job.actionInstanceId).sort()).toEqual([jobFor(0), jobFor(1), jobFor(2)].map((job) => job.actionInstanceId).sort());
+    expect(moved.map((envelope) => envelope.priorAttempts)).toEqual([5, 5, 5]);
+    expect(moved.every((envelope) => envelope.lastError === undefined && envelope.deadLetteredAt === undefined)).toBe(true);
+  });
+
+  it("stops at the limit", async () => {
+    await deadLetter(4);
+    const output = capture();
+
+    await redriveCommand(["--data-dir", dataDir, "--limit", "3"], output.io, {});
+
+    const queues = openLocalQueues(dataDir, 5);
+    expect(await queues.queue.approximateCount()).toBe(3);
+    expect(await queues.deadLetters.approximateCount()).toBe(1);
+  });
+
+  it("draws a progress bar on a terminal for large queues", async () => {
+    await deadLetter(120);
+    const output = capture(true);
+
+    await redriveCommand(["--data-dir", dataDir], output.io, {});
+
+    expect(output.err()).toContain("\rredriving [");
+    expect(output.err()).toContain("] 120/120");
+    expect(output.out()).toContain("moved 120 dead-lettered jobs");
+  });
+
+  it("writes progress lines when stderr is not a terminal", async () => {
+    await deadLetter(100);
+    const output = capture(false);
+
+    await redriveCommand(["--data-dir", dataDir], output.io, {});
+
+    expect(output.err()).toContain("redriving: 100/100 (100%)\n");
+    expect(output.err()).not.toContain("\r");
+  });
+
+  it("rejects an invalid limit", async () => {
+    const output = capture();
+
+    expect(await redriveCommand(["--data-dir", dataDir, "--limit", "0"], output.io, {})).toBe(2);
+    expect(output.err()).toContain("--limit must be a whole number greater than 0");
+  });
+});
+
+describe("redrive on SQS", () => {
+  const QUEUE_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/jobs";
+  const DLQ_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/dead-letters";
+  const sqs = mockClient(SQSClient);
+
+  afterEach(() => {
+    sqs.reset();
+  });
+
+  it("moves messages from the dead-letter queue URL to the jobs queue URL", async () => {
+    const body = encodeEnvelope({ ...newEnvelope(jobFor(1)), lastError: THROTTLED });
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: "1" } });
+    sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [{ MessageId: "dead-1", ReceiptHandle: "rh-1", Body: body }] }).resolves({ Messages: [] });
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
+      Successful: input.Entries!.map((entry) => ({ Id: entry.Id, MessageId: "new-1", MD5OfMessageBody: "" })),
+    }));
+    sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: "d0" }] });
+    const output = capture();
+
+    const exitCode = await redriveCommand([], output.io, { BRIDGE_QUEUE_URL: QUEUE_URL, BRIDGE_DLQ_URL: DLQ_URL });
+
+    expect(exitCode).toBe(0);
+    expect(sqs.commandCalls(ReceiveMessageCommand)[0]!.args[0].input.QueueUrl).toBe(DLQ_URL);
+    const sent = sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input;
+    expect(sent.QueueUrl).toBe(QUEUE_URL);
+    expect(decodeEnvelope(sent.Entries![0]!.MessageBody!).priorAttempts).toBe(5);
+    expect(sqs.commandCalls(DeleteMessageBatchCommand)[0]!.args[0].input).toEqual({ QueueUrl: DLQ_URL, Entries: [{ Id: "d0", ReceiptHandle: "rh-1" }] });
+    expect(output.out()).toContain(`moved 1 dead-lettered jobs back to ${QUEUE_URL}`);
+  });
+
+  it("needs both queue URLs", async () => {
+    const output = capture();
+
+    expect(await redriveCommand(["--queue-url", QUEUE_URL], output.io, {})).toBe(1);
+    expect(output.err()).toContain("--dlq-url: set it (or BRIDGE_DLQ_URL)");
+  });
+
+  it("reads the region from a queue URL", () => {
+    expect(regionOfQueueUrl(QUEUE_URL)).toBe("ap-southeast-1");
+    expect(regionOfQueueUrl("https://sqs.cn-north-1.amazonaws.com.cn/123/jobs")).toBe("cn-north-1");
+    expect(regionOfQueueUrl("http://127.0.0.1:9324/queue/jobs")).toBeUndefined();
+  });
+});
+
+describe("replay", () => {
+  it("enqueues each saved delivery as replayed jobs", async () => {
+    const file = join(dataDir, "saved.jsonl");
+    const firing = JSON.stringify(JSON.parse(readFixture("payloads/alertmanager-firing-group.json")));
+    const resolved = JSON.stringify(JSON.parse(readFixture("payloads/alertmanager-resolved.json")));
+    writeFileSync(file, `${firing}\n\n${resolved}\n`);
+    const output = capture();
+
+    const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", dataDir, file], output.io, {});
+
+    expect(exitCode).toBe(0);
+    expect(output.out()).toMatch(/^replayed 2 deliveries into .*: 3 alerts enqueued, \d+ skipped, 0 failed\n$/);
+    const { queue } = openLocalQueues(dataDir, 5);
+    const jobs = (await queue.receive({ maxMessages: 10, visibilityTimeoutMs: 0 })).map((message) => decodeEnvelope(message.body));
+    expect(jobs).toHaveLength(3);
+    expect(jobs.every((envelope) => envelope.priorAttempts === 1)).toBe(true);
+    expect(jobs[0]!.job.workflowId).toBe("00000000-0000-4000-8000-00000000f001");
+  });
+
+  it("reports an invalid delivery and goes on", async () => {
+    const file = join(dataDir, "saved.jsonl");
+    writeFileSync(file, `{"alerts":"not a list"}\n${JSON.stringify(JSON.parse(readFixture("payloads/alertmanager-firing-group.json")))}\n`);
+    const output = capture();
+
+    const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", dataDir, file], output.io, {});
+
+    expect(exitCode).toBe(1);
+    expect(output.err()).toMatch(/^delivery 1: BRIDGE\.\w+: /);
+    expect(output.out()).toContain("3 alerts enqueued, 0 skipped, 1 failed");
+  });
+
+  it("rejects a file with lines that are not JSON", () => {
+    const file = join(dataDir, "broken.jsonl");
+    writeFileSync(file, '{"a":1}\nnot json\n{"b":2}\n');
+
+    expect(() => readDeliveries(file)).toThrow(expect.objectContaining({ code: "BRIDGE.REPLAY_FILE_INVALID", message: expect.stringContaining("line 2 is not JSON") }));
+  });
+
+  it("reads a file holding one delivery", () => {
+    const file = join(dataDir, "one.json");
+    writeFileSync(file, '{\n  "alerts": []\n}\n');
+
+    expect(readDeliveries(file)).toEqual([{ alerts: [] }]);
+  });
+
+  it("needs a source and a file", async () => {
+    const output = capture();
+
+    expect(await replayCommand(["--data-dir", dataDir], output.io, {})).toBe(2);
+    expect(output.err()).toContain("replay needs --source SOURCE and one FILE");
+  });
+});
