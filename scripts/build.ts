@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import { build } from "esbuild";
+import { build, type Metafile } from "esbuild";
 
 /** Lambda entry points, one bundle each. */
 export const FUNCTIONS = ["ingest", "events", "dispatch", "schedule"] as const;
@@ -9,25 +9,32 @@ export const FUNCTIONS = ["ingest", "events", "dispatch", "schedule"] as const;
  * and writes the esbuild metafile next to it so tests and benchmarks can inspect what went in.
  */
 export async function buildFunctions(outDir = "dist"): Promise<void> {
-  for (const name of FUNCTIONS) {
-    const result = await build({
-      entryPoints: [`functions/${name}.ts`],
-      outfile: `${outDir}/${name}/index.mjs`,
-      bundle: true,
-      minify: true,
-      sourcemap: "linked",
-      format: "esm",
-      platform: "node",
-      target: "node22",
-      // The Lambda runtime provides the AWS SDK v3.
-      external: ["@aws-sdk/*"],
-      banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-      metafile: true,
-      logLevel: "warning",
-    });
-    mkdirSync(`${outDir}/${name}`, { recursive: true });
-    writeFileSync(`${outDir}/${name}/meta.json`, JSON.stringify(result.metafile));
-  }
+  for (const name of FUNCTIONS) await bundleEntry(`functions/${name}.ts`, `${outDir}/${name}`);
+}
+
+/**
+ * Bundles one entry point into `<dir>/index.mjs` with the options of the Lambda bundles, and writes
+ * its esbuild metafile to `<dir>/meta.json`. Benchmarks bundle their comparison handlers with it.
+ */
+export async function bundleEntry(entryPoint: string, dir: string): Promise<Metafile> {
+  const result = await build({
+    entryPoints: [entryPoint],
+    outfile: `${dir}/index.mjs`,
+    bundle: true,
+    minify: true,
+    sourcemap: "linked",
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    // The Lambda runtime provides the AWS SDK v3.
+    external: ["@aws-sdk/*"],
+    banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+    metafile: true,
+    logLevel: "warning",
+  });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/meta.json`, JSON.stringify(result.metafile));
+  return result.metafile;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
