@@ -22,7 +22,7 @@ const SENDER_SCHEMES = {
   elastic: "bearer",
   sentinel: "bearer",
   datadog: "bearer",
-  wazuh: "path-token",
+  wazuh: "bearer",
   cloudwatch: "sns",
   "huaweicloud-ces": "smn",
 };
@@ -111,6 +111,8 @@ module.exports = async ({ resolveVariable }) => {
     if (scheme === "sns" || scheme === "smn") {
       if (!topics[scheme]) throw new Error(`param ${scheme}Topics: the ${sender} sender needs the allowed ${scheme.toUpperCase()} topics, comma-separated`);
       authEnvironment[`${key}_TOPICS`] = topics[scheme];
+      // The bridge confirms the HTTPS subscription itself, after checking the message's signature.
+      authEnvironment[`${key}_AUTO_CONFIRM`] = "true";
     } else {
       authEnvironment[`${key}_SECRETS`] = `ssm:${ssmPath}/auth/${sender}`;
       secretParameters.push(`auth/${sender}`);

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -13,20 +13,36 @@ export interface PackagedStack {
   template: { Resources: Record<string, { Type: string; Properties?: any; DependsOn?: unknown }>; Outputs?: Record<string, any> };
 }
 
+/** Files of the repository that packaging reads; node_modules is linked, not copied. */
+const SERVICE_FILES = ["serverless.yml", "package.json", "tsconfig.json", "infra", "functions", "lib", "config", "test/fixtures"];
+
 /**
  * Runs `osls package` offline for stage `ci` into a fresh temporary folder, with the environment
- * `npm run package` uses so osls neither sends telemetry nor looks for AWS credentials.
+ * `npm run package` uses so osls neither sends telemetry nor looks for AWS credentials. The
+ * service is copied to a folder of its own first, because osls and serverless-esbuild build in
+ * the service folder and two packagings there at once would overwrite each other.
  *
  * @throws the failed command's error, whose `stdout` and `stderr` say why.
  */
 export async function packageStack(params: Record<string, string>): Promise<PackagedStack> {
+  const serviceDir = mkdtempSync(join(tmpdir(), "secmaster-bridge-service-"));
   const dir = mkdtempSync(join(tmpdir(), "secmaster-bridge-package-"));
-  const args = ["osls", "package", "--stage", "ci", "--package", dir, ...Object.entries(params).map(([name, value]) => `--param=${name}=${value}`)];
-  await run("npx", args, {
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off", AWS_EC2_METADATA_DISABLED: "true" },
-    timeout: 240_000,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  try {
+    for (const path of SERVICE_FILES) cpSync(path, join(serviceDir, path), { recursive: true });
+    symlinkSync(join(process.cwd(), "node_modules"), join(serviceDir, "node_modules"), "dir");
+    const args = ["osls", "package", "--stage", "ci", "--package", dir, ...Object.entries(params).map(([name, value]) => `--param=${name}=${value}`)];
+    await run("npx", args, {
+      cwd: serviceDir,
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off", AWS_EC2_METADATA_DISABLED: "true" },
+      timeout: 240_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  } finally {
+    rmSync(serviceDir, { recursive: true, force: true });
+  }
   const template = JSON.parse(readFileSync(join(dir, "cloudformation-template-update-stack.json"), "utf8")) as PackagedStack["template"];
   return { dir, template };
 }

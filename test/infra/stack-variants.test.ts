@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../lib/config";
 import { packageStack, zipEntryNames, type PackagedStack } from "../helpers/package-stack";
 
 /** Output of a packaging run that failed, or undefined when it succeeded. */
@@ -44,6 +45,7 @@ describe("packaged stack variants", () => {
 
     expect(environment.BRIDGE_AUTH_CLOUDWATCH).toBe("sns");
     expect(environment.BRIDGE_AUTH_CLOUDWATCH_TOPICS).toBe("arn:aws:sns:ap-southeast-1:000000000000:alarms");
+    expect(environment.BRIDGE_AUTH_CLOUDWATCH_AUTO_CONFIRM).toBe("true");
     expect(environment.BRIDGE_AUTH_CLOUDWATCH_SECRETS).toBeUndefined();
   });
 
@@ -57,6 +59,19 @@ describe("packaged stack variants", () => {
   it("invalid routing file stops packaging", () => {
     expect(brokenRoutes).toContain("routing file test/fixtures/infra/broken-routes.yaml is invalid");
     expect(brokenRoutes).toContain('rules[0] (name "typo"): match.min_severity');
+  });
+
+  it("SNS sender environment is a valid configuration", () => {
+    const env: Record<string, string> = { AWS_LAMBDA_FUNCTION_NAME: "secmaster-bridge-ci-ingest", SECMASTER_PROJECT_ID: "p", SECMASTER_WORKSPACE_ID: "w", SECMASTER_WORKFLOW_ID: "f" };
+    for (const [name, value] of Object.entries(ssmStack.template.Resources.IngestLambdaFunction!.Properties.Environment.Variables as Record<string, unknown>)) {
+      if (typeof value === "string" && value !== "") env[name] = value;
+      else if (typeof value !== "string") env[name] = `https://sqs.ap-southeast-1.amazonaws.com/000000000000/${name.toLowerCase()}`;
+    }
+
+    const config = loadConfig(env);
+
+    expect(config.routing.ssmParameter).toBe("/secmaster-bridge/ci/routes");
+    expect(config.auth.sources.CLOUDWATCH!.autoConfirm).toBe(true);
   });
 
   it("unknown sender stops packaging", () => {
