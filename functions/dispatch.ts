@@ -2,11 +2,13 @@ import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { loadSecrets } from "../lib/auth/secrets";
+import type { BridgeConfig } from "../lib/config";
 import { dispatchRecords, type DispatchDependencies } from "../lib/delivery/dispatch";
 import { logger } from "../lib/logger";
 import { metrics } from "../lib/metrics";
 import type { Runtime } from "../lib/runtime";
-import { getRuntime } from "./ingest";
+import { getConfig, getRuntime } from "./ingest";
 
 /** Settings of {@link createDispatchHandler}. */
 export interface DispatchHandlerOptions {
@@ -16,6 +18,11 @@ export interface DispatchHandlerOptions {
    * @default 5000
    */
   earlyTimeoutMs?: number;
+  /**
+   * Configuration whose `ssm:` and `secretsmanager:` SecMaster credentials are fetched before
+   * each invocation, as the other functions do. Local runs pass none: their keys are plain values.
+   */
+  configOf?: () => BridgeConfig;
 }
 
 // Middy's early-timeout response, which the `after` middleware replaces with the partial batch response.
@@ -46,7 +53,7 @@ export function createDispatchHandler(depsOf: () => DispatchDependencies, option
       if ((request.response as unknown) !== TIMED_OUT) return;
       const batch = progress.get(request.context);
       const unfinished = (batch?.messageIds ?? request.event.Records.map((record) => record.messageId)).filter((id) => batch?.finished.has(id) !== true);
-      logger.error("dispatch stopped before the function timeout; unfinished jobs will be retried", {
+      logger.error("dispatch stopped before the function timeout, unfinished jobs will be retried", {
         records: request.event.Records.length,
         unfinished: unfinished.length,
       });
@@ -54,34 +61,39 @@ export function createDispatchHandler(depsOf: () => DispatchDependencies, option
     },
   };
 
-  return middy<SQSEvent, SQSBatchResponse>({
+  const handler = middy<SQSEvent, SQSBatchResponse>({
     timeoutEarlyInMillis: options.earlyTimeoutMs ?? 5_000,
     timeoutEarlyResponse: () => TIMED_OUT as unknown as SQSBatchResponse,
   })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
-    .use(reportUnfinishedOnTimeout)
-    .handler(async (event, context, { signal }) => {
-      const deps = depsOf();
-      deps.starter.registerLambdaContext(context);
-      const batch: BatchProgress = { messageIds: event.Records.map((record) => record.messageId), finished: new Set() };
-      progress.set(context, batch);
+    .use(reportUnfinishedOnTimeout);
+  const { configOf } = options;
+  if (configOf !== undefined) {
+    // SecMaster keys stored in SSM or Secrets Manager are fetched before the runtime is built.
+    handler.use(loadSecrets({ authOf: () => configOf().auth, secmasterOf: () => configOf().secmaster.credentials }));
+  }
+  return handler.handler(async (event, context, { signal }) => {
+    const deps = depsOf();
+    deps.starter.registerLambdaContext(context);
+    const batch: BatchProgress = { messageIds: event.Records.map((record) => record.messageId), finished: new Set() };
+    progress.set(context, batch);
 
-      const records = event.Records.map((record) => ({
-        messageId: record.messageId,
-        receiptHandle: record.receiptHandle,
-        body: record.body,
-        receiveCount: Number(record.attributes.ApproximateReceiveCount),
-      }));
-      const failed = await dispatchRecords(records, deps, {
-        signal,
-        onSettled: (messageId, outcome) => {
-          if (outcome !== "retry") batch.finished.add(messageId);
-        },
-      });
-      logger.info("batch dispatched", { records: records.length, failed: failed.length });
-      return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+    const records = event.Records.map((record) => ({
+      messageId: record.messageId,
+      receiptHandle: record.receiptHandle,
+      body: record.body,
+      receiveCount: Number(record.attributes.ApproximateReceiveCount),
+    }));
+    const failed = await dispatchRecords(records, deps, {
+      signal,
+      onSettled: (messageId, outcome) => {
+        if (outcome !== "retry") batch.finished.add(messageId);
+      },
     });
+    logger.info("batch dispatched", { records: records.length, failed: failed.length });
+    return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+  });
 }
 
 /** Maps a runtime to what dispatch needs. */
@@ -106,7 +118,8 @@ let lambdaHandler: ReturnType<typeof createDispatchHandler> | undefined;
  */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   lambdaHandler ??= createDispatchHandler(() => dispatchDependencies(getRuntime()), {
-    earlyTimeoutMs: getRuntime().config.delivery.earlyTimeoutMs,
+    earlyTimeoutMs: getConfig().delivery.earlyTimeoutMs,
+    configOf: getConfig,
   });
   return lambdaHandler(event, context);
 }

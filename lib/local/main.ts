@@ -19,6 +19,8 @@ async function main(): Promise<void> {
     ingestUrl: `${bridge.url}/v1/alerts/{source}`,
     healthUrl: `${bridge.url}/healthz`,
     idempotencyStore: bridge.dynamodb.endpoint,
+    mode: bridge.config.delivery.mode,
+    ...(bridge.queue === undefined ? {} : { queueFolder: bridge.queue.name, deadLetterFolder: bridge.deadLetters?.name }),
   });
   if (bridge.emulator === undefined) {
     logger.info("sending to SecMaster", { endpoint: secmaster.endpoint ?? `region ${secmaster.region}`, workflowId: secmaster.workflowId });
