@@ -4,6 +4,7 @@ import type { Context } from "aws-lambda";
 import { loadSecrets } from "../lib/auth/secrets";
 import type { BridgeConfig } from "../lib/config";
 import { BridgeError, InvalidInputError } from "../lib/errors";
+import { enqueueDelivery } from "../lib/delivery/enqueue";
 import { ingestDelivery, type AlertResult } from "../lib/ingest";
 import { logger } from "../lib/logger";
 import type { Runtime } from "../lib/runtime";
@@ -18,7 +19,7 @@ export interface EventsResult {
 }
 
 async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () => Runtime): Promise<EventsResult> {
-  const { config, starter, target, routing } = runtimeOf();
+  const { config, starter, target, routing, queue } = runtimeOf();
   starter.registerLambdaContext(context);
 
   const match = adapterForAwsEvent(event);
@@ -33,16 +34,27 @@ async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () =>
   }
   logger.appendKeys({ source: adapter.id });
 
-  const results = await ingestDelivery(
-    { adapter, body: match.payload, receivedAt: new Date() },
-    { target, routes: await routing.table(), starter, defaultSeverity: config.ingest.defaultSeverity, dispatchConcurrency: config.ingest.dispatchConcurrency },
-  );
+  const request = { adapter, body: match.payload, receivedAt: new Date() };
+  const routes = await routing.table();
+  const { mode } = config.delivery;
+  // In queue mode the event only enqueues jobs, as HTTP deliveries do, so throttling and dead
+  // letters work the same for both paths.
+  const results =
+    mode === "queue"
+      ? await enqueueDelivery(request, { target, routes, queue: queue!, defaultSeverity: config.ingest.defaultSeverity })
+      : await ingestDelivery(request, {
+          target,
+          routes,
+          starter,
+          defaultSeverity: config.ingest.defaultSeverity,
+          dispatchConcurrency: config.ingest.dispatchConcurrency,
+        });
   const failed = results.filter((result) => result.status === "failed");
-  logger.info("event processed", { alerts: results.length, failed: failed.length });
+  logger.info("event processed", { mode, alerts: results.length, failed: failed.length });
   if (failed.length > 0) {
     // A thrown error makes EventBridge and SNS deliver the event again; alerts that did start
     // are then reported as duplicates.
-    throw new BridgeError("BRIDGE.START_FAILED", `${failed.length} of ${results.length} alerts could not be started; the event will be retried`, {
+    throw new BridgeError("BRIDGE.START_FAILED", `${failed.length} of ${results.length} alerts could not be started or queued; the event will be retried`, {
       statusCode: 502,
     });
   }

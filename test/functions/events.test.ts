@@ -66,3 +66,23 @@ describe("events function", () => {
     bridge.emulator!.setFaults({});
   });
 });
+
+describe("events function in queue mode", () => {
+  let bridge: LocalBridge;
+
+  beforeAll(async () => {
+    bridge = await startTestBridge({ inMemoryStore: true, env: { BRIDGE_MODE: "queue" } });
+  });
+  afterAll(async () => {
+    await bridge.close();
+  });
+
+  it("enqueues the finding and dispatch starts it", async () => {
+    const handler = createEventsHandler(() => bridge.runtime);
+
+    const result = await handler(readJsonFixture("payloads/guardduty-ssh-bruteforce.json"), context("q1"));
+
+    expect(result.results.map((item) => item.status)).toEqual(["accepted"]);
+    await expect.poll(() => bridge.emulator!.instances().length, { timeout: 10_000 }).toBe(1);
+  });
+});
