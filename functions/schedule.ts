@@ -24,7 +24,7 @@ function getConfig(): BridgeConfig {
 }
 
 /**
- * Reads `BRIDGE_SCHEDULES_FILE` and builds the runtime on first use; the runtime is rebuilt when a
+ * Reads `BRIDGE_SCHEDULES_FILE` and builds the runtime on first use. The runtime is rebuilt when a
  * SecMaster credential fetched from SSM or Secrets Manager has changed.
  */
 function getScheduleRuntime(): ScheduleRuntime {

@@ -59,8 +59,8 @@ module.exports = async ({ resolveVariable }) => {
   const { readRoutingFile } = await importBridgeModule("../lib/routing/load.ts");
   const { readSchedulesFile } = await importBridgeModule("../lib/schedule/load.ts");
 
-  // The default target only matters here for the check that resolve workflows receive no firing
-  // alerts; the real ids come from the SecMaster parameters at run time.
+  // Packaging uses the default target only to check that resolve workflows receive no firing
+  // alerts. The real ids come from the SecMaster parameters at run time.
   const defaultTarget = { projectId: "packaging", workspaceId: "packaging", workflowId: workflowId || "packaging", dataclass: { name: "Alert" } };
   if (routesSource === "file") {
     try {

@@ -151,7 +151,8 @@ function describeCheck(rule: string, target: RouteTarget, found: WorkflowInfo | 
   if (target.dataclass.id !== undefined && found.dataclass_id != null && found.dataclass_id !== target.dataclass.id) {
     problems.push(`data class id ${target.dataclass.id} expected, workflow has ${found.dataclass_id}`);
   }
-  const enabled = found.enabled == null ? "unknown" : found.enabled ? "yes" : "no";
+  let enabled = "unknown";
+  if (found.enabled != null) enabled = found.enabled ? "yes" : "no";
   return {
     cells: [...ids, found.name ?? "", enabled, found.dataclass_name ?? "unknown", problems.length === 0 ? "ok" : problems.join("; ")],
     ok: problems.length === 0,
@@ -205,7 +206,9 @@ function explainAlert(alert: NormalizedAlert, index: number, count: number, tabl
   const decision = routeAlert(alert, table);
   for (const entry of decision.trace) {
     const rule = table.rules[entry.index]!;
-    const flags = entry.outcome === "matched" ? [rule.drop ? "drop" : "", rule.stop ? "stop" : ""].filter((flag) => flag !== "") : [];
+    const flags: string[] = [];
+    if (entry.outcome === "matched" && rule.drop) flags.push("drop");
+    if (entry.outcome === "matched" && rule.stop) flags.push("stop");
     lines.push(`  rules[${entry.index}] ${entry.rule}: ${entry.outcome}${flags.length > 0 ? ` (${flags.join(", ")})` : ""}`);
     for (const detail of entry.details) lines.push(`      ${detail}`);
   }

@@ -130,8 +130,8 @@ async function runSchedule(args: string[], io: CliIo, env: Env, now: () => Date)
 
 /**
  * Opens the starter of `schedule run`: the same runtime as the Lambda functions (DynamoDB
- * idempotency table and all), or with `--no-store` a bare client whose duplicate answer from
- * SecMaster is the only guard.
+ * idempotency table and all), or with `--no-store` a bare client, where SecMaster's rejection
+ * of a known `action_instance_id` is the only guard.
  */
 function openStarter(env: Env, noStore: boolean): { starter: Starter; close: () => Promise<void> } {
   const config = loadConfig(env);

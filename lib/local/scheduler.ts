@@ -41,7 +41,7 @@ export interface LocalSchedulerOptions {
   /** @default () => new Date() */
   now?: () => Date;
   /**
-   * Longest wait between two checks, so that a clock change or a suspended laptop delays a run
+   * Maximum wait between two checks, so that a clock change or a suspended laptop delays a run
    * by at most this long.
    * @default 60000
    */

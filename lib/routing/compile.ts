@@ -24,7 +24,7 @@ export interface CompiledRule {
 
 /** Ordered rules and the default, as the ingest path evaluates them. */
 export interface RouteTable {
-  /** Where the rules came from, for messages: a file path, an SSM parameter or `environment`. */
+  /** Origin of the rules, for messages: a file path, an SSM parameter or `environment`. */
   origin: string;
   rules: readonly CompiledRule[];
   /** Targets of a firing alert that no rule matched; empty when the default drops it. */
@@ -65,7 +65,8 @@ export function compileRoutingFile(input: unknown, options: { origin: string; de
     workflowId: target.workflow_id,
     dataclass: target.dataclass ?? defaultTarget.dataclass,
   });
-  const defaultTargets = file.default === undefined ? [defaultTarget] : "drop" in file.default ? [] : file.default.targets.map(resolve);
+  let defaultTargets: RouteTarget[] = [defaultTarget];
+  if (file.default !== undefined) defaultTargets = "drop" in file.default ? [] : file.default.targets.map(resolve);
 
   const rules = file.rules.map((rule, index): CompiledRule => {
     for (const path of Object.keys(rule.match?.fields ?? {})) {
@@ -112,9 +113,10 @@ function checkTargets(rules: readonly CompiledRule[], report: Report): void {
 }
 
 /**
- * A resolved alert has the same source, key and episode as its firing notifications, so its
- * `action_instance_id` differs from the firing one only through the workflow id. A workflow that
- * receives both would see the resolved alert as a duplicate and start nothing, so it is rejected.
+ * Rejects a workflow that receives both firing and resolved alerts. A resolved alert has the same
+ * source, key and episode as its firing notifications, so its `action_instance_id` differs from
+ * the firing one only through the workflow id. In a shared workflow the resolved alert would be a
+ * duplicate and start nothing.
  */
 function checkResolveWorkflows(rules: readonly CompiledRule[], defaultName: string, defaultTargets: readonly RouteTarget[], report: Report): void {
   const firing = new Map<string, string>();

@@ -5,7 +5,7 @@ import { logger } from "../logger";
 import { compileRoutingFile, defaultRouteTable, type RouteTable } from "./compile";
 import { parseConfigText, readConfigFile } from "./document";
 
-/** Where a deployment keeps its routing rules; at most one of the two is set. */
+/** Location of a deployment's routing rules; at most one of the two is set. */
 export interface RoutingSettings {
   /** Path of a YAML or JSON file shipped with the code (`BRIDGE_ROUTES_FILE`). */
   file: string | undefined;
@@ -18,11 +18,11 @@ export type ParameterReader = (name: string) => Promise<string>;
 
 /** Supplies the routing table of a runtime. */
 export interface RoutingSource {
-  /** Where the rules come from, for logs. */
+  /** Origin of the rules, for logs. */
   origin: string;
   /**
-   * Returns the table. A file is read when the source is created; an SSM parameter on the first
-   * call, and the table is then kept for the life of the process. A failed read is not kept, so
+   * Returns the table. A file is read when the source is created. An SSM parameter is read on the
+   * first call, and its table is kept for the life of the process. A failed read is not kept, so
    * the next call tries again.
    */
   table(): Promise<RouteTable>;

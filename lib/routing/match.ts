@@ -1,7 +1,7 @@
 import type { NormalizedAlert } from "../sources/types";
 import type { RouteTable, RouteTarget } from "./compile";
 
-/** How one rule judged one alert, for `secmaster-bridge routes explain`. */
+/** The verdict of one rule on one alert, for `secmaster-bridge routes explain`. */
 export interface RuleTrace {
   index: number;
   rule: string;
@@ -17,7 +17,7 @@ export interface RoutedTarget {
   rule: string | undefined;
 }
 
-/** Where one alert goes. */
+/** The routing decision for one alert. */
 export interface RouteDecision {
   /** Workflows to start, in rule order, each workflow once. Empty when nothing starts. */
   targets: RoutedTarget[];

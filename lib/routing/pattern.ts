@@ -1,7 +1,7 @@
 import * as z from "zod";
 
 /**
- * One value pattern of a routing condition. A plain string matches exactly; the object forms
+ * One value pattern of a routing condition. A plain string matches exactly. The object forms
  * match by glob (`*` is any run of characters, `?` is one character), by a regular expression
  * that must match the whole value, or by the presence of the value.
  *

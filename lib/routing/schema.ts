@@ -38,7 +38,7 @@ export const ALERT_STATUSES = ["firing", "resolved"] as const;
 
 /**
  * Conditions of a rule; every condition given must hold. `status` defaults to `firing`, so a
- * rule sees resolved alerts only when it asks for them.
+ * rule matches resolved alerts only when it names them.
  */
 export const matchSchema = z.strictObject({
   /** Source id, such as `alertmanager`. */
@@ -88,7 +88,7 @@ export const ruleSchema = z
     }
   });
 
-/** What happens to a firing alert that no rule matched. */
+/** Handling of a firing alert that no rule matched: targets to start, or a drop. */
 export const defaultRouteSchema = z.union([
   z.strictObject({ targets: z.array(targetSchema).min(1, "must list at least one target") }),
   z.strictObject({ drop: z.literal(true) }),

@@ -47,7 +47,7 @@ const FIELD_SPECS: readonly FieldSpec[] = [
   { name: "year", min: 1970, max: MAX_YEAR },
 ];
 
-/** An expression that cannot be parsed; the message says which part and why. */
+/** An expression that cannot be parsed; the message names the invalid part and the reason. */
 export class ScheduleExpressionError extends Error {
   override name = "ScheduleExpressionError";
 }
@@ -109,7 +109,9 @@ function parseField(text: string, spec: FieldSpec): ReadonlySet<number> | undefi
     } else {
       const [first, last] = range.split("-");
       start = fieldValue(first ?? "", spec, text);
-      end = last === undefined ? (stepText === undefined ? start : spec.max) : fieldValue(last, spec, text);
+      // A single value with a step (`5/15`) runs to the end of the field; without one it is itself.
+      if (last !== undefined) end = fieldValue(last, spec, text);
+      else end = stepText === undefined ? start : spec.max;
       if (end < start) throw new ScheduleExpressionError(`cron ${spec.name} ${text}: the range ends before it starts`);
     }
     for (let value = start; value <= end; value += step) values.add(value);

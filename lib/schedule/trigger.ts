@@ -34,7 +34,7 @@ export interface ScheduledRunResult {
   reason?: string;
 }
 
-/** What a scheduled run needs from the runtime. */
+/** Dependencies of a scheduled run, taken from the runtime. */
 export interface ScheduleDeps {
   schedules: readonly Schedule[];
   target: DefaultTarget;
