@@ -22,7 +22,7 @@ const SERVICE_FILES = ["serverless.yml", "package.json", "tsconfig.json", "infra
  * service is copied to a folder of its own first, because osls and serverless-esbuild build in
  * the service folder and two packagings there at once would overwrite each other.
  *
- * @throws the failed command's error, whose `stdout` and `stderr` say why.
+ * @throws the failed command's error, whose `stdout` and `stderr` contain the reason.
  */
 export async function packageStack(params: Record<string, string>): Promise<PackagedStack> {
   const serviceDir = mkdtempSync(join(tmpdir(), "secmaster-bridge-service-"));

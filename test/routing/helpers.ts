@@ -14,12 +14,12 @@ export function workflow(n: number): string {
   return `aaaaaaaa-0000-4000-8000-${String(n).padStart(12, "0")}`;
 }
 
-/** A routing target in file form for workflow number `n`. */
+/** Returns the routing-file target of workflow number `n`. */
 export function target(n: number): { workspace_id: string; workflow_id: string } {
   return { workspace_id: WORKSPACE, workflow_id: workflow(n) };
 }
 
-/** A normalized firing alert with overridable parts. */
+/** Builds a normalized firing alert, with any part overridden. */
 export function alert(overrides: Partial<NormalizedAlert> & { content?: NormalizedAlert["content"] } = {}): NormalizedAlert {
   return {
     source: "alertmanager",
