@@ -5,6 +5,9 @@ import { BridgeError, SecMasterError } from "../errors";
 import { logger } from "../logger";
 import { createInstanceBody, type StartJob } from "./job";
 
+// Kept in its own module so that code which only reports failures does not load the idempotency utility.
+export { describeStartFailure } from "./failure";
+
 /** The one SecMaster call dispatch needs; `SecMasterClient` satisfies it. */
 export interface WorkflowInstanceCreator {
   createWorkflowInstance(
@@ -105,7 +108,8 @@ export function createStarter(options: StarterOptions): Starter {
           { ...(signal === undefined ? {} : { signal }), repostAfterAmbiguous: finder === undefined },
         );
         logger.info("workflow instance created", { ...ids, attempts: result.attempts, requestId: result.requestId });
-        return { status: "created", requestId: result.requestId };
+        // The outcome is stored in DynamoDB, which rejects attributes whose value is undefined.
+        return result.requestId === undefined ? { status: "created" } : { status: "created", requestId: result.requestId };
       } catch (error) {
         if (options.isDuplicateError(error)) {
           logger.info("workflow instance already exists in SecMaster", ids);
@@ -188,21 +192,4 @@ async function instanceExists(finder: WorkflowInstanceFinder, job: StartJob, sig
     signal === undefined ? {} : { signal },
   );
   return list.instances.some((instance) => instance.id === job.actionInstanceId);
-}
-
-/**
- * Short, log-safe reason for a failed start, with SecMaster's code when there is one, and whether
- * the failed call may have reached SecMaster (`ambiguous`).
- */
-export function describeStartFailure(error: unknown): { code: string; reason: string; retryable: boolean; ambiguous: boolean } {
-  if (error instanceof SecMasterError) {
-    const status = error.httpStatus === 0 ? "no response" : `${error.httpStatus}`;
-    const code = error.errorCode ?? error.code;
-    const reason = `SecMaster returned ${status} ${code}${error.errorMessage ? `: ${error.errorMessage}` : ""}`;
-    return { code, reason, retryable: error.retryable, ambiguous: error.ambiguous };
-  }
-  if (error instanceof BridgeError) {
-    return { code: error.code, reason: error.message, retryable: error.statusCode >= 500 || error.statusCode === 429, ambiguous: false };
-  }
-  return { code: "BRIDGE.START_FAILED", reason: "internal error while starting the workflow instance", retryable: true, ambiguous: true };
 }
