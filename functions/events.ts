@@ -34,7 +34,7 @@ async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () =>
   }
   logger.appendKeys({ source: adapter.id });
 
-  const request = { adapter, body: match.payload, receivedAt: new Date() };
+  const request = { adapter, body: match.payload, receivedAt: new Date(), options: config.ingest.sourceOptions[adapter.id] };
   const routes = await routing.table();
   const { mode } = config.delivery;
   // In queue mode the event only enqueues jobs, as HTTP deliveries do, so throttling and dead

@@ -54,7 +54,7 @@ async function handleIngest(
   // Source lookup, authentication, limits and parsing ran in the inboundChecks middleware.
   const { adapter, body } = verifiedDeliveryOf(event);
   const routes = await routing.table();
-  const request = { adapter, body, receivedAt: new Date() };
+  const request = { adapter, body, receivedAt: new Date(), options: config.ingest.sourceOptions[adapter.id] };
   const { mode } = config.delivery;
   const results =
     mode === "queue"

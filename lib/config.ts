@@ -49,6 +49,8 @@ export interface BridgeConfig {
     /** `skip` acknowledges resolved alerts without starting anything. */
     resolvedAlerts: "skip";
     genericMappingFiles: string[];
+    /** Settings per source id, such as Splunk's trigger mode; checked against each adapter at start. */
+    sourceOptions: Record<string, unknown>;
   };
   routing: {
     /** YAML or JSON routing file shipped with the code. */
@@ -138,6 +140,20 @@ export const ENVIRONMENT_SCHEMA = z.object({
   BRIDGE_DEFAULT_SEVERITY: optionalText.pipe(z.enum(SEVERITIES).optional()).transform((value) => value ?? "Medium"),
   BRIDGE_RESOLVED_ALERTS: optionalText.pipe(z.enum(["skip"]).optional()).transform((value) => value ?? "skip"),
   BRIDGE_GENERIC_MAPPINGS: optionalText,
+  BRIDGE_SOURCE_OPTIONS: optionalText.pipe(
+    z
+      .string()
+      .transform((text, context) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          context.addIssue({ code: "custom", message: "must be a JSON object keyed by source id, such as {\"splunk\":{\"trigger\":\"once\"}}" });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.record(z.string(), z.unknown(), { error: "must be a JSON object keyed by source id" }))
+      .optional(),
+  ),
   BRIDGE_ROUTES_FILE: optionalText,
   BRIDGE_ROUTES_SSM_PARAMETER: optionalText.pipe(
     z.string().regex(/^\/?[A-Za-z0-9_.\-/]{1,2047}$/, "must be an SSM parameter name such as /secmaster-bridge/prod/routes").optional(),
@@ -231,6 +247,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         .split(",")
         .map((file) => file.trim())
         .filter((file) => file !== ""),
+      sourceOptions: vars.BRIDGE_SOURCE_OPTIONS ?? {},
     },
     routing: { file: vars.BRIDGE_ROUTES_FILE, ssmParameter: vars.BRIDGE_ROUTES_SSM_PARAMETER },
     schedulesFile: vars.BRIDGE_SCHEDULES_FILE,

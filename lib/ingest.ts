@@ -45,6 +45,8 @@ export interface IngestRequest {
   body: unknown;
   receivedAt: Date;
   signal?: AbortSignal;
+  /** The source's settings from `BRIDGE_SOURCE_OPTIONS`, passed to the adapter unchanged. */
+  options?: unknown;
 }
 
 /**
@@ -83,6 +85,7 @@ export function normalizeDelivery(request: IngestRequest, options: Pick<IngestOp
   const payload = parsePayload(adapter.schema, request.body, adapter.id);
   return adapter.normalize(payload, {
     receivedAt: request.receivedAt,
+    options: request.options,
     unknownSeverity: (field, value) => {
       logger.warn("unknown severity value, using the default", {
         source: adapter.id,

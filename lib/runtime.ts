@@ -15,7 +15,7 @@ import { createRoutingSource, type RoutingSource } from "./routing/load";
 import { PerProject, createProjectStarter } from "./routing/projects";
 import { SecMasterClient, isDuplicateInstanceError } from "./secmaster/client";
 import { createGenericAdapter, loadGenericMapping } from "./sources/generic";
-import { BUILT_IN_SOURCES } from "./sources/index";
+import { BUILT_IN_SOURCES, findSource } from "./sources/index";
 import type { SourceAdapter } from "./sources/types";
 
 /** Long-lived objects of one Lambda execution environment or one local process. */
@@ -129,6 +129,7 @@ export function createRuntime(config: BridgeConfig, overrides: RuntimeOverrides 
   };
 
   const genericSources = loadGenericSources(config.ingest.genericMappingFiles);
+  checkSourceOptions(config.ingest.sourceOptions, genericSources);
   return {
     config,
     client,
@@ -181,4 +182,32 @@ export function loadGenericSources(files: readonly string[]): Record<string, Sou
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return sources;
+}
+
+/**
+ * Checks `BRIDGE_SOURCE_OPTIONS` against the sources that exist and their option schemas.
+ *
+ * @throws ConfigError listing every unknown source id and every invalid setting.
+ */
+export function checkSourceOptions(
+  sourceOptions: Readonly<Record<string, unknown>>,
+  genericSources: Readonly<Record<string, SourceAdapter<unknown>>>,
+): void {
+  const issues: string[] = [];
+  for (const [sourceId, options] of Object.entries(sourceOptions)) {
+    const adapter = findSource(sourceId, genericSources);
+    if (adapter === undefined) {
+      issues.push(`BRIDGE_SOURCE_OPTIONS: ${sourceId}: unknown source id`);
+      continue;
+    }
+    if (adapter.optionsSchema === undefined) {
+      issues.push(`BRIDGE_SOURCE_OPTIONS: ${sourceId}: this source takes no settings`);
+      continue;
+    }
+    const result = adapter.optionsSchema.safeParse(options);
+    for (const issue of result.success ? [] : result.error.issues) {
+      issues.push(`BRIDGE_SOURCE_OPTIONS: ${sourceId}.${issue.path.join(".")}: ${issue.message}`);
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
 }

@@ -69,3 +69,18 @@ describe("loadConfig", () => {
     expect(issues.join("\n")).not.toContain("example-secret");
   });
 });
+
+describe("BRIDGE_SOURCE_OPTIONS", () => {
+  it("parses a JSON object keyed by source id", () => {
+    const config = loadConfig({ ...VALID, BRIDGE_SOURCE_OPTIONS: '{"splunk":{"trigger":"once"}}' });
+
+    expect(config.ingest.sourceOptions).toEqual({ splunk: { trigger: "once" } });
+  });
+
+  it("rejects text that is not JSON", () => {
+    const issues = issuesOf({ ...VALID, BRIDGE_SOURCE_OPTIONS: "splunk=once" });
+
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^BRIDGE_SOURCE_OPTIONS: must be a JSON object keyed by source id/);
+  });
+});

@@ -20,6 +20,7 @@ Commands:
       --workflow-id ID             Workflow to address (default: SECMASTER_WORKFLOW_ID or the emulator's).
       --mapping FILE               Mapping file of a generic JSON source (repeatable).
       --received-at TIME           Receipt time to use, RFC 3339 (default: now).
+      --options JSON               Settings of the source (default: its entry in BRIDGE_SOURCE_OPTIONS).
   emulator                         Run the SecMaster emulator alone on 127.0.0.1.
       --port PORT                  Port (default: SECMASTER_EMULATOR_PORT or 9400).
       --data-dir DIR               Where stored instances persist (default: BRIDGE_DATA_DIR or .data).
@@ -71,6 +72,7 @@ function normalizeCommand(args: string[], io: { out: NodeJS.WritableStream; err:
       mapping: { type: "string", multiple: true },
       "received-at": { type: "string" },
       "default-severity": { type: "string" },
+      options: { type: "string" },
     },
   });
   const file = positionals[0];
@@ -92,7 +94,7 @@ function normalizeCommand(args: string[], io: { out: NodeJS.WritableStream; err:
     const receivedAt = values["received-at"] === undefined ? new Date() : new Date(values["received-at"]);
     const workflowId = values["workflow-id"] ?? process.env.SECMASTER_WORKFLOW_ID ?? EMULATOR_DEFAULTS.workflowId;
     const plans = planDelivery(
-      { adapter, body: parseJsonBody(readFileSync(file, "utf8")), receivedAt },
+      { adapter, body: parseJsonBody(readFileSync(file, "utf8")), receivedAt, options: sourceOptionsOf(adapter.id, values.options) },
       {
         defaultSeverity: severity,
         target: {
@@ -154,4 +156,11 @@ async function emulatorCommand(args: string[], io: { out: NodeJS.WritableStream;
 
 if (process.argv[1] !== undefined && /secmaster-bridge(\.js)?$|cli\/main\.ts$/.test(process.argv[1])) {
   process.exitCode = await runCli(process.argv.slice(2));
+}
+
+// Settings of one source from --options, else from BRIDGE_SOURCE_OPTIONS as the bridge reads them.
+function sourceOptionsOf(sourceId: string, flag: string | undefined): unknown {
+  if (flag !== undefined) return JSON.parse(flag) as unknown;
+  const all = JSON.parse(process.env.BRIDGE_SOURCE_OPTIONS ?? "{}") as Record<string, unknown>;
+  return Object.hasOwn(all, sourceId) ? all[sourceId] : undefined;
 }

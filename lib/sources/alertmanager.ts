@@ -81,6 +81,7 @@ export const alertmanagerSource = {
   id: SOURCE_ID,
   displayName: "Prometheus Alertmanager",
   schema: alertmanagerPayloadSchema,
+  optionsSchema: alertmanagerOptionsSchema,
   normalize(payload, context) {
     const options = parseOptions(context.options);
     const alerts = payload.alerts.map((alert, index) => normalizeAlert(alert, index, payload, options, context));

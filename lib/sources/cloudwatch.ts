@@ -214,6 +214,7 @@ export const cloudWatchSource = {
   id: SOURCE_ID,
   displayName: "Amazon CloudWatch alarms",
   schema: cloudWatchPayloadSchema,
+  optionsSchema: cloudWatchOptionsSchema,
   normalize(payload: CloudWatchPayload, context: NormalizeContext): NormalizedAlert[] {
     const options = readOptions(context.options);
     return payload.messages.map((message) =>

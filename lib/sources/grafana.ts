@@ -92,6 +92,7 @@ export const grafanaSource = {
   id: SOURCE_ID,
   displayName: "Grafana",
   schema: grafanaPayloadSchema,
+  optionsSchema: grafanaOptionsSchema,
   normalize(payload: GrafanaPayload, context: NormalizeContext): NormalizedAlert[] {
     const { defaultSeverity } = parseSourceOptions(grafanaOptionsSchema, context.options, SOURCE_ID);
     if (payload.orgId === undefined) return missingIdentity(SOURCE_ID, "orgId");

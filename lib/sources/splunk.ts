@@ -83,6 +83,7 @@ export const splunkSource = {
   id: SOURCE_ID,
   displayName: "Splunk",
   schema: splunkPayloadSchema,
+  optionsSchema: splunkOptionsSchema,
   normalize(payload: SplunkPayload, context: NormalizeContext): NormalizedAlert[] {
     const options = parseSourceOptions(splunkOptionsSchema, context.options, SOURCE_ID);
     const searchName = text(payload.search_name);

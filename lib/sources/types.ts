@@ -52,6 +52,11 @@ export interface SourceAdapter<Payload = unknown> {
   displayName: string;
   schema: z.ZodType<Payload>;
   /**
+   * Schema of the source's settings (`BRIDGE_SOURCE_OPTIONS`), checked at start so a typo fails
+   * the deployment rather than the first delivery. Absent when the source takes no settings.
+   */
+  optionsSchema?: z.ZodType;
+  /**
    * Splits a parsed delivery into alerts. Throws `InvalidInputError` when an alert has no stable
    * identity; returns an empty array for an empty delivery.
    */
