@@ -8,7 +8,7 @@ import { dispatchRecords, type DispatchDependencies } from "../lib/delivery/disp
 import { logger } from "../lib/logger";
 import { metrics } from "../lib/metrics";
 import type { Runtime } from "../lib/runtime";
-import { getConfig, getRuntime } from "./ingest";
+import { getConfig, getRuntime } from "./runtime";
 
 /** Settings of {@link createDispatchHandler}. */
 export interface DispatchHandlerOptions {

@@ -10,7 +10,7 @@ import { logger } from "../lib/logger";
 import type { Runtime } from "../lib/runtime";
 import { adapterForAwsEvent } from "../lib/sources/aws";
 import { findSource } from "../lib/sources/index";
-import { getConfig, getRuntime } from "./ingest";
+import { getConfig, getRuntime } from "./runtime";
 
 /** Summary the function returns to Lambda; EventBridge and SNS ignore it, tests read it. */
 export interface EventsResult {

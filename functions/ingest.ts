@@ -3,53 +3,46 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { inboundChecks, rejectionProblem, verifiedDeliveryOf } from "../lib/auth/middleware";
-import { latestSecretValues, loadSecrets, resolveSecMasterCredentials, sameCredentials } from "../lib/auth/secrets";
-import { loadConfig, type BridgeConfig } from "../lib/config";
+import { loadSecrets } from "../lib/auth/secrets";
+import type { BridgeConfig } from "../lib/config";
 import { enqueueDelivery } from "../lib/delivery/enqueue";
+import { ConfigError } from "../lib/errors";
 import { problemResponse, problemType } from "../lib/http/problem";
 import { ingestDelivery, type AlertResult } from "../lib/ingest";
+import { createIngestRuntime, type IngestRuntime } from "../lib/ingest-runtime";
 import { logger } from "../lib/logger";
 import { countDeliveryResults, metrics } from "../lib/metrics";
-import { createRuntime, type Runtime } from "../lib/runtime";
+import { getConfig } from "./config";
 
-let runtime: Runtime | undefined;
-let config: BridgeConfig | undefined;
+// This module imports no SecMaster client, so that the bundle of the queue-mode ingest function
+// stays small. Direct mode on Lambda uses functions/ingest-direct.ts, which adds the full runtime.
+export { getConfig } from "./config";
 
-/** Returns the configuration of this execution environment, read from the environment on first use. */
-export function getConfig(): BridgeConfig {
-  config ??= loadConfig();
-  return config;
-}
+let ingestRuntime: IngestRuntime | undefined;
 
 /**
- * Returns the runtime of this execution environment, built on first use and rebuilt when a
- * SecMaster credential fetched from SSM or Secrets Manager (by `loadSecrets`) has changed.
+ * Returns the ingest runtime of this execution environment, built on first use. It needs no
+ * SecMaster credentials, so a rotated SecMaster key does not rebuild it.
  */
-export function getRuntime(): Runtime {
-  const current = getConfig();
-  const credentials = resolveSecMasterCredentials(current.secmaster.credentials, latestSecretValues());
-  if (runtime === undefined || !sameCredentials(runtime.config.secmaster.credentials, credentials)) {
-    const previous = runtime;
-    runtime = createRuntime({ ...current, secmaster: { ...current.secmaster, credentials } });
-    void previous?.close();
-  }
-  return runtime;
+export function getIngestRuntime(): IngestRuntime {
+  ingestRuntime ??= createIngestRuntime(getConfig());
+  return ingestRuntime;
 }
 
-/** Drops the cached runtime; the local server calls it on shutdown. */
+/** Drops the cached ingest runtime. */
 export async function resetRuntime(): Promise<void> {
-  const current = runtime;
-  runtime = undefined;
+  const current = ingestRuntime;
+  ingestRuntime = undefined;
   await current?.close();
 }
 
 async function handleIngest(
   event: APIGatewayProxyEventV2,
   context: Context,
-  runtimeOf: () => Runtime,
+  runtimeOf: () => IngestRuntime,
 ): Promise<APIGatewayProxyStructuredResultV2> {
   const { config, starter, target, routing, queue } = runtimeOf();
-  starter.registerLambdaContext(context);
+  starter?.registerLambdaContext(context);
 
   // Source lookup, authentication, limits and parsing ran in the inboundChecks middleware.
   const { adapter, body } = verifiedDeliveryOf(event);
@@ -62,13 +55,19 @@ async function handleIngest(
       : await ingestDelivery(request, {
           target,
           routes,
-          starter,
+          starter: starter ?? missingStarter(),
           defaultSeverity: config.ingest.defaultSeverity,
           dispatchConcurrency: config.ingest.dispatchConcurrency,
         });
   logDelivery(results);
   countDeliveryResults(results, mode);
   return mode === "queue" ? answerQueued(results, context.awsRequestId) : answer(results, context.awsRequestId);
+}
+
+function missingStarter(): never {
+  throw new ConfigError([
+    "BRIDGE_MODE: direct mode needs the handler functions/ingest-direct.handler, which can start workflows; functions/ingest.handler only queues jobs",
+  ]);
 }
 
 function logDelivery(results: readonly AlertResult[]): void {
@@ -139,9 +138,10 @@ function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGateway
 /**
  * Builds the ingest handler over a runtime provider. The local server and the tests pass their own
  * runtime; Lambda uses the one built from the environment. `configOf` names the secrets to fetch
- * before the runtime is built.
+ * before the runtime is built. Direct mode needs a runtime with a starter, such as the full
+ * runtime of `lib/runtime.ts`.
  */
-export function createIngestHandler(runtimeOf: () => Runtime, configOf: () => BridgeConfig = () => runtimeOf().config) {
+export function createIngestHandler(runtimeOf: () => IngestRuntime, configOf: () => BridgeConfig = () => runtimeOf().config) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
@@ -151,5 +151,8 @@ export function createIngestHandler(runtimeOf: () => Runtime, configOf: () => Br
     .handler((event, context) => handleIngest(event, context, runtimeOf));
 }
 
-/** Lambda handler for `POST /v1/alerts/{source}` (API Gateway HTTP API, payload format 2.0). */
-export const handler = createIngestHandler(getRuntime, getConfig);
+/**
+ * Lambda handler for `POST /v1/alerts/{source}` (API Gateway HTTP API, payload format 2.0) in
+ * queue mode. In direct mode it rejects every delivery; use `functions/ingest-direct.handler`.
+ */
+export const handler = createIngestHandler(getIngestRuntime, getConfig);

@@ -1,6 +1,7 @@
 import type { Severity } from "./alert/schema";
 import type { StartJob } from "./delivery/job";
-import { describeStartFailure, type Starter } from "./delivery/start";
+import { describeStartFailure } from "./delivery/failure";
+import type { Starter } from "./delivery/start";
 import { InvalidInputError } from "./errors";
 import { actionInstanceId } from "./identity";
 import { logger } from "./logger";

@@ -1,51 +1,27 @@
-import { readFileSync } from "node:fs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
-import { InboundAuth } from "./auth/inbound";
 import type { BridgeConfig } from "./config";
-import type { MessageQueue } from "./delivery/queue";
-import { SqsQueue } from "./delivery/sqs";
 import { createStarter, type Starter } from "./delivery/start";
-import { ConfigError } from "./errors";
-import type { DefaultTarget } from "./ingest";
+import { createIngestRuntime, type IngestRuntime, type RuntimeOverrides } from "./ingest-runtime";
 import { logger } from "./logger";
 import { countMetric, METRIC } from "./metrics";
-import { createRoutingSource, type RoutingSource } from "./routing/load";
 import { PerProject, createProjectStarter } from "./routing/projects";
 import { SecMasterClient, isDuplicateInstanceError } from "./secmaster/client";
-import { createGenericAdapter, loadGenericMapping } from "./sources/generic";
-import { BUILT_IN_SOURCES, findSource } from "./sources/index";
-import type { SourceAdapter } from "./sources/types";
 
-/** Long-lived objects of one Lambda execution environment or one local process. */
-export interface Runtime {
-  config: BridgeConfig;
+// Moved to the ingest runtime, which the queue-mode ingest function uses alone; kept for importers.
+export { checkSourceOptions, loadGenericSources, type RuntimeOverrides } from "./ingest-runtime";
+
+/**
+ * Long-lived objects of one Lambda execution environment or one local process: the ingest runtime
+ * plus the SecMaster clients and the idempotent starter that start jobs.
+ */
+export interface Runtime extends IngestRuntime {
   /** Client of `SECMASTER_PROJECT_ID`. */
   client: SecMasterClient;
   /** Clients by project id, for routes that name other projects; `client` is one of them. */
   clients: PerProject<SecMasterClient>;
   /** Starts each job through the client of its project. */
   starter: Starter;
-  target: DefaultTarget;
-  /** Routing rules from `BRIDGE_ROUTES_FILE` or `BRIDGE_ROUTES_SSM_PARAMETER`, else the default target. */
-  routing: RoutingSource;
-  /** Generic JSON sources loaded from mapping files, by source id. */
-  genericSources: Record<string, SourceAdapter<unknown>>;
-  /** Inbound authentication of every source; a test may replace it to inject a clock or an HTTPS client. */
-  inbound: InboundAuth;
-  /** Queue of start jobs; set in queue mode. */
-  queue: MessageQueue | undefined;
-  /** Queue that dispatch sends failed jobs to with their last error. */
-  deadLetters: MessageQueue | undefined;
-  close(): Promise<void>;
-}
-
-/** Parts a caller supplies instead of the ones the configuration names. */
-export interface RuntimeOverrides {
-  /** The local run's on-disk queue, used when `BRIDGE_QUEUE_URL` is not set. */
-  queue?: MessageQueue;
-  deadLetters?: MessageQueue;
 }
 
 /**
@@ -54,14 +30,7 @@ export interface RuntimeOverrides {
  * @throws ConfigError in queue mode when neither `BRIDGE_QUEUE_URL` nor an override names a queue.
  */
 export function createRuntime(config: BridgeConfig, overrides: RuntimeOverrides = {}): Runtime {
-  const { delivery } = config;
-  const sqs = delivery.queueUrl !== undefined || delivery.deadLetterQueueUrl !== undefined ? new SQSClient({}) : undefined;
-  const queue = delivery.queueUrl === undefined ? overrides.queue : new SqsQueue({ client: sqs!, queueUrl: delivery.queueUrl });
-  const deadLetters =
-    delivery.deadLetterQueueUrl === undefined ? overrides.deadLetters : new SqsQueue({ client: sqs!, queueUrl: delivery.deadLetterQueueUrl });
-  if (delivery.mode === "queue" && queue === undefined) {
-    throw new ConfigError(["BRIDGE_QUEUE_URL: queue mode needs a queue; set the SQS queue URL, or BRIDGE_MODE=direct"]);
-  }
+  const base = createIngestRuntime(config, overrides);
 
   // Every project of a deployment is reached at the same endpoint with the same credentials.
   const clients = new PerProject(
@@ -118,96 +87,15 @@ export function createRuntime(config: BridgeConfig, overrides: RuntimeOverrides 
   );
   const starter = createProjectStarter(starters);
 
-  const target: DefaultTarget = {
-    projectId: config.secmaster.projectId,
-    workspaceId: config.secmaster.workspaceId,
-    workflowId: config.secmaster.workflowId,
-    dataclass:
-      config.secmaster.dataclassId === undefined
-        ? { name: config.secmaster.dataclassName }
-        : { id: config.secmaster.dataclassId, name: config.secmaster.dataclassName },
-  };
-
-  const genericSources = loadGenericSources(config.ingest.genericMappingFiles);
-  checkSourceOptions(config.ingest.sourceOptions, genericSources);
   return {
-    config,
+    ...base,
     client,
     clients,
     starter,
-    target,
-    routing: createRoutingSource(config.routing, target),
-    genericSources,
-    inbound: new InboundAuth(config.auth, [...Object.keys(BUILT_IN_SOURCES), ...Object.keys(genericSources)]),
-    queue,
-    deadLetters,
     close: async () => {
       for (const projectClient of clients.values()) await projectClient.close();
       dynamodb.destroy();
-      sqs?.destroy();
+      await base.close();
     },
   };
-}
-
-/**
- * Reads generic JSON source mappings. A file holds one mapping or an array of them; each becomes
- * the source named by its `source_key`.
- */
-export function loadGenericSources(files: readonly string[]): Record<string, SourceAdapter<unknown>> {
-  const sources: Record<string, SourceAdapter<unknown>> = {};
-  const issues: string[] = [];
-  for (const file of files) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(file, "utf8"));
-    } catch (error) {
-      issues.push(`BRIDGE_GENERIC_MAPPINGS: cannot read ${file}: ${(error as Error).message}`);
-      continue;
-    }
-    for (const [index, entry] of (Array.isArray(parsed) ? parsed : [parsed]).entries()) {
-      let adapter: SourceAdapter<unknown>;
-      try {
-        adapter = createGenericAdapter(loadGenericMapping(entry, `BRIDGE_GENERIC_MAPPINGS: ${file} mapping ${index}`));
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        issues.push(...error.issues);
-        continue;
-      }
-      if (Object.hasOwn(BUILT_IN_SOURCES, adapter.id) || Object.hasOwn(sources, adapter.id)) {
-        issues.push(`BRIDGE_GENERIC_MAPPINGS: ${file} mapping ${index}: source_key ${adapter.id} is already taken`);
-        continue;
-      }
-      sources[adapter.id] = adapter;
-    }
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
-  return sources;
-}
-
-/**
- * Checks `BRIDGE_SOURCE_OPTIONS` against the sources that exist and their option schemas.
- *
- * @throws ConfigError listing every unknown source id and every invalid setting.
- */
-export function checkSourceOptions(
-  sourceOptions: Readonly<Record<string, unknown>>,
-  genericSources: Readonly<Record<string, SourceAdapter<unknown>>>,
-): void {
-  const issues: string[] = [];
-  for (const [sourceId, options] of Object.entries(sourceOptions)) {
-    const adapter = findSource(sourceId, genericSources);
-    if (adapter === undefined) {
-      issues.push(`BRIDGE_SOURCE_OPTIONS: ${sourceId}: unknown source id`);
-      continue;
-    }
-    if (adapter.optionsSchema === undefined) {
-      issues.push(`BRIDGE_SOURCE_OPTIONS: ${sourceId}: this source takes no settings`);
-      continue;
-    }
-    const result = adapter.optionsSchema.safeParse(options);
-    for (const issue of result.success ? [] : result.error.issues) {
-      issues.push(`BRIDGE_SOURCE_OPTIONS: ${sourceId}.${issue.path.join(".")}: ${issue.message}`);
-    }
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
 }

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { build, type Metafile } from "esbuild";
 
 /** Lambda entry points, one bundle each. */
-export const FUNCTIONS = ["ingest", "events", "dispatch", "schedule"] as const;
+export const FUNCTIONS = ["ingest", "ingest-direct", "events", "dispatch", "schedule"] as const;
 
 /**
  * Bundles each function alone into `dist/<name>/index.mjs` with the options `serverless.yml` uses,
