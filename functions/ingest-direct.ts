@@ -4,6 +4,6 @@ import { getConfig, getRuntime } from "./runtime";
 /**
  * Lambda handler for `POST /v1/alerts/{source}` in direct mode (`BRIDGE_MODE=direct`): the same
  * handler as `functions/ingest.ts` over the full runtime, which starts the workflows before it
- * answers. Its bundle carries the SecMaster client, undici and the idempotency store.
+ * responds. Its bundle carries the SecMaster client, undici and the idempotency store.
  */
 export const handler = createIngestHandler(getRuntime, getConfig);

@@ -14,7 +14,7 @@ import type { SourceAdapter } from "./sources/types";
 
 /**
  * Long-lived objects that accepting deliveries needs: configuration, routing, sources, inbound
- * authentication and the job queues. It holds no SecMaster client, so that the queue-mode ingest
+ * authentication and the job queues. It contains no SecMaster client, so that the queue-mode ingest
  * function bundles none of the SecMaster client, undici and the idempotency store.
  */
 export interface IngestRuntime {
