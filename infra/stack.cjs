@@ -66,7 +66,7 @@ module.exports = async ({ resolveVariable }) => {
     try {
       readRoutingFile(path.resolve(serviceDir, routesFile), defaultTarget);
     } catch (error) {
-      throw new Error(`routing file ${routesFile} is invalid: ${describeIssues(error)}`);
+      throw new Error(`routing file ${routesFile} is invalid: ${describeIssues(error)}`, { cause: error });
     }
   }
 
@@ -74,7 +74,7 @@ module.exports = async ({ resolveVariable }) => {
   try {
     schedules = readSchedulesFile(path.resolve(serviceDir, schedulesFile));
   } catch (error) {
-    throw new Error(`schedules file ${schedulesFile} is invalid: ${describeIssues(error)}`);
+    throw new Error(`schedules file ${schedulesFile} is invalid: ${describeIssues(error)}`, { cause: error });
   }
 
   const scheduleEvents = schedules.map((schedule) => {
