@@ -11,7 +11,7 @@ import { problemResponse, problemType } from "../lib/http/problem";
 import { ingestDelivery, type AlertResult } from "../lib/ingest";
 import { createIngestRuntime, type IngestRuntime } from "../lib/ingest-runtime";
 import { logger } from "../lib/logger";
-import { countDeliveryResults, metrics } from "../lib/metrics";
+import { METRIC, countDeliveryResults, countMetric, metrics } from "../lib/metrics";
 import { getConfig } from "./config";
 
 // This module imports no SecMaster client, so that the bundle of the queue-mode ingest function
@@ -130,6 +130,8 @@ function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGateway
     onError: (request) => {
       // Logged with the source, code and reason, rate-limited per kind of rejection.
       const problem = rejectionProblem(request.error, request.event, request.context.awsRequestId);
+      // Every invocation then publishes a metric, so Powertools prints no "no metrics" warning either.
+      countMetric(problem.status >= 500 ? METRIC.deliveryErrors : METRIC.deliveriesRejected);
       request.response = problemResponse(problem);
     },
   };
