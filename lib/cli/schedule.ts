@@ -136,7 +136,8 @@ async function runSchedule(args: string[], io: CliIo, env: Env, now: () => Date)
 function openStarter(env: Env, noStore: boolean): { starter: Starter; close: () => Promise<void> } {
   const config = loadConfig(env);
   if (!noStore) {
-    const runtime = createRuntime(config);
+    // The command starts the instance itself, so it needs no queue even where the bridge runs in queue mode.
+    const runtime = createRuntime({ ...config, delivery: { ...config.delivery, mode: "direct" } });
     return { starter: runtime.starter, close: () => runtime.close() };
   }
   const clients = cliClients(config.secmaster);

@@ -73,6 +73,16 @@ describe("schedule CLI", () => {
     expect(emulator.instances()).toHaveLength(1);
   });
 
+  it("runs in queue mode without a queue", async () => {
+    const run = capture();
+
+    const code = await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-16T18:00:00Z"], run.io, { ...env, BRIDGE_MODE: "queue" });
+
+    expect(run.text.err).toBe("");
+    expect(code).toBe(0);
+    expect(run.text.out).toMatch(/^created /);
+  });
+
   it("without the store relies on SecMaster's duplicate answer", async () => {
     const first = capture();
     const second = capture();
