@@ -172,7 +172,15 @@ export const ENVIRONMENT_SCHEMA = z.object({
   BRIDGE_DISPATCH_BATCH_SIZE: positiveInt(10),
   BRIDGE_CHECK_AMBIGUOUS: optionalText.pipe(z.enum(["true", "false"]).optional()).transform((value) => value !== "false"),
   PORT: optionalText,
-  LOG_LEVEL: optionalText.transform((value) => value ?? "INFO"),
+  LOG_LEVEL: optionalText
+    .pipe(
+      z
+        .string()
+        .transform((value) => value.toUpperCase())
+        .pipe(z.enum(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "SILENT"]))
+        .optional(),
+    )
+    .transform((value) => value ?? "INFO"),
 });
 
 /**

@@ -84,3 +84,16 @@ describe("BRIDGE_SOURCE_OPTIONS", () => {
     expect(issues[0]).toMatch(/^BRIDGE_SOURCE_OPTIONS: must be a JSON object keyed by source id/);
   });
 });
+
+describe("LOG_LEVEL", () => {
+  it("accepts a level in any case", () => {
+    expect(loadConfig({ ...VALID, LOG_LEVEL: "debug" }).logLevel).toBe("DEBUG");
+  });
+
+  it("rejects an unknown level", () => {
+    const issues = issuesOf({ ...VALID, LOG_LEVEL: "verbose" });
+
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^LOG_LEVEL: /);
+  });
+});

@@ -11,6 +11,12 @@ async function main(): Promise<void> {
   // set in the shell take precedence over the file.
   if (existsSync(".env")) {
     process.loadEnvFile(".env");
+    // The logger was created before the file was read, so a LOG_LEVEL from the file is applied
+    // here. An invalid one is left for the configuration check, which names it.
+    const level = process.env.LOG_LEVEL?.trim().toUpperCase();
+    if (level !== undefined && ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "SILENT"].includes(level)) {
+      logger.setLogLevel(level as "INFO");
+    }
     logger.info("read settings from .env");
   }
   const bridge = await startLocalBridge();
