@@ -94,14 +94,14 @@ function normalizeCommand(args: string[], io: { out: NodeJS.WritableStream; err:
     const receivedAt = values["received-at"] === undefined ? new Date() : new Date(values["received-at"]);
     const workflowId = values["workflow-id"] ?? process.env.SECMASTER_WORKFLOW_ID ?? EMULATOR_DEFAULTS.workflowId;
     const plans = planDelivery(
-      { adapter, body: parseJsonBody(readFileSync(file, "utf8")), receivedAt, options: sourceOptionsOf(adapter.id, values.options) },
+      { adapter, body: parseJsonBody(readDeliveryFile(file)), receivedAt, options: sourceOptionsOf(adapter.id, values.options) },
       {
         defaultSeverity: severity,
         target: {
           projectId: process.env.SECMASTER_PROJECT_ID ?? EMULATOR_DEFAULTS.projectId,
           workspaceId: process.env.SECMASTER_WORKSPACE_ID ?? EMULATOR_DEFAULTS.workspaceId,
           workflowId,
-          dataclass: { name: process.env.SECMASTER_DATACLASS_NAME ?? "Alert" },
+          dataclass: cliDataclass(),
         },
       },
     );
@@ -163,4 +163,22 @@ function sourceOptionsOf(sourceId: string, flag: string | undefined): unknown {
   if (flag !== undefined) return JSON.parse(flag) as unknown;
   const all = JSON.parse(process.env.BRIDGE_SOURCE_OPTIONS ?? "{}") as Record<string, unknown>;
   return Object.hasOwn(all, sourceId) ? all[sourceId] : undefined;
+}
+
+// The data class `npm start` sends: the configured one, or the emulator's when nothing is configured.
+function cliDataclass(): { id?: string; name: string } {
+  const name = process.env.SECMASTER_DATACLASS_NAME ?? EMULATOR_DEFAULTS.dataclassName;
+  const id = process.env.SECMASTER_DATACLASS_ID ?? (process.env.SECMASTER_WORKFLOW_ID === undefined ? EMULATOR_DEFAULTS.dataclassId : undefined);
+  return id === undefined ? { name } : { id, name };
+}
+
+function readDeliveryFile(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    throw new BridgeError("BRIDGE.FILE_UNREADABLE", `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      cause: error,
+      fix: "pass the path of a saved delivery (a JSON file)",
+    });
+  }
 }

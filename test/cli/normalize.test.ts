@@ -81,3 +81,18 @@ describe("secmaster-bridge normalize", () => {
     expect(result.err).toMatch(/^BRIDGE\.PAYLOAD_INVALID: /);
   });
 });
+
+describe("secmaster-bridge normalize input", () => {
+  it("reports a missing file without a stack trace", async () => {
+    const result = await normalize(["--source", "alertmanager", "/nonexistent/delivery.json"]);
+
+    expect(result.code).toBe(1);
+    expect(result.err).toBe("BRIDGE.FILE_UNREADABLE: cannot read /nonexistent/delivery.json: ENOENT\nfix: pass the path of a saved delivery (a JSON file)\n");
+  });
+
+  it("sends the emulator's data class id by default", async () => {
+    const result = await normalize(["--source", "alertmanager", fixture("payloads/alertmanager-firing-unicode.json")]);
+
+    expect(JSON.parse(result.out)[0].playbook_context.data_object.dataclass).toEqual({ id: "00000000-0000-4000-8000-00000000d001", name: "Alert" });
+  });
+});
