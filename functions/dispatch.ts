@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
@@ -74,6 +75,9 @@ export function createDispatchHandler(depsOf: () => DispatchDependencies, option
     handler.use(loadSecrets({ authOf: () => configOf().auth, secmasterOf: () => configOf().secmaster.credentials }));
   }
   return handler.handler(async (event, context, { signal }) => {
+    // Every SecMaster call in flight listens on this one signal (Middy shares it across
+    // invocations), so Node's default of 10 listeners would print a false leak warning.
+    setMaxListeners(0, signal);
     const deps = depsOf();
     deps.starter.registerLambdaContext(context);
     const batch: BatchProgress = { messageIds: event.Records.map((record) => record.messageId), finished: new Set() };

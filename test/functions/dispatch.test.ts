@@ -90,6 +90,34 @@ describe("dispatch handler", () => {
     expect(counted.filter((entry) => entry.startsWith("StartFailures="))).toHaveLength(3);
   });
 
+  it("warns of no listener leak on concurrent batches", async () => {
+    // The local poller runs batches concurrently, and Middy gives them one shared abort signal.
+    const deps = { ...setUp(), concurrency: 10 };
+    const handler = createDispatchHandler(() => deps);
+    await queue.send(Array.from({ length: 30 }, (_, index) => ({ id: String(index), body: encodeEnvelope(newEnvelope(jobFor(100 + index))) })));
+    const events: SQSEvent[] = [];
+    for (let batch = 0; batch < 3; batch++) {
+      const received = await queue.receive({ maxMessages: 10, visibilityTimeoutMs: 60_000 });
+      events.push({ Records: received.map((message) => toSqsRecord(message, "arn:aws:sqs:local:000000000000:jobs")) });
+    }
+    // Latency keeps the calls in flight at the same time, each listening on the signal.
+    harness.emulator.setFaults({ latencyMs: 100 });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on("warning", onWarning);
+
+    try {
+      const responses = await Promise.all(events.map((event) => handler(event, lambdaContext(30_000))));
+      await new Promise((resolve) => setImmediate(resolve));
+
+      expect(responses.flatMap((response) => response.batchItemFailures)).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(harness.emulator.instances()).toHaveLength(30);
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
+  });
+
   it("schedules the retry of a failed job with backoff", async () => {
     const deps = setUp();
     const handler = createDispatchHandler(() => deps);
