@@ -102,11 +102,14 @@ const rejections = new RejectionLog();
 
 /**
  * Turns an error into a problem response and logs it through the rate-limited rejection log with
- * the source, code, reason and request id.
+ * the source, code, reason and request id. The reason of an authentication failure names the
+ * failed check. Every other rejection logs the last part of its problem `type` as its reason,
+ * such as `payload-invalid` or `body-too-large`.
  */
 export function rejectionProblem(error: unknown, event: Partial<APIGatewayProxyEventV2>, requestId: string | undefined): ProblemDetails {
   const problem = problemFromError(error, requestId);
   const source = event.pathParameters?.source?.slice(0, 64);
-  rejections.record(problem, { source, reason: rejectionReason(error), error });
+  const reason = rejectionReason(error) ?? problem.type.slice(problem.type.lastIndexOf(":") + 1);
+  rejections.record(problem, { source, reason, error });
   return problem;
 }
