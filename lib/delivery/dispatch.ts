@@ -88,7 +88,10 @@ async function dispatchRecord(record: DispatchRecord, deps: DispatchDependencies
 
   try {
     const mayExist = envelope.priorAttempts > 0 || record.receiveCount > 1;
-    const outcome = await deps.starter.start(job, signal, { mayExist });
+    // On the last receive a failure dead-letters the job, so the starter first checks whether an
+    // ambiguous failure left the instance started.
+    const finalAttempt = record.receiveCount >= deps.maxReceives;
+    const outcome = await deps.starter.start(job, signal, { mayExist, finalAttempt });
     countMetric(outcome.status === "created" ? METRIC.instancesCreated : METRIC.duplicates);
     return outcome.status;
   } catch (error) {

@@ -12,7 +12,9 @@ export function describeStartFailure(error: unknown): { code: string; reason: st
     return { code, reason, retryable: error.retryable, ambiguous: error.ambiguous };
   }
   if (error instanceof BridgeError) {
-    return { code: error.code, reason: error.message, retryable: error.statusCode >= 500 || error.statusCode === 429, ambiguous: false };
+    // Another request holds the job's in-progress lock and may be posting it right now.
+    const ambiguous = error.code === "BRIDGE.START_IN_PROGRESS";
+    return { code: error.code, reason: error.message, retryable: error.statusCode >= 500 || error.statusCode === 429, ambiguous };
   }
   return { code: "BRIDGE.START_FAILED", reason: "internal error while starting the workflow instance", retryable: true, ambiguous: true };
 }

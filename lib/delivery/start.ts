@@ -5,8 +5,10 @@ import { BridgeError, SecMasterError } from "../errors";
 import { logger } from "../logger";
 import { createInstanceBody, type StartJob } from "./job";
 
+import { describeStartFailure } from "./failure";
+
 // Kept in its own module so that code which only reports failures does not load the idempotency utility.
-export { describeStartFailure } from "./failure";
+export { describeStartFailure };
 
 /** The one SecMaster call dispatch needs; `SecMasterClient` satisfies it. */
 export interface WorkflowInstanceCreator {
@@ -39,6 +41,13 @@ export interface StartOptions {
    * then looks the instance up before posting.
    */
   mayExist?: boolean;
+  /**
+   * True when the caller gives up on the job if this start fails. Dispatch sets it on the last
+   * receive, after which it dead-letters the job. With the ambiguity check on, a failure that may
+   * have reached SecMaster is then settled by one more look-up, and a found instance makes the
+   * start succeed as `duplicate` instead of failing.
+   */
+  finalAttempt?: boolean;
 }
 
 export interface StarterOptions {
@@ -60,7 +69,8 @@ export interface StarterOptions {
    * Look-up for ambiguous outcomes. When set, a CreateWorkflowInstance attempt that timed out or
    * lost its connection after the request may have been written is not posted again blindly.
    * The starter lists the instance by id first, and posts again only when it is not there. It
-   * also looks first when {@link StartOptions.mayExist} is set. Without it, the client re-posts
+   * also looks first when {@link StartOptions.mayExist} is set, and once more before an ambiguous
+   * failure when {@link StartOptions.finalAttempt} is set. Without it, the client re-posts
    * and relies on SecMaster rejecting a second `action_instance_id`, which the API reference
    * does not promise.
    */
@@ -96,7 +106,7 @@ export function createStarter(options: StarterOptions): Starter {
 
   async function callSecMaster(job: StartJob, signal?: AbortSignal, startOptions: StartOptions = {}): Promise<StartOutcome> {
     const ids = { actionInstanceId: job.actionInstanceId, workflowId: job.workflowId, source: job.source };
-    if (finder !== undefined && startOptions.mayExist === true && (await instanceExists(finder, job, signal))) {
+    if (finder !== undefined && startOptions.mayExist === true && (await findEarlierStart(finder, job, signal))) {
       logger.info("workflow instance found by look-up before posting", ids);
       return { status: "duplicate" };
     }
@@ -118,13 +128,7 @@ export function createStarter(options: StarterOptions): Starter {
         if (finder === undefined || !isAmbiguous(error) || signal?.aborted === true) throw error;
 
         // The post may have reached SecMaster: its outcome decides whether to post again.
-        let exists: boolean;
-        try {
-          exists = await instanceExists(finder, job, signal);
-        } catch (lookupError) {
-          logger.warn("failed to look up a workflow instance after an ambiguous failure", { ...ids, error: lookupError as Error });
-          throw error;
-        }
+        const exists = await lookUpAfterFailure(finder, job, signal, error, "failed to look up a workflow instance after an ambiguous failure");
         if (exists) {
           logger.info("workflow instance found by look-up after an ambiguous failure", { ...ids, post });
           return { status: "created" };
@@ -135,8 +139,26 @@ export function createStarter(options: StarterOptions): Starter {
     }
   }
 
+  /**
+   * Wraps a start so that a final failure which may have left an instance behind is settled by
+   * one more look-up. The look-ups inside `callSecMaster` can fail under the same faults as the
+   * post, and a job given up on although its instance runs is a false alarm.
+   */
+  function withFinalLookUp(startOnce: (job: StartJob, signal: AbortSignal | undefined, startOptions: StartOptions) => Promise<StartOutcome>) {
+    return async (job: StartJob, signal?: AbortSignal, startOptions: StartOptions = {}): Promise<StartOutcome> => {
+      try {
+        return await startOnce(job, signal, startOptions);
+      } catch (error) {
+        if (finder === undefined || startOptions.finalAttempt !== true || signal?.aborted === true || !describeStartFailure(error).ambiguous) throw error;
+        if (!(await lookUpAfterFailure(finder, job, signal, error, "failed to look up a workflow instance before giving up on it"))) throw error;
+        logger.info("workflow instance found by look-up before giving up on it", { actionInstanceId: job.actionInstanceId, workflowId: job.workflowId, source: job.source });
+        return { status: "duplicate" };
+      }
+    };
+  }
+
   if (options.persistenceStore === undefined) {
-    return { start: callSecMaster, registerLambdaContext: () => undefined };
+    return { start: withFinalLookUp(callSecMaster), registerLambdaContext: () => undefined };
   }
 
   const config = new IdempotencyConfig({
@@ -152,7 +174,7 @@ export function createStarter(options: StarterOptions): Starter {
     keyPrefix: IDEMPOTENCY_KEY_PREFIX,
   });
 
-  async function start(job: StartJob, signal?: AbortSignal, startOptions?: StartOptions): Promise<StartOutcome> {
+  async function startOnce(job: StartJob, signal: AbortSignal | undefined, startOptions: StartOptions): Promise<StartOutcome> {
     const deadline = Date.now() + inProgressWaitMs;
     for (let wait = 100; ; wait = Math.min(wait * 2, 1_000)) {
       try {
@@ -172,11 +194,46 @@ export function createStarter(options: StarterOptions): Starter {
     }
   }
 
-  return { start, registerLambdaContext: (context) => config.registerLambdaContext(context) };
+  return { start: withFinalLookUp(startOnce), registerLambdaContext: (context) => config.registerLambdaContext(context) };
 }
 
 function isAmbiguous(error: unknown): boolean {
   return error instanceof SecMasterError && error.ambiguous;
+}
+
+/**
+ * Looks the job's instance up after `failure`. When the look-up fails too, it logs `warning` with
+ * the look-up's error and throws `failure`, whose outcome is still unknown.
+ */
+async function lookUpAfterFailure(finder: WorkflowInstanceFinder, job: StartJob, signal: AbortSignal | undefined, failure: unknown, warning: string): Promise<boolean> {
+  try {
+    return await instanceExists(finder, job, signal);
+  } catch (lookupError) {
+    logger.warn(warning, { actionInstanceId: job.actionInstanceId, workflowId: job.workflowId, source: job.source, error: lookupError as Error });
+    throw failure;
+  }
+}
+
+/**
+ * Looks up an instance that an earlier attempt at the job may have started. A failed look-up
+ * leaves that outcome unknown, so its error is rethrown as ambiguous. The look-up's own status,
+ * such as a 429 or 503 on the GET, does not show whether the earlier post was stored.
+ */
+async function findEarlierStart(finder: WorkflowInstanceFinder, job: StartJob, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    return await instanceExists(finder, job, signal);
+  } catch (error) {
+    if (!(error instanceof SecMasterError)) throw error;
+    throw new SecMasterError(`failed to look up workflow instance ${job.actionInstanceId}, which an earlier attempt may have started: ${error.message}`, {
+      httpStatus: error.httpStatus,
+      errorCode: error.errorCode,
+      errorMessage: error.errorMessage,
+      requestId: error.requestId,
+      retryable: error.retryable,
+      ambiguous: true,
+      cause: error,
+    });
+  }
 }
 
 /**
