@@ -27,6 +27,9 @@ const SENDER_SCHEMES = {
   "huaweicloud-ces": "smn",
 };
 
+/** An HTTP header name (RFC 9110 token), as BRIDGE_AUTH_<SOURCE>_TIMESTAMP_HEADER requires. */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
 /** Loads a TypeScript module of the bridge through tsx, which the repository uses for its scripts. */
 async function importBridgeModule(relativePath) {
   const { tsImport } = await import("tsx/esm/api");
@@ -52,6 +55,7 @@ module.exports = async ({ resolveVariable }) => {
     .map((sender) => sender.trim())
     .filter((sender) => sender !== "");
   const topics = { sns: await resolveVariable("param:snsTopics"), smn: await resolveVariable("param:smnTopics") };
+  const grafanaTimestampHeader = String(await resolveVariable("param:grafanaTimestampHeader")).trim();
 
   if (routesSource !== "file" && routesSource !== "ssm") {
     throw new Error(`param routesSource must be file or ssm, not ${JSON.stringify(routesSource)}`);
@@ -117,6 +121,11 @@ module.exports = async ({ resolveVariable }) => {
       authEnvironment[`${key}_SECRETS`] = `ssm:${ssmPath}/auth/${sender}`;
       secretParameters.push(`auth/${sender}`);
     }
+  }
+  if (grafanaTimestampHeader !== "") {
+    if (!senders.includes("grafana")) throw new Error("param grafanaTimestampHeader: applies only to the grafana sender; add grafana to param senders or leave it empty");
+    if (!HEADER_NAME.test(grafanaTimestampHeader)) throw new Error(`param grafanaTimestampHeader: ${JSON.stringify(grafanaTimestampHeader)} is not an HTTP header name; use the header name set in the Grafana contact point, such as X-Grafana-Alerting-Timestamp`);
+    authEnvironment.BRIDGE_AUTH_GRAFANA_TIMESTAMP_HEADER = grafanaTimestampHeader;
   }
   const parameterArn = (name) => ({ "Fn::Sub": `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${ssmPath}/${name}` });
   const routingEnvironment =

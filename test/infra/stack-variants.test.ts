@@ -20,12 +20,14 @@ describe("packaged stack variants", () => {
   let ssmStack: PackagedStack;
   let brokenRoutes: string | undefined;
   let unknownSender: string | undefined;
+  let timestampWithoutGrafana: string | undefined;
 
   beforeAll(async () => {
-    [ssmStack, brokenRoutes, unknownSender] = await Promise.all([
+    [ssmStack, brokenRoutes, unknownSender, timestampWithoutGrafana] = await Promise.all([
       packageStack({ routesSource: "ssm", senders: "alertmanager,cloudwatch", snsTopics: "arn:aws:sns:ap-southeast-1:000000000000:alarms" }),
       packagingFailure({ routesFile: "test/fixtures/infra/broken-routes.yaml" }),
       packagingFailure({ senders: "alertmanager,pagerduty" }),
+      packagingFailure({ senders: "alertmanager", grafanaTimestampHeader: "X-Grafana-Alerting-Timestamp" }),
     ]);
   }, 240_000);
   afterAll(() => {
@@ -76,5 +78,9 @@ describe("packaged stack variants", () => {
 
   it("unknown sender stops packaging", () => {
     expect(unknownSender).toContain("param senders: unknown sender pagerduty");
+  });
+
+  it("Grafana timestamp header needs the grafana sender", () => {
+    expect(timestampWithoutGrafana).toContain("param grafanaTimestampHeader: applies only to the grafana sender");
   });
 });

@@ -8,6 +8,7 @@ const PARAMS = {
   routesFile: "test/fixtures/routing/routes.yaml",
   schedulesFile: "test/fixtures/schedule/schedules.yaml",
   senders: "alertmanager,grafana,splunk",
+  grafanaTimestampHeader: "X-Grafana-Alerting-Timestamp",
   secmasterProjectId: "0000000000000000000000000000e001",
   secmasterWorkspaceId: "11111111-2222-4333-8444-555555555555",
   secmasterWorkflowId: "00000000-0000-4000-8000-00000000f001",
@@ -128,6 +129,7 @@ describe("packaged stack", () => {
       BRIDGE_AUTH_ALERTMANAGER: "bearer",
       BRIDGE_AUTH_ALERTMANAGER_SECRETS: "ssm:/secmaster-bridge/ci/auth/alertmanager",
       BRIDGE_AUTH_GRAFANA: "grafana-hmac",
+      BRIDGE_AUTH_GRAFANA_TIMESTAMP_HEADER: "X-Grafana-Alerting-Timestamp",
       BRIDGE_AUTH_SPLUNK: "path-token",
       BRIDGE_ROUTES_FILE: "test/fixtures/routing/routes.yaml",
     });
@@ -145,6 +147,16 @@ describe("packaged stack", () => {
     expect(config.routing.file).toBe("test/fixtures/routing/routes.yaml");
     expect(config.secmaster.workflowId).toBe("00000000-0000-4000-8000-00000000f001");
     expect(Object.keys(config.auth.sources).sort()).toEqual(["ALERTMANAGER", "GRAFANA", "SPLUNK"]);
+    expect(config.auth.sources.GRAFANA!.hmac!.timestampHeader).toBe("X-Grafana-Alerting-Timestamp");
+  });
+
+  it("outputs name the queues the CLI reads", () => {
+    const outputs = stack.template.Outputs!;
+
+    expect(outputs.IngestUrl.Value).toEqual({ "Fn::Join": ["", [{ "Fn::GetAtt": ["HttpApi", "ApiEndpoint"] }, "/v1/alerts/{source}"]] });
+    expect(outputs.OperationsTopicArn.Value).toEqual({ Ref: "OperationsTopic" });
+    expect(outputs.JobsQueueUrl.Value).toEqual({ Ref: "JobsQueue" });
+    expect(outputs.DeadLetterQueueUrl.Value).toEqual({ Ref: "DeadLetterQueue" });
   });
 
   it("schedule function environment is a valid configuration", () => {
