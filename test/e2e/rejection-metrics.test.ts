@@ -12,7 +12,7 @@ describe("metrics of a rejected delivery", () => {
     return ((chunk: string | Uint8Array, ...rest: unknown[]) => {
       written.push(String(chunk));
       return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
+    });
   }
 
   beforeAll(async () => {
