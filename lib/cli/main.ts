@@ -21,7 +21,8 @@ Commands:
       --mapping FILE               Mapping file of a generic JSON source (repeatable).
       --received-at TIME           Receipt time to use, RFC 3339 (default: now).
       --options JSON               Settings of the source (default: its entry in BRIDGE_SOURCE_OPTIONS).
-  emulator                         Run the SecMaster emulator alone on 127.0.0.1.
+  emulator                         Run the SecMaster emulator alone on 127.0.0.1. Requires
+                                   SECMASTER_AK and SECMASTER_SK, the key pair it accepts.
       --port PORT                  Port (default: SECMASTER_EMULATOR_PORT or 9400).
       --data-dir DIR               Where stored instances persist (default: BRIDGE_DATA_DIR or .data).
 ${ROUTES_USAGE}
