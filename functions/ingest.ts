@@ -124,7 +124,7 @@ function answerQueued(results: AlertResult[], requestId: string): APIGatewayProx
   );
 }
 
-/** Middy middleware that answers every thrown error with `application/problem+json`. */
+/** Middy middleware that turns every thrown error into an `application/problem+json` response. */
 function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     onError: (request) => {

@@ -3,7 +3,7 @@ import { SEVERITIES, type Severity } from "./alert/schema";
 import { parseAuthSettings, AUTH_PREFIX, type AuthSettings } from "./auth/settings";
 import { ConfigError } from "./errors";
 
-/** How SecMaster is reached and authenticated. */
+/** SecMaster credentials: an access key pair (optionally temporary) or an IAM token. */
 export type SecMasterCredentials =
   | { kind: "aksk"; accessKey: string; secretKey: string; securityToken?: string }
   | { kind: "token"; token: string };

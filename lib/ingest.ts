@@ -21,7 +21,7 @@ export interface AlertResult {
   code?: string;
 }
 
-/** Where alerts go when no routing rule claims them. */
+/** Target of the alerts that no routing rule claims. */
 export interface DefaultTarget {
   projectId: string;
   workspaceId: string;

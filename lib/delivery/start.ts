@@ -56,7 +56,7 @@ export interface StarterOptions {
   persistenceStore: BasePersistenceLayer | undefined;
   /** Lifetime of a completed idempotency record. @default 604800 (7 days) */
   ttlSeconds?: number;
-  /** Tells a SecMaster "instance already exists" answer apart from other errors. */
+  /** Recognises SecMaster's "instance already exists" response among other errors. */
   isDuplicateError: (error: unknown) => boolean;
   /**
    * How long a caller waits for another invocation that holds the in-progress lock of the same
@@ -83,7 +83,7 @@ export interface StarterOptions {
   maxPosts?: number;
 }
 
-/** Starts jobs exactly once per `actionInstanceId`, and tells created from duplicate. */
+/** Starts jobs exactly once per `actionInstanceId` and reports each as created or duplicate. */
 export interface Starter {
   start(job: StartJob, signal?: AbortSignal, options?: StartOptions): Promise<StartOutcome>;
   /** Lets an in-progress lock expire with the Lambda invocation that holds it. */
