@@ -8,6 +8,7 @@ import { EMULATOR_DEFAULTS } from "../local/bridge";
 import { parseFaults, startEmulator } from "../local/emulator";
 import { loadGenericSources } from "../runtime";
 import { BUILT_IN_SOURCES, findSource } from "../sources/index";
+import { reportCliError } from "./errors";
 import { QUEUE_USAGE, redriveCommand, replayCommand } from "./queue";
 import { ROUTES_USAGE, routesCommand } from "./routes";
 import { SCHEDULE_USAGE, scheduleCommand } from "./schedule";
@@ -113,11 +114,7 @@ function normalizeCommand(args: string[], io: { out: NodeJS.WritableStream; err:
     io.out.write(`${JSON.stringify(bodies, null, 2)}\n`);
     return 0;
   } catch (error) {
-    if (error instanceof BridgeError) {
-      io.err.write(`${error.code}: ${error.message}${error.fix === undefined ? "" : `\nfix: ${error.fix}`}\n`);
-      return 1;
-    }
-    throw error;
+    return reportCliError(error, io);
   }
 }
 

@@ -14,6 +14,7 @@ import { readRoutingFile } from "../routing/load";
 import { loadGenericSources } from "../runtime";
 import { BUILT_IN_SOURCES, findSource } from "../sources/index";
 import { ProgressBar } from "./progress";
+import { reportCliError } from "./errors";
 import { defaultTargetFromEnv, type CliIo } from "./routes";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -239,15 +240,7 @@ async function withErrors(io: CliIo, run: () => Promise<number>): Promise<number
   try {
     return await run();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      io.err.write(`invalid configuration:\n${error.issues.map((issue) => `  - ${issue}`).join("\n")}\n`);
-      return 1;
-    }
-    if (error instanceof BridgeError) {
-      io.err.write(`${error.code}: ${error.message}${error.fix === undefined ? "" : `\nfix: ${error.fix}`}\n`);
-      return 1;
-    }
-    throw error;
+    return reportCliError(error, io);
   }
 }
 

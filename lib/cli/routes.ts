@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config";
-import { BridgeError, ConfigError, SecMasterError } from "../errors";
+import { ConfigError, SecMasterError } from "../errors";
+import { reportCliError } from "./errors";
 import { normalizeDelivery, parseJsonBody, type DefaultTarget } from "../ingest";
 import { EMULATOR_DEFAULTS, hasSecMasterCredentials } from "../local/bridge";
 import { defaultRouteTable, type RouteTable, type RouteTarget } from "../routing/compile";
@@ -39,15 +40,7 @@ export async function routesCommand(args: string[], io: CliIo, env: Env = proces
     if (subcommand === "check") return await checkRoutes(rest, io, env);
     if (subcommand === "explain") return explainRoutes(rest, io, env);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      io.err.write(`invalid configuration:\n${error.issues.map((issue) => `  - ${issue}`).join("\n")}\n`);
-      return 1;
-    }
-    if (error instanceof BridgeError) {
-      io.err.write(`${error.code}: ${error.message}${error.fix === undefined ? "" : `\nfix: ${error.fix}`}\n`);
-      return 1;
-    }
-    throw error;
+    return reportCliError(error, io);
   }
   io.err.write(`routes needs the subcommand check or explain\n\n${ROUTES_USAGE}\n`);
   return 2;

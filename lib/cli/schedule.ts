@@ -3,7 +3,6 @@ import { normalizeTime } from "../alert/time";
 import { loadConfig } from "../config";
 import { createInstanceBody } from "../delivery/job";
 import { createStarter, describeStartFailure, type Starter } from "../delivery/start";
-import { BridgeError, ConfigError } from "../errors";
 import { hasSecMasterCredentials } from "../local/bridge";
 import { createRuntime } from "../runtime";
 import { isScheduledTime, nextScheduledTime } from "../schedule/expression";
@@ -12,6 +11,7 @@ import { findSchedule, planScheduledRun } from "../schedule/run";
 import { PerProject, createProjectStarter } from "../routing/projects";
 import { isDuplicateInstanceError } from "../secmaster/client";
 import { cliClients } from "./clients";
+import { reportCliError } from "./errors";
 import { defaultTargetFromEnv, type CliIo } from "./routes";
 import { formatTable } from "./table";
 
@@ -34,15 +34,7 @@ export async function scheduleCommand(args: string[], io: CliIo, env: Env = proc
     if (subcommand === "list") return listSchedules(rest, io, env, now);
     if (subcommand === "run") return await runSchedule(rest, io, env, now);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      io.err.write(`invalid configuration:\n${error.issues.map((issue) => `  - ${issue}`).join("\n")}\n`);
-      return 1;
-    }
-    if (error instanceof BridgeError) {
-      io.err.write(`${error.code}: ${error.message}${error.fix === undefined ? "" : `\nfix: ${error.fix}`}\n`);
-      return 1;
-    }
-    throw error;
+    return reportCliError(error, io);
   }
   io.err.write(`schedule needs the subcommand list or run\n\n${SCHEDULE_USAGE}\n`);
   return 2;
