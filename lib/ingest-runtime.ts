@@ -142,7 +142,8 @@ export function checkSourceOptions(
     }
     const result = adapter.optionsSchema.safeParse(options);
     for (const issue of result.success ? [] : result.error.issues) {
-      issues.push(`BRIDGE_SOURCE_OPTIONS: ${sourceId}.${issue.path.join(".")}: ${issue.message}`);
+      const field = [sourceId, ...issue.path.map(String)].join(".");
+      issues.push(`BRIDGE_SOURCE_OPTIONS: ${field}: ${issue.message}`);
     }
   }
   if (issues.length > 0) throw new ConfigError(issues);

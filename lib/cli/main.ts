@@ -2,12 +2,14 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { SEVERITIES, type Severity } from "../alert/schema";
 import { createInstanceBody } from "../delivery/job";
-import { BridgeError } from "../errors";
+import { ENVIRONMENT_SCHEMA } from "../config";
+import { BridgeError, ConfigError } from "../errors";
 import { parseJsonBody, planDelivery } from "../ingest";
 import { EMULATOR_DEFAULTS } from "../local/bridge";
 import { parseFaults, startEmulator } from "../local/emulator";
-import { loadGenericSources } from "../runtime";
+import { checkSourceOptions, loadGenericSources } from "../runtime";
 import { BUILT_IN_SOURCES, findSource } from "../sources/index";
+import type { SourceAdapter } from "../sources/types";
 import { reportCliError } from "./errors";
 import { QUEUE_USAGE, redriveCommand, replayCommand } from "./queue";
 import { ROUTES_USAGE, routesCommand } from "./routes";
@@ -88,7 +90,8 @@ function normalizeCommand(args: string[], io: { out: NodeJS.WritableStream; err:
     return 2;
   }
   try {
-    const adapter = findSource(values.source, loadGenericSources(values.mapping ?? []));
+    const genericSources = loadGenericSources(values.mapping ?? []);
+    const adapter = findSource(values.source, genericSources);
     if (adapter === undefined) {
       io.err.write(`unknown source ${JSON.stringify(values.source)}; known sources: ${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}\n`);
       return 2;
@@ -96,7 +99,7 @@ function normalizeCommand(args: string[], io: { out: NodeJS.WritableStream; err:
     const receivedAt = values["received-at"] === undefined ? new Date() : new Date(values["received-at"]);
     const workflowId = values["workflow-id"] ?? process.env.SECMASTER_WORKFLOW_ID ?? EMULATOR_DEFAULTS.workflowId;
     const plans = planDelivery(
-      { adapter, body: parseJsonBody(readDeliveryFile(file)), receivedAt, options: sourceOptionsOf(adapter.id, values.options) },
+      { adapter, body: parseJsonBody(readDeliveryFile(file)), receivedAt, options: sourceOptionsOf(adapter.id, values.options, genericSources) },
       {
         defaultSeverity: severity,
         target: {
@@ -156,10 +159,22 @@ if (process.argv[1] !== undefined && /secmaster-bridge(\.js)?$|cli\/main\.ts$/.t
   process.exitCode = await runCli(process.argv.slice(2));
 }
 
-// Settings of one source from --options, else from BRIDGE_SOURCE_OPTIONS as the bridge reads them.
-function sourceOptionsOf(sourceId: string, flag: string | undefined): unknown {
-  if (flag !== undefined) return JSON.parse(flag) as unknown;
-  const all = JSON.parse(process.env.BRIDGE_SOURCE_OPTIONS ?? "{}") as Record<string, unknown>;
+// Settings of one source from --options, else from BRIDGE_SOURCE_OPTIONS, checked as the bridge
+// checks them at start.
+function sourceOptionsOf(sourceId: string, flag: string | undefined, genericSources: Record<string, SourceAdapter<unknown>>): unknown {
+  let all: Record<string, unknown>;
+  if (flag === undefined) {
+    const parsed = ENVIRONMENT_SCHEMA.shape.BRIDGE_SOURCE_OPTIONS.safeParse(process.env.BRIDGE_SOURCE_OPTIONS);
+    if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => `BRIDGE_SOURCE_OPTIONS: ${issue.message}`));
+    all = parsed.data ?? {};
+  } else {
+    try {
+      all = { [sourceId]: JSON.parse(flag) as unknown };
+    } catch {
+      throw new ConfigError(["--options: must be a JSON object, such as {\"trigger\":\"once\"}"]);
+    }
+  }
+  checkSourceOptions(all, genericSources);
   return Object.hasOwn(all, sourceId) ? all[sourceId] : undefined;
 }
 

@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { runCli } from "../../lib/cli/main";
 
 function collector(): { stream: Writable; text: () => string } {
@@ -94,5 +94,46 @@ describe("secmaster-bridge normalize input", () => {
     const result = await normalize(["--source", "alertmanager", fixture("payloads/alertmanager-firing-unicode.json")]);
 
     expect(JSON.parse(result.out)[0].playbook_context.data_object.dataclass).toEqual({ id: "00000000-0000-4000-8000-00000000d001", name: "Alert" });
+  });
+});
+
+describe("secmaster-bridge normalize source options", () => {
+  const saved = process.env.BRIDGE_SOURCE_OPTIONS;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.BRIDGE_SOURCE_OPTIONS;
+    else process.env.BRIDGE_SOURCE_OPTIONS = saved;
+  });
+
+  it("treats an empty variable as unset", async () => {
+    process.env.BRIDGE_SOURCE_OPTIONS = "";
+
+    const result = await normalize(["--source", "splunk", fixture("payloads/splunk-once.json")]);
+
+    expect(result.code).toBe(0);
+  });
+
+  it("rejects a variable that is not JSON", async () => {
+    process.env.BRIDGE_SOURCE_OPTIONS = "{bad";
+
+    const result = await normalize(["--source", "splunk", fixture("payloads/splunk-once.json")]);
+
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/^invalid configuration:\n {2}- BRIDGE_SOURCE_OPTIONS: must be a JSON object keyed by source id/);
+  });
+
+  it("rejects an unknown source id", async () => {
+    process.env.BRIDGE_SOURCE_OPTIONS = '{"splunkk":{}}';
+
+    const result = await normalize(["--source", "splunk", fixture("payloads/splunk-once.json")]);
+
+    expect(result.code).toBe(1);
+    expect(result.err).toBe("invalid configuration:\n  - BRIDGE_SOURCE_OPTIONS: splunkk: unknown source id\n");
+  });
+
+  it("rejects --options that is not JSON", async () => {
+    const result = await normalize(["--source", "splunk", "--options", "{bad", fixture("payloads/splunk-once.json")]);
+
+    expect(result.code).toBe(1);
+    expect(result.err).toContain("--options: must be a JSON object");
   });
 });

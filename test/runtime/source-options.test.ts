@@ -32,3 +32,12 @@ describe("checkSourceOptions", () => {
     expect(issues[0]).toMatch(/^BRIDGE_SOURCE_OPTIONS: alertmanager\.defaultSeverity: /);
   });
 });
+
+describe("checkSourceOptions messages", () => {
+  it("puts no stray dot after a source with an unknown key", () => {
+    const issues = issuesOf({ splunk: { triger: "once" } });
+
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^BRIDGE_SOURCE_OPTIONS: splunk: /);
+  });
+});
