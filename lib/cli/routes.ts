@@ -71,7 +71,7 @@ async function checkRoutes(args: string[], io: CliIo, env: Env): Promise<number>
   }
   let table: RouteTable;
   try {
-    table = readRoutingFile(file, defaultTargetFromEnv(env));
+    table = readRoutingFile(file, defaultTargetFromEnv(env), "routes file");
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.err.write(`${file}: invalid routing file\n${error.issues.map((issue) => `  - ${issue}`).join("\n")}\n`);

@@ -72,8 +72,8 @@ export function createRoutingSource(
  *
  * @throws ConfigError listing every issue of the file.
  */
-export function readRoutingFile(path: string, defaultTarget: DefaultTarget): RouteTable {
-  return compileRoutingFile(readConfigFile(path, "BRIDGE_ROUTES_FILE"), { origin: path, defaultTarget });
+export function readRoutingFile(path: string, defaultTarget: DefaultTarget, setting = "BRIDGE_ROUTES_FILE"): RouteTable {
+  return compileRoutingFile(readConfigFile(path, setting), { origin: path, defaultTarget });
 }
 
 async function loadFromParameter(parameter: string, origin: string, defaultTarget: DefaultTarget, readParameter: ParameterReader): Promise<RouteTable> {

@@ -54,6 +54,16 @@ describe("routes check", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("names the missing file, not a variable", async () => {
+    const { io, text } = capture();
+
+    const code = await routesCommand(["check", "/nonexistent/routes.yaml"], io, {});
+
+    expect(code).toBe(1);
+    expect(text.err).toContain("routes file: cannot read /nonexistent/routes.yaml: ENOENT");
+    expect(text.err).not.toContain("BRIDGE_ROUTES_FILE");
+  });
+
   it("validates a file without credentials", async () => {
     const { io, text } = capture();
 
