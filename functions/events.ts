@@ -4,8 +4,8 @@ import type { Context } from "aws-lambda";
 import { loadSecrets } from "../lib/auth/secrets";
 import type { BridgeConfig } from "../lib/config";
 import { BridgeError, InvalidInputError } from "../lib/errors";
-import { enqueueDelivery } from "../lib/delivery/enqueue";
-import { ingestDelivery, type AlertResult } from "../lib/ingest";
+import { deliverRequest } from "../lib/delivery/deliver";
+import type { AlertResult } from "../lib/ingest";
 import { logger } from "../lib/logger";
 import type { Runtime } from "../lib/runtime";
 import { adapterForAwsEvent } from "../lib/sources/aws";
@@ -19,8 +19,9 @@ export interface EventsResult {
 }
 
 async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () => Runtime): Promise<EventsResult> {
-  const { config, starter, target, routing, queue } = runtimeOf();
-  starter.registerLambdaContext(context);
+  const runtime = runtimeOf();
+  const { config } = runtime;
+  runtime.starter.registerLambdaContext(context);
 
   const match = adapterForAwsEvent(event);
   const adapter = match === undefined ? undefined : findSource(match.source);
@@ -35,20 +36,8 @@ async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () =>
   logger.appendKeys({ source: adapter.id });
 
   const request = { adapter, body: match.payload, receivedAt: new Date(), options: config.ingest.sourceOptions[adapter.id] };
-  const routes = await routing.table();
   const { mode } = config.delivery;
-  // In queue mode the event only enqueues jobs, as HTTP deliveries do, so throttling and dead
-  // letters work the same for both paths.
-  const results =
-    mode === "queue"
-      ? await enqueueDelivery(request, { target, routes, queue: queue!, defaultSeverity: config.ingest.defaultSeverity })
-      : await ingestDelivery(request, {
-          target,
-          routes,
-          starter,
-          defaultSeverity: config.ingest.defaultSeverity,
-          dispatchConcurrency: config.ingest.dispatchConcurrency,
-        });
+  const results = await deliverRequest(request, runtime);
   const failed = results.filter((result) => result.status === "failed");
   logger.info("event processed", { mode, alerts: results.length, failed: failed.length });
   if (failed.length > 0) {

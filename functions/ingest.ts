@@ -5,10 +5,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { inboundChecks, rejectionProblem, verifiedDeliveryOf } from "../lib/auth/middleware";
 import { loadSecrets } from "../lib/auth/secrets";
 import type { BridgeConfig } from "../lib/config";
-import { enqueueDelivery } from "../lib/delivery/enqueue";
-import { ConfigError } from "../lib/errors";
+import { deliverRequest } from "../lib/delivery/deliver";
 import { problemResponse, problemType } from "../lib/http/problem";
-import { ingestDelivery, type AlertResult } from "../lib/ingest";
+import type { AlertResult } from "../lib/ingest";
 import { createIngestRuntime, type IngestRuntime } from "../lib/ingest-runtime";
 import { logger } from "../lib/logger";
 import { METRIC, countDeliveryResults, countMetric, metrics } from "../lib/metrics";
@@ -41,33 +40,18 @@ async function handleIngest(
   context: Context,
   runtimeOf: () => IngestRuntime,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  const { config, starter, target, routing, queue } = runtimeOf();
-  starter?.registerLambdaContext(context);
+  const runtime = runtimeOf();
+  const { config } = runtime;
+  runtime.starter?.registerLambdaContext(context);
 
   // Source lookup, authentication, limits and parsing ran in the inboundChecks middleware.
   const { adapter, body } = verifiedDeliveryOf(event);
-  const routes = await routing.table();
   const request = { adapter, body, receivedAt: new Date(), options: config.ingest.sourceOptions[adapter.id] };
   const { mode } = config.delivery;
-  const results =
-    mode === "queue"
-      ? await enqueueDelivery(request, { target, routes, queue: queue!, defaultSeverity: config.ingest.defaultSeverity })
-      : await ingestDelivery(request, {
-          target,
-          routes,
-          starter: starter ?? missingStarter(),
-          defaultSeverity: config.ingest.defaultSeverity,
-          dispatchConcurrency: config.ingest.dispatchConcurrency,
-        });
+  const results = await deliverRequest(request, runtime);
   logDelivery(results);
   countDeliveryResults(results, mode);
   return mode === "queue" ? answerQueued(results, context.awsRequestId) : answer(results, context.awsRequestId);
-}
-
-function missingStarter(): never {
-  throw new ConfigError([
-    "BRIDGE_MODE: direct mode needs the handler functions/ingest-direct.handler, which can start workflows; functions/ingest.handler only queues jobs",
-  ]);
 }
 
 function logDelivery(results: readonly AlertResult[]): void {

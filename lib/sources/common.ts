@@ -226,17 +226,8 @@ export function usersFromFlatFields(fields: FlatFields): Array<{ user_name: stri
   return names.size === 0 ? undefined : [...names].map((user_name) => ({ user_name }));
 }
 
-/**
- * One `process` entry. The Alert schema declares the `process_parent_*` and `process_child_*`
- * fields through computed keys, which its inferred type loses, so they are spelt out here.
- */
-export type AlertProcess = NonNullable<Alert["process"]>[number] & {
-  process_parent_name?: string | undefined;
-  process_parent_path?: string | undefined;
-  process_parent_pid?: number | undefined;
-  process_parent_uid?: number | undefined;
-  process_parent_cmdline?: string | undefined;
-};
+/** One `process` entry of the Alert content. */
+export type AlertProcess = NonNullable<Alert["process"]>[number];
 
 // Most specific first: a pod alert from kube-state-metrics has the exporter as `instance`.
 const TARGET_LABELS = ["pod", "instance", "namespace", "cluster"] as const;

@@ -288,9 +288,7 @@ function findingUsers(resources: FindingResource[] | null | undefined): Alert["u
 
 function findingProcesses(process: AsffFinding["Process"], path: string): Alert["process"] {
   if (!process) return undefined;
-  // NOTE: the Alert process type drops the process_parent_* fields that alertSchema builds with
-  // computed keys, although the schema accepts them; this type adds the one used here.
-  const entry: NonNullable<Alert["process"]>[number] & { process_parent_pid?: number | undefined } = {
+  const entry: NonNullable<Alert["process"]>[number] = {
     process_name: process.Name ?? undefined,
     process_path: process.Path ?? undefined,
     process_pid: process.Pid ?? undefined,
