@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    // Tests read parsed JSON answers and fixtures; asserting on their shape is the test's job.
+    // Tests read parsed JSON responses and fixtures; asserting on their shape is the test's job.
     files: ["test/**/*.ts", "bench/**/*.ts"],
     rules: {
       "@typescript-eslint/no-unsafe-assignment": "off",

@@ -60,7 +60,7 @@ function logDelivery(results: readonly AlertResult[]): void {
   logger.info("delivery processed", { alerts: results.length, ...counts });
 }
 
-// Any failed alert makes the whole answer retryable, so the sender re-sends the delivery; the
+// Any failed alert makes the whole response retryable, so the sender re-sends the delivery. The
 // alerts that did start are reported as duplicates on the next attempt.
 function answer(results: AlertResult[], requestId: string): APIGatewayProxyStructuredResultV2 {
   const failed = results.filter((result) => result.status === "failed");
@@ -82,9 +82,9 @@ function answer(results: AlertResult[], requestId: string): APIGatewayProxyStruc
   );
 }
 
-// Queue mode answers 202 once every job is enqueued. A job the queue did not take makes the whole
-// answer retryable (503) unless every failure is permanent (a job too large for the queue, 422);
-// the sender's retry re-enqueues accepted jobs too, and dispatch starts each episode only once.
+// Queue mode returns 202 once every job is enqueued. A job the queue did not take makes the whole
+// response retryable (503) unless every failure is permanent (a job too large for the queue, 422).
+// The sender's retry re-enqueues accepted jobs too, and dispatch starts each episode only once.
 function answerQueued(results: AlertResult[], requestId: string): APIGatewayProxyStructuredResultV2 {
   const failed = results.filter((result) => result.status === "failed");
   if (failed.length === 0) {

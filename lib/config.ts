@@ -66,9 +66,9 @@ export interface BridgeConfig {
   logLevel: string;
 }
 
-/** How alerts travel from ingest to SecMaster. */
+/** Delivery settings: how ingest hands alerts to dispatch and SecMaster. */
 export interface DeliveryConfig {
-  /** `queue`: ingest enqueues jobs and answers 202, dispatch starts them. `direct`: ingest starts them inline. */
+  /** `queue`: ingest enqueues jobs and returns 202, then dispatch starts them. `direct`: ingest starts them inline. */
   mode: "queue" | "direct";
   /** SQS queue of jobs; without it a local run uses the on-disk queue under `BRIDGE_DATA_DIR`. */
   queueUrl: string | undefined;
@@ -78,7 +78,7 @@ export interface DeliveryConfig {
   maxReceives: number;
   /** Wait before a failed job's second receive, in milliseconds; it doubles per receive. */
   retryBaseDelayMs: number;
-  /** Longest wait before a failed job is received again, in milliseconds. */
+  /** Maximum wait before a failed job is received again, in milliseconds. */
   retryMaxDelayMs: number;
   /** How long before the function timeout dispatch aborts its SecMaster calls, in milliseconds. */
   earlyTimeoutMs: number;

@@ -3,7 +3,8 @@
  * `statusCode` used where it crosses the HTTP edge, and the original `cause`.
  *
  * Codes starting with `BRIDGE.` are ours. The HTTP edge turns them into
- * `application/problem+json` answers whose `type` is `urn:secmaster-bridge:problem:<code>`.
+ * `application/problem+json` responses whose `type` is the code in kebab case after
+ * `urn:secmaster-bridge:problem:`, such as `urn:secmaster-bridge:problem:payload-invalid`.
  */
 export class BridgeError extends Error {
   override name = "BridgeError";
@@ -11,7 +12,7 @@ export class BridgeError extends Error {
   readonly statusCode: number;
   /** JSON path into the original input that caused the error, such as `alerts[3].startsAt`. */
   readonly field: string | undefined;
-  /** What the sender or operator can do about it. */
+  /** Action the sender or operator can take to fix the error. */
   readonly fix: string | undefined;
 
   constructor(
@@ -49,7 +50,7 @@ export class ConfigError extends BridgeError {
   }
 }
 
-/** Outcome of a SecMaster call that failed, with what the service said about it. */
+/** Failed SecMaster call, with the status, error code and request id of the response. */
 export class SecMasterError extends BridgeError {
   override name = "SecMasterError";
   /** HTTP status SecMaster (or its gateway) returned; 0 when no response arrived. */
@@ -62,7 +63,7 @@ export class SecMasterError extends BridgeError {
   readonly requestId: string | undefined;
   /** True when a later attempt may succeed (network errors, 429, 5xx). */
   readonly retryable: boolean;
-  /** True when the request may have reached SecMaster although no answer was read. */
+  /** True when the request may have reached SecMaster although no response was read. */
   readonly ambiguous: boolean;
 
   constructor(

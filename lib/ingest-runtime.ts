@@ -86,7 +86,7 @@ export function createIngestRuntime(config: BridgeConfig, overrides: RuntimeOver
 }
 
 /**
- * Reads generic JSON source mappings. A file holds one mapping or an array of them; each becomes
+ * Reads generic JSON source mappings. A file contains one mapping or an array of them, and each becomes
  * the source named by its `source_key`.
  */
 export function loadGenericSources(files: readonly string[]): Record<string, SourceAdapter<unknown>> {

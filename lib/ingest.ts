@@ -189,7 +189,7 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
   return results;
 }
 
-/** Parses a raw body as JSON, or throws a 400 that says how to fix it. */
+/** Parses a raw body as JSON, or throws a 400 error that names the fix. */
 export function parseJsonBody(raw: string): unknown {
   if (raw.trim() === "") {
     throw new InvalidInputError("BRIDGE.BODY_EMPTY", "request body is empty", {

@@ -32,9 +32,9 @@ export const METRIC = {
   startFailures: "StartFailures",
   /** Jobs moved to the dead-letter queue with their last error. */
   deadLettered: "DeadLettered",
-  /** Deliveries answered with a 4xx: failed authentication, bad input, unknown source. */
+  /** Deliveries rejected with a 4xx response: failed authentication, bad input, unknown source. */
   deliveriesRejected: "DeliveriesRejected",
-  /** Deliveries answered with a 5xx before any alert was processed, such as unavailable secrets. */
+  /** Deliveries that got a 5xx response before any alert was processed, such as unavailable secrets. */
   deliveryErrors: "DeliveryErrors",
 } as const;
 

@@ -161,7 +161,7 @@ export function resolveSecrets(references: readonly SecretReference[], values: S
  *
  * @throws BridgeError `BRIDGE.SECRETS_UNAVAILABLE` (503) when a reference was not fetched, which
  *   means the calling handler does not use {@link loadSecrets}; signing with the reference text
- *   would only produce SecMaster 401 answers.
+ *   would only produce SecMaster 401 responses.
  */
 export function resolveSecMasterCredentials(credentials: SecMasterCredentials, values: SecretValues): SecMasterCredentials {
   const resolve = (value: string): string => {

@@ -43,7 +43,7 @@ export type RecordOutcome = "created" | "duplicate" | "dead-lettered" | "retry";
  * A failed job is dead-lettered with its last error when retrying cannot help (an invalid job, a
  * rejection SecMaster will repeat) or when this was its last receive. Otherwise its visibility is
  * shortened to an exponential backoff, and it is reported as failed. `onSettled` is called as each
- * record finishes, so a caller that runs out of time knows which ones did.
+ * record finishes, so a caller that runs out of time can report which ones finished.
  */
 export async function dispatchRecords(
   records: readonly DispatchRecord[],

@@ -58,7 +58,7 @@ const TEMPORARY_FILE = /\.(\d+)\.tmp$/;
  *
  * Each message is one JSON file in the folder, replaced atomically (write a temporary file,
  * rename it over the old one) on every change. A message that `send` accepted is therefore on
- * disk before the bridge returns 202, and survives a crash or `kill -9` of the process; after a
+ * disk before the bridge returns 202, and survives a crash or `kill -9` of the process. After a
  * restart it is delivered again once its visibility timeout has passed. Delivery is at least
  * once, as with SQS; the idempotent start keeps a job delivered twice from starting twice.
  *

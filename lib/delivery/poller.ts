@@ -50,9 +50,9 @@ export interface QueuePoller {
  * and deletes every message not listed in `batchItemFailures`. When the handler throws, the
  * whole batch stays in the queue and comes back after the visibility timeout.
  *
- * NOTE: Middy 6 shares one AbortController between the invocations of a process, so an early
- * timeout of one local invocation also aborts the SecMaster calls of the others running at that
- * moment; their jobs are retried. On Lambda an environment runs one invocation at a time.
+ * NOTE: Middy 6 shares one AbortController between the invocations of a process. An early
+ * timeout of one local invocation therefore also aborts the SecMaster calls of the others running
+ * at that moment, and their jobs are retried. On Lambda an environment runs one invocation at a time.
  */
 export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   const parallelism = options.parallelism ?? 4;

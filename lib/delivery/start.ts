@@ -83,7 +83,10 @@ export interface StarterOptions {
   maxPosts?: number;
 }
 
-/** Starts jobs exactly once per `actionInstanceId` and reports each as created or duplicate. */
+/**
+ * Starts each job once per `actionInstanceId` while its idempotency record lives, and reports it
+ * as created or duplicate. SecMaster's duplicate rejection guards the rest.
+ */
 export interface Starter {
   start(job: StartJob, signal?: AbortSignal, options?: StartOptions): Promise<StartOutcome>;
   /** Lets an in-progress lock expire with the Lambda invocation that holds it. */

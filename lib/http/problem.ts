@@ -1,10 +1,10 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { BridgeError } from "../errors";
 
-/** Media type of every error answer (RFC 9457). */
+/** Media type of every error response (RFC 9457). */
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
-/** Body of an `application/problem+json` answer, with the bridge's extension members. */
+/** Body of an `application/problem+json` response, with the bridge's extension members. */
 export interface ProblemDetails {
   type: string;
   title: string;
@@ -14,7 +14,7 @@ export interface ProblemDetails {
   code: string;
   /** JSON path of the offending field in the request, when one is known. */
   field?: string;
-  /** What the sender can change to succeed. */
+  /** Change the sender can make so that the request succeeds. */
   fix?: string;
   /** Request id to quote when asking for help. */
   instance?: string;
@@ -41,7 +41,7 @@ export function problemType(code: string): string {
 }
 
 /**
- * Turns an error into a problem answer. Details of unexpected errors and of 5xx bridge errors
+ * Turns an error into a problem response. Details of unexpected errors and of 5xx bridge errors
  * stay in the logs; the sender gets a generic text and the request id.
  */
 export function problemFromError(error: unknown, requestId: string | undefined): ProblemDetails {

@@ -12,7 +12,7 @@ export interface LocalHttpServerOptions {
   port?: number;
   /** Handler of `POST /v1/alerts/{source}`. */
   ingest: HttpApiHandler;
-  /** Upper bound of a request body the server reads before answering 413, in bytes. */
+  /** Maximum request body the server reads before the handler rejects it with 413, in bytes. */
   maxReadBytes: number;
   /** Simulated Lambda timeout for `getRemainingTimeInMillis`. @default 30000 */
   functionTimeoutMs?: number;
@@ -79,7 +79,7 @@ async function route(request: IncomingMessage, response: ServerResponse, options
   }
 }
 
-// Reads at most maxReadBytes + 1 bytes; the handler sees the oversize body and answers 413 itself.
+// Reads at most maxReadBytes + 1 bytes, so the handler gets an oversize body and returns 413 itself.
 async function readBody(request: IncomingMessage, maxReadBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let length = 0;

@@ -1,7 +1,7 @@
 import { ConfigError } from "../errors";
 import { SECMASTER_REGIONS, isSecMasterRegion } from "./regions";
 
-/** Where the client sends its requests. */
+/** Endpoint the client sends its requests to. */
 export interface SecMasterEndpoint {
   /** Base URL without a trailing slash, such as `https://secmaster.cn-north-4.myhuaweicloud.com`. */
   url: string;

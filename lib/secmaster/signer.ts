@@ -85,8 +85,8 @@ export function canonicalUri(pathname: string): string {
 // A path that neither step changes, such as one made of UUID segments.
 const PATH_OF_UNRESERVED_SEGMENTS = /^[A-Za-z0-9\-_.~/]*$/;
 
-// How Node's legacy url.parse() rewrites characters of a path before the signer reads it. It
-// escapes most of them and turns a backslash into a slash (checked on Node 20.20).
+// Replacements that Node's legacy url.parse() makes in a path before the official signer reads
+// it. It escapes most of these characters and turns a backslash into a slash (checked on Node 20.20).
 const LEGACY_AUTO_ESCAPE: Record<string, string> = {
   " ": "%20",
   '"': "%22",
@@ -154,7 +154,7 @@ export function formatSdkDate(date: Date): string {
 let lastSdkDate: { second: number; text: string } | undefined;
 
 /**
- * Normalizes an `X-Sdk-Date` header value for the string to sign. The basic form is kept; the
+ * Normalizes an `X-Sdk-Date` header value for the string to sign. The basic form is kept. The
  * extended ISO 8601 form (`2026-01-15T08:30:00Z`) is accepted and rendered in the basic form,
  * because the official Node SDK does the same.
  */

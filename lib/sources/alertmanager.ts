@@ -261,7 +261,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 /** Drops keys whose value is undefined, so golden tests and the sent JSON show only set fields. */
 function withoutUndefined<T extends object>(value: T): T {
   // A plain loop, because this runs several times per alert and entries/filter/fromEntries is
-  // much slower. The values are object literals of this file, so for-in sees only own keys.
+  // much slower. The values are object literals of this file, so for-in visits only own keys.
   const copy: Record<string, unknown> = {};
   for (const key in value) {
     const entry = value[key];

@@ -167,8 +167,8 @@ export const cloudWatchOptionsSchema = z.strictObject({
    */
   defaultSeverity: z.enum(SEVERITIES).default("Medium"),
   /**
-   * Severity by alarm name. A key ending in `*` matches names starting with the text before it;
-   * an exact name wins over a prefix, and a longer prefix over a shorter one.
+   * Severity by alarm name. A key ending in `*` matches names starting with the text before it.
+   * An exact name wins over a prefix, and a longer prefix wins over a shorter one.
    * @default {}
    */
   severityByAlarmName: z.record(z.string(), z.enum(SEVERITIES)).default({}),
@@ -280,8 +280,8 @@ function alarmEpisode(alarm: CloudWatchAlarm, changedAt: string): string {
   if (alarm.previousState === "ALARM") {
     return normalizeTime(alarm.previousStateChangeTime, { field: "detail.previousState.timestamp" }) ?? "";
   }
-  // NOTE: an OK notification through SNS does not say when the alarm started, so its episode is
-  // empty; the delivery step must close the open episode of the same scope and key.
+  // NOTE: an OK notification through SNS does not carry the alarm's start time, so its episode
+  // is empty. It is skipped as resolved; closing the open episode of the same key is not built.
   return "";
 }
 

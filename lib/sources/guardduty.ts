@@ -276,9 +276,13 @@ function findingNetworks(action: Action | null | undefined): AlertNetwork[] {
       port: connection.localPortDetails?.port,
     };
     const outbound = connection.connectionDirection === "OUTBOUND";
+    const inbound = connection.connectionDirection === "INBOUND";
+    let direction: "IN" | "OUT" | undefined;
+    if (outbound) direction = "OUT";
+    else if (inbound) direction = "IN";
     const [source, destination] = outbound ? [local, remote] : [remote, local];
     networks.push({
-      direction: outbound ? "OUT" : connection.connectionDirection === "INBOUND" ? "IN" : undefined,
+      direction,
       protocol: connection.protocol ?? undefined,
       src_ip: source.ip,
       src_port: portNumber(source.port),

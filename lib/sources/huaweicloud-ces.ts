@@ -20,9 +20,9 @@ const scalar = z.union([z.string(), z.number()]).nullish();
 /**
  * The JSON alarm CES puts in the SMN `message` (fields the adapter reads).
  *
- * NOTE: these field names come from an illustrative sample, not from a captured delivery; every
- * field is optional so that a differently named field is ignored instead of rejected, and a
- * missing `alarm_id` fails as a missing identity.
+ * NOTE: these field names come from an illustrative sample, not from a captured delivery. Every
+ * field is optional, so a differently named field is ignored instead of rejected, and a missing
+ * `alarm_id` fails as a missing identity.
  *
  * @example
  * {"alarm_id":"al1715652000000aBcDeFgHiJk","alarm_name":"ecs-cpu-high-prod","alarm_status":"alarm","alarm_level":2,

@@ -6,8 +6,8 @@ export type AlertStatus = "firing" | "resolved";
 
 /**
  * One alert split out of a delivery and normalized. `scope`, `key` and `episode` form the
- * alert's identity (see `lib/identity.ts`); two notifications of the same episode must produce
- * the same three values, and no value may be random or depend on the time of receipt.
+ * alert's identity (see `lib/identity.ts`). Two notifications of the same episode must produce
+ * the same three values, so no value may be random or depend on the time of receipt.
  */
 export interface NormalizedAlert {
   /** Source id, such as `alertmanager`. */
@@ -28,7 +28,7 @@ export interface NormalizedAlert {
   content: Alert;
 }
 
-/** What an adapter may use besides the payload. Everything time-dependent comes from here. */
+/** Inputs of an adapter besides the payload. Everything time-dependent comes from here. */
 export interface NormalizeContext {
   /** Receipt time of the delivery, used for `create_time` and as the last observed time. */
   receivedAt: Date;

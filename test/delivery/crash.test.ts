@@ -27,7 +27,7 @@ afterEach(() => {
 /**
  * A store that loses the first "completed" write, as when the dispatcher dies after SecMaster
  * accepted the instance but before the idempotency record was marked complete. The record stays
- * in progress until the Lambda invocation that holds it would have ended.
+ * in progress until the Lambda invocation that owns it would have ended.
  */
 class DyingAfterAcceptPersistence extends DynamoDBPersistenceLayer {
   static deaths = 0;

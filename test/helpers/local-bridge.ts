@@ -5,7 +5,7 @@ import { startLocalBridge, type LocalBridge, type LocalBridgeOptions } from "../
 
 /**
  * Starts a local bridge on free ports with a fresh data folder that is removed on close. It runs
- * in direct mode unless `options.env` sets `BRIDGE_MODE`, so answers carry the start results.
+ * in direct mode unless `options.env` sets `BRIDGE_MODE`, so responses carry the start results.
  */
 export async function startTestBridge(options: LocalBridgeOptions = {}): Promise<LocalBridge> {
   const dataDir = mkdtempSync(join(tmpdir(), "secmaster-bridge-test-"));

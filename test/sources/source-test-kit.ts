@@ -35,7 +35,7 @@ export function caught(action: () => unknown): BridgeError {
 
 /**
  * Parses and normalizes `body` at `RECEIVED_AT` and returns the alerts with the calls of
- * `unknownSeverity`, which answers `Low`.
+ * `unknownSeverity`, which returns `Low`.
  */
 export function normalizeRecorded<Payload>(
   adapter: SourceAdapter<Payload>,
