@@ -1,4 +1,5 @@
 import type { Severity } from "./alert/schema";
+import { mapWithConcurrency } from "./concurrency";
 import type { StartJob } from "./delivery/job";
 import { describeStartFailure } from "./delivery/failure";
 import type { Starter } from "./delivery/start";
@@ -174,20 +175,8 @@ async function startOne(job: StartJob, starter: Starter, signal: AbortSignal | u
   }
 }
 
-/** Runs `task` over `items` with at most `limit` running at once, keeping the input order. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index]!);
-    }
-  }
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker());
-  await Promise.all(workers);
-  return results;
-}
+// Kept here for importers; dispatch imports it from lib/concurrency.ts without the ingest parts.
+export { mapWithConcurrency };
 
 /** Parses a raw body as JSON, or throws a 400 error that names the fix. */
 export function parseJsonBody(raw: string): unknown {

@@ -1,5 +1,5 @@
 import { BridgeError, SecMasterError } from "../errors";
-import { mapWithConcurrency } from "../ingest";
+import { mapWithConcurrency } from "../concurrency";
 import { logger } from "../logger";
 import { countMetric, METRIC } from "../metrics";
 import { decodeEnvelope, encodeEnvelope, type JobEnvelope, type JobError, type MessageQueue } from "./queue";
