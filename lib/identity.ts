@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
-import { parse as parseUuid, v5 as uuidv5 } from "uuid";
+import { hash } from "node:crypto";
+import { parse as parseUuid } from "uuid";
 
 /**
  * Namespace of every `action_instance_id` the bridge derives. Changing it changes every id and
@@ -7,8 +8,14 @@ import { parse as parseUuid, v5 as uuidv5 } from "uuid";
  */
 export const ACTION_INSTANCE_NAMESPACE = "6f1d7c52-8a3e-5b0f-9c4e-2d7a1b3e5f60";
 
-// Parsed once: uuid's v5 parses a namespace string again on every call.
 const NAMESPACE_BYTES = parseUuid(ACTION_INSTANCE_NAMESPACE);
+
+// UUIDv5 hashes the 16 namespace bytes followed by the UTF-8 name. This buffer keeps the
+// namespace in front so that a name is written behind it instead of concatenated on every call.
+// It is safe to reuse because hashing is synchronous.
+const NAME_BUFFER_BYTES = 4096;
+const nameBuffer = Buffer.alloc(NAME_BUFFER_BYTES);
+nameBuffer.set(NAMESPACE_BYTES, 0);
 
 /** Version tag inside the hashed name; bump only together with a documented migration. */
 export const IDENTITY_VERSION = "secmaster-bridge/identity/v1";
@@ -35,6 +42,22 @@ export function canonicalIdentity(parts: IdentityParts): string {
  * the same episode give the same id, so SecMaster and the idempotency store see one instance.
  */
 export function actionInstanceId(parts: IdentityParts): string {
-  // Node's UTF-8 encoder gives the same bytes as uuid's own string conversion, in half the time.
-  return uuidv5(Buffer.from(canonicalIdentity(parts), "utf8"), NAMESPACE_BYTES);
+  return uuidV5Hex(hash("sha1", nameBytes(canonicalIdentity(parts)), "hex"));
 }
+
+/** Returns the namespace bytes followed by the UTF-8 bytes of `name`. */
+function nameBytes(name: string): Buffer {
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes, so such a name always fits the name buffer.
+  if (16 + name.length * 3 <= NAME_BUFFER_BYTES) return nameBuffer.subarray(0, 16 + nameBuffer.write(name, 16, "utf8"));
+  return Buffer.concat([NAMESPACE_BYTES, Buffer.from(name, "utf8")]);
+}
+
+/** Formats the first 16 bytes of a lower-case hex SHA-1 digest as a version 5 UUID. */
+function uuidV5Hex(digest: string): string {
+  // Byte 6 starts at hex digit 12 and gets version 5 in its high nibble. Byte 8 starts at digit
+  // 16, and the top two bits of its high nibble become 10.
+  const variant = VARIANT_DIGITS[Number.parseInt(digest[16] ?? "0", 16) & 0x3];
+  return `${digest.slice(0, 8)}-${digest.slice(8, 12)}-5${digest.slice(13, 16)}-${variant}${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
+}
+
+const VARIANT_DIGITS = ["8", "9", "a", "b"] as const;
