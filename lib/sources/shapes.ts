@@ -85,19 +85,36 @@ export function compact<T>(value: T): WithoutNulls<T> {
   return compactValue(value) as WithoutNulls<T>;
 }
 
+// Plain loops: this runs on every Alert, and entries/map/filter/fromEntries allocate an array
+// per level and a pair per key.
 function compactValue(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    const items = value.map(compactValue).filter((item) => item !== undefined);
-    return items.length === 0 ? undefined : items;
-  }
-  if (isRecord(value)) {
-    const entries = Object.entries(value)
-      .map(([key, item]) => [key, compactValue(item)] as const)
-      .filter(([, item]) => item !== undefined);
-    return entries.length === 0 ? undefined : Object.fromEntries(entries);
-  }
+  if (Array.isArray(value)) return compactArray(value);
+  if (isRecord(value)) return compactRecord(value);
   if (value === "" || value === null) return undefined;
   return value;
+}
+
+function compactArray(value: readonly unknown[]): unknown[] | undefined {
+  const items: unknown[] = [];
+  for (let index = 0; index < value.length; index++) {
+    const item = compactValue(value[index]);
+    if (item !== undefined) items.push(item);
+  }
+  return items.length === 0 ? undefined : items;
+}
+
+function compactRecord(value: Record<string, unknown>): Record<string, unknown> | undefined {
+  const result: Record<string, unknown> = {};
+  let empty = true;
+  for (const key of Object.keys(value)) {
+    const item = compactValue(value[key]);
+    if (item === undefined) continue;
+    // An assignment to `__proto__` would replace the prototype instead of adding a key.
+    if (key === "__proto__") Object.defineProperty(result, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else result[key] = item;
+    empty = false;
+  }
+  return empty ? undefined : result;
 }
 
 /**

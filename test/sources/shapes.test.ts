@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { compact } from "../../lib/sources/shapes";
+
+describe("compact", () => {
+  it("drops empty values at every depth", () => {
+    const input = {
+      title: "Disk full",
+      description: "",
+      owner: null,
+      actor: undefined,
+      count: 0,
+      simulation: false,
+      network_list: [{ src_ip: "", dest_ip: null }, { src_ip: "10.0.0.1", dest_port: undefined }, null, "", []],
+      resource_list: [],
+      data_source: { product_name: undefined, company_name: "" },
+      alert_type: { category: { nested: [{}] }, alert_type: "scan" },
+    };
+
+    const output = compact(input);
+
+    expect(JSON.stringify(output)).toBe(
+      '{"title":"Disk full","count":0,"simulation":false,"network_list":[{"src_ip":"10.0.0.1"}],"alert_type":{"alert_type":"scan"}}',
+    );
+  });
+
+  it("keeps key order", () => {
+    expect(Object.keys(compact({ b: "1", a: "", c: "3", d: { z: "1", y: "2" } }))).toStrictEqual(["b", "c", "d"]);
+  });
+
+  it("returns undefined for an empty object", () => {
+    expect(compact({ a: "", b: [null], c: {} })).toBeUndefined();
+  });
+
+  it("keeps __proto__ as an own key", () => {
+    const input = JSON.parse('{"tags":{"__proto__":{"polluted":"yes"},"name":"web"}}') as Record<string, unknown>;
+
+    const output = compact(input) as { tags: Record<string, unknown> };
+
+    expect(Object.getPrototypeOf(output.tags)).toBe(Object.prototype);
+    expect(Object.keys(output.tags)).toStrictEqual(["__proto__", "name"]);
+    expect(Object.getOwnPropertyDescriptor(output.tags, "__proto__")?.value).toStrictEqual({ polluted: "yes" });
+    expect((output.tags as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+
+  it("skips holes of sparse arrays", () => {
+    const sparse: unknown[] = [];
+    sparse[2] = "x";
+
+    expect(compact({ list: sparse })).toStrictEqual({ list: ["x"] });
+  });
+
+  it("copies rather than reuses objects", () => {
+    const inner = { name: "web" };
+    const input = { resource: inner, list: [inner] };
+
+    const output = compact(input);
+
+    expect(output.resource).not.toBe(inner);
+    expect(output.list[0]).not.toBe(inner);
+    expect(output.resource).toStrictEqual({ name: "web" });
+  });
+});
