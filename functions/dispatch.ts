@@ -8,8 +8,8 @@ import type { BridgeConfig } from "../lib/config";
 import { dispatchRecords, type DispatchDependencies } from "../lib/delivery/dispatch";
 import { logger } from "../lib/logger";
 import { metrics } from "../lib/metrics";
-import type { Runtime } from "../lib/runtime";
-import { getConfig, getRuntime } from "./runtime";
+import type { StartRuntime } from "../lib/start-runtime";
+import { getConfig, getStartRuntime } from "./start-runtime";
 
 /** Settings of {@link createDispatchHandler}. */
 export interface DispatchHandlerOptions {
@@ -100,8 +100,8 @@ export function createDispatchHandler(depsOf: () => DispatchDependencies, option
   });
 }
 
-/** Maps a runtime to what dispatch needs. */
-export function dispatchDependencies(runtime: Runtime): DispatchDependencies {
+/** Maps a runtime (the start runtime, or the full one of a local run) to what dispatch needs. */
+export function dispatchDependencies(runtime: StartRuntime): DispatchDependencies {
   const { delivery } = runtime.config;
   return {
     starter: runtime.starter,
@@ -121,7 +121,7 @@ let lambdaHandler: ReturnType<typeof createDispatchHandler> | undefined;
  * first invocation, after the configuration that sets its early timeout has been read.
  */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  lambdaHandler ??= createDispatchHandler(() => dispatchDependencies(getRuntime()), {
+  lambdaHandler ??= createDispatchHandler(() => dispatchDependencies(getStartRuntime()), {
     earlyTimeoutMs: getConfig().delivery.earlyTimeoutMs,
     configOf: getConfig,
   });

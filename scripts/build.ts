@@ -1,5 +1,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import { build, type Metafile } from "esbuild";
+import { createRequire } from "node:module";
+import { build, type Metafile, type Plugin } from "esbuild";
+
+// Shared with serverless.yml (custom.esbuild.plugins), so these bundles are the deployed ones.
+const plugins = createRequire(import.meta.url)("../infra/esbuild-plugins.cjs") as Plugin[];
 
 /** Lambda entry points, one bundle each. */
 export const FUNCTIONS = ["ingest", "ingest-direct", "events", "dispatch", "schedule"] as const;
@@ -26,8 +30,10 @@ export async function bundleEntry(entryPoint: string, dir: string): Promise<Meta
     format: "esm",
     platform: "node",
     target: "node22",
-    // The Lambda runtime provides the AWS SDK v3.
-    external: ["@aws-sdk/*"],
+    // ES modules first, so that esbuild keeps only the parts of a package the bundle uses.
+    mainFields: ["module", "main"],
+    // The queue-mode ingest function takes the AWS SDK v3 from the Lambda runtime; the others bundle it.
+    plugins,
     banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
     metafile: true,
     logLevel: "warning",

@@ -1,24 +1,34 @@
 import { Buffer } from "node:buffer";
 import { setTimeout as delay } from "node:timers/promises";
-import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  type BatchResultErrorEntry,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+import type { BatchResultErrorEntry, SQSClient } from "@aws-sdk/client-sqs";
 import { BridgeError } from "../errors";
 import { logger } from "../logger";
 import { checkMessageSize, MAX_MESSAGE_BYTES, type MessageQueue, type OutgoingMessage, type ReceivedMessage, type SendResult } from "./queue";
+
+type SqsModule = typeof import("@aws-sdk/client-sqs");
+
+let sqsModule: Promise<SqsModule> | undefined;
+
+// The SQS client package is loaded on first use and kept; a failed load is tried again next time.
+function loadSqsModule(): Promise<SqsModule> {
+  sqsModule ??= import("@aws-sdk/client-sqs").catch((error: unknown) => {
+    sqsModule = undefined;
+    throw error;
+  });
+  return sqsModule;
+}
 
 /** Entries per SQS batch request, the service's maximum. */
 export const SQS_BATCH_ENTRIES = 10;
 
 /** Settings of an {@link SqsQueue}. */
 export interface SqsQueueOptions {
-  client: SQSClient;
+  /**
+   * Client to send with. Without one, the queue loads `@aws-sdk/client-sqs` and makes a client on
+   * its first request, so a function that seldom touches the queue (dispatch, which only delays
+   * and dead-letters failed jobs through it) does not load the SQS client at cold start.
+   */
+  client?: SQSClient;
   queueUrl: string;
   /**
    * Attempts per batch for entries that SQS failed without blaming the sender (`SenderFault`
@@ -42,11 +52,13 @@ export interface SqsQueueOptions {
  */
 export class SqsQueue implements MessageQueue {
   readonly name: string;
-  readonly #client: SQSClient;
+  #client: SQSClient | undefined;
   readonly #queueUrl: string;
   readonly #maxSendAttempts: number;
   readonly #retryDelayMs: number;
   readonly #sleep: (ms: number) => Promise<void>;
+
+  #ownsClient = false;
 
   constructor(options: SqsQueueOptions) {
     this.name = options.queueUrl;
@@ -55,6 +67,21 @@ export class SqsQueue implements MessageQueue {
     this.#maxSendAttempts = options.maxSendAttempts ?? 3;
     this.#retryDelayMs = options.retryDelayMs ?? 100;
     this.#sleep = options.sleep ?? ((ms) => delay(ms));
+  }
+
+  // The client and the command classes, loading the SQS package the first time.
+  async #api(): Promise<{ client: SQSClient; sqs: SqsModule }> {
+    const sqs = await loadSqsModule();
+    if (this.#client === undefined) {
+      this.#client = new sqs.SQSClient({});
+      this.#ownsClient = true;
+    }
+    return { client: this.#client, sqs };
+  }
+
+  /** Releases the connections of a client this queue made itself; a client passed in is left to its owner. */
+  destroy(): void {
+    if (this.#ownsClient) this.#client?.destroy();
   }
 
   async send(messages: readonly OutgoingMessage[]): Promise<SendResult[]> {
@@ -80,8 +107,9 @@ export class SqsQueue implements MessageQueue {
       const byEntryId = new Map(pending.map((message, index) => [`m${index}`, message]));
       let output;
       try {
-        output = await this.#client.send(
-          new SendMessageBatchCommand({
+        const { client, sqs } = await this.#api();
+        output = await client.send(
+          new sqs.SendMessageBatchCommand({
             QueueUrl: this.#queueUrl,
             Entries: [...byEntryId].map(([entryId, message]) => ({ Id: entryId, MessageBody: message.body })),
           }),
@@ -126,9 +154,10 @@ export class SqsQueue implements MessageQueue {
   }
 
   async receive(options: { maxMessages: number; visibilityTimeoutMs: number; waitTimeMs?: number }): Promise<ReceivedMessage[]> {
-    const output = await this.#client
+    const { client, sqs } = await this.#api();
+    const output = await client
       .send(
-        new ReceiveMessageCommand({
+        new sqs.ReceiveMessageCommand({
           QueueUrl: this.#queueUrl,
           MaxNumberOfMessages: Math.min(Math.max(options.maxMessages, 1), SQS_BATCH_ENTRIES),
           VisibilityTimeout: toSeconds(options.visibilityTimeoutMs),
@@ -149,9 +178,9 @@ export class SqsQueue implements MessageQueue {
   }
 
   async delete(receiptHandles: readonly string[]): Promise<string[]> {
-    return this.#batch("DeleteMessageBatch", receiptHandles, (entries) =>
-      this.#client.send(
-        new DeleteMessageBatchCommand({
+    return this.#batch("DeleteMessageBatch", receiptHandles, ({ client, sqs }, entries) =>
+      client.send(
+        new sqs.DeleteMessageBatchCommand({
           QueueUrl: this.#queueUrl,
           Entries: entries.map((handle, index) => ({ Id: `d${index}`, ReceiptHandle: handle })),
         }),
@@ -161,9 +190,9 @@ export class SqsQueue implements MessageQueue {
 
   async changeVisibility(entries: readonly { receiptHandle: string; visibilityTimeoutMs: number }[]): Promise<string[]> {
     const timeouts = new Map(entries.map((entry) => [entry.receiptHandle, entry.visibilityTimeoutMs]));
-    return this.#batch("ChangeMessageVisibilityBatch", [...timeouts.keys()], (handles) =>
-      this.#client.send(
-        new ChangeMessageVisibilityBatchCommand({
+    return this.#batch("ChangeMessageVisibilityBatch", [...timeouts.keys()], ({ client, sqs }, handles) =>
+      client.send(
+        new sqs.ChangeMessageVisibilityBatchCommand({
           QueueUrl: this.#queueUrl,
           Entries: handles.map((handle, index) => ({
             Id: `v${index}`,
@@ -176,8 +205,9 @@ export class SqsQueue implements MessageQueue {
   }
 
   async approximateCount(): Promise<number> {
-    const output = await this.#client
-      .send(new GetQueueAttributesCommand({ QueueUrl: this.#queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }))
+    const { client, sqs } = await this.#api();
+    const output = await client
+      .send(new sqs.GetQueueAttributesCommand({ QueueUrl: this.#queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }))
       .catch((error: unknown) => {
         throw requestError("GetQueueAttributes", this.#queueUrl, error);
       });
@@ -188,13 +218,13 @@ export class SqsQueue implements MessageQueue {
   async #batch(
     operation: string,
     handles: readonly string[],
-    call: (chunk: string[]) => Promise<{ Failed?: BatchResultErrorEntry[] | undefined }>,
+    call: (api: { client: SQSClient; sqs: SqsModule }, chunk: string[]) => Promise<{ Failed?: BatchResultErrorEntry[] | undefined }>,
   ): Promise<string[]> {
     const failed: string[] = [];
     for (let start = 0; start < handles.length; start += SQS_BATCH_ENTRIES) {
       const chunk = handles.slice(start, start + SQS_BATCH_ENTRIES);
       try {
-        const output = await call(chunk);
+        const output = await call(await this.#api(), chunk);
         for (const entry of output.Failed ?? []) {
           const handle = chunk[Number((entry.Id ?? "").slice(1))];
           if (handle !== undefined) failed.push(handle);

@@ -64,7 +64,20 @@ describe("dispatch bundle", () => {
     expect(inputsOf(dispatch)).toContain("lib/secmaster/client.ts");
   });
 
-  it("imports the DynamoDB client", () => {
-    expect(externalImportsOf(dispatch)).toContain("@aws-sdk/client-dynamodb");
+  it("bundles the AWS SDK clients it uses instead of importing them from the runtime", () => {
+    expect(externalImportsOf(dispatch).filter((path) => path.startsWith("@aws-sdk/"))).toEqual([]);
+    expect(inputsOf(dispatch).some((path) => path.includes("node_modules/@aws-sdk/client-dynamodb/"))).toBe(true);
+  });
+
+  it("keeps only the SSM commands it sends", () => {
+    const ssmCommands = inputsOf(dispatch).filter((path) => /node_modules\/@aws-sdk\/client-ssm\/.*\/commands\/\w+Command\.js$/.test(path));
+
+    expect(ssmCommands.map((path) => path.slice(path.lastIndexOf("/") + 1)).sort()).toEqual(["GetParametersByPathCommand.js", "GetParametersCommand.js"]);
+  });
+
+  it("carries none of the ingest parts", () => {
+    const ingestParts = ["lib/sources/index.ts", "lib/routing/compile.ts", "lib/auth/inbound.ts", "lib/ingest.ts"];
+
+    expect(inputsOf(dispatch).filter((path) => ingestParts.includes(path) || path.includes("node_modules/yaml/"))).toEqual([]);
   });
 });
