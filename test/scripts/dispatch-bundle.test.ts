@@ -1,0 +1,88 @@
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleEntry } from "../../scripts/build";
+import { localLambdaContext, toSqsRecord } from "../../lib/delivery/poller";
+import { encodeEnvelope, newEnvelope } from "../../lib/delivery/queue";
+import { ensureIdempotencyTable, startDynalite, type LocalDynamoDB } from "../../lib/local/dynamodb";
+import { startEmulator, type RunningEmulator } from "../../lib/local/emulator";
+import { jobFor, PROJECT_ID, WORKFLOW_ID, WORKSPACE_ID } from "../delivery/harness";
+
+const run = promisify(execFile);
+const CREDENTIALS = { accessKey: "DISPATCHBUNDLEKEY001", secretKey: "dispatch-bundle-test-secret" };
+const TABLE = "dispatch-bundle-test-idempotency";
+
+// Invokes the bundle's handler once with the SQS event of argv[2] and prints its answer.
+const INVOKE = `
+const { handler } = await import(process.argv[1]);
+const event = JSON.parse(process.argv[2]);
+const context = { ...JSON.parse(process.argv[3]), getRemainingTimeInMillis: () => 30000 };
+process.stdout.write(JSON.stringify(await handler(event, context)));
+`;
+
+let outDir: string;
+let emulator: RunningEmulator;
+let dynamodb: LocalDynamoDB;
+
+beforeAll(async () => {
+  // Under the repository, as a Lambda package is a folder of its own.
+  mkdirSync(join(process.cwd(), "dist"), { recursive: true });
+  outDir = mkdtempSync(join(process.cwd(), "dist", "test-dispatch-bundle-"));
+  await bundleEntry("functions/dispatch.ts", outDir);
+  emulator = await startEmulator({
+    port: 0,
+    projectId: PROJECT_ID,
+    credentials: [CREDENTIALS],
+    workspaces: [{ workspaceId: WORKSPACE_ID, workflows: [{ id: WORKFLOW_ID, name: "triage", dataclassId: "dc-1", dataclassName: "Alert" }] }],
+  });
+  dynamodb = await startDynalite();
+  await ensureIdempotencyTable(dynamodb.endpoint, TABLE);
+}, 60_000);
+
+afterAll(async () => {
+  rmSync(outDir, { recursive: true, force: true });
+  await emulator.close();
+  await dynamodb.close();
+});
+
+describe("dispatch bundle as deployed", () => {
+  it("starts a queued job with the AWS SDK it bundles, and reports a re-delivery as done", async () => {
+    const record = toSqsRecord(
+      { messageId: "m-1", receiptHandle: "r-1", body: encodeEnvelope(newEnvelope(jobFor(1))), receiveCount: 1, sentAtMs: Date.now() },
+      "arn:aws:sqs:local:000000000000:jobs",
+    );
+    const { getRemainingTimeInMillis: _, ...context } = localLambdaContext(30_000, "bundle");
+    const env = {
+      PATH: process.env.PATH ?? "",
+      LOG_LEVEL: "SILENT",
+      POWERTOOLS_METRICS_DISABLED: "true",
+      SECMASTER_ENDPOINT: emulator.url,
+      SECMASTER_PROJECT_ID: PROJECT_ID,
+      SECMASTER_WORKSPACE_ID: WORKSPACE_ID,
+      SECMASTER_WORKFLOW_ID: WORKFLOW_ID,
+      SECMASTER_AK: CREDENTIALS.accessKey,
+      SECMASTER_SK: CREDENTIALS.secretKey,
+      BRIDGE_MODE: "queue",
+      // Never contacted: the job succeeds, so dispatch neither delays nor dead-letters it.
+      BRIDGE_QUEUE_URL: "http://127.0.0.1:9/000000000000/jobs",
+      BRIDGE_DYNAMODB_ENDPOINT: dynamodb.endpoint,
+      BRIDGE_IDEMPOTENCY_TABLE: TABLE,
+      AWS_REGION: "local",
+    };
+    const invoke = async () => {
+      const args = ["--input-type=module", "-e", INVOKE, pathToFileURL(join(outDir, "index.mjs")).href, JSON.stringify({ Records: [record] }), JSON.stringify(context)];
+      const { stdout } = await run(process.execPath, args, { env, cwd: outDir });
+      return JSON.parse(stdout) as unknown;
+    };
+
+    const first = await invoke();
+    const again = await invoke();
+
+    expect(first).toEqual({ batchItemFailures: [] });
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(emulator.instances().map((instance) => instance.instance_id)).toEqual([jobFor(1).actionInstanceId]);
+  }, 60_000);
+});
