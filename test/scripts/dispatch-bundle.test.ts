@@ -54,7 +54,8 @@ describe("dispatch bundle as deployed", () => {
       { messageId: "m-1", receiptHandle: "r-1", body: encodeEnvelope(newEnvelope(jobFor(1))), receiveCount: 1, sentAtMs: Date.now() },
       "arn:aws:sqs:local:000000000000:jobs",
     );
-    const { getRemainingTimeInMillis: _, ...context } = localLambdaContext(30_000, "bundle");
+    // Functions do not cross the process boundary; the child adds getRemainingTimeInMillis.
+    const context = JSON.parse(JSON.stringify(localLambdaContext(30_000, "bundle"))) as Record<string, unknown>;
     const env = {
       PATH: process.env.PATH ?? "",
       LOG_LEVEL: "SILENT",
