@@ -23,9 +23,10 @@ export interface CliIo {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export const ROUTES_USAGE = `  routes check FILE                Validate a routing file. With SecMaster credentials in the
-                                   environment, also check that each workflow exists, is enabled
-                                   and runs on the target's data class.
+export const ROUTES_USAGE = `  routes check FILE                Validate a routing file and list every problem of every rule.
+                                   With SecMaster credentials in the environment, also check that
+                                   each workflow exists, is enabled and runs on the target's data
+                                   class.
   routes explain --source SOURCE [--routes FILE] FILE
                                    Show which rule matched each alert of a delivery, and why.
       --routes FILE                Routing file (default: BRIDGE_ROUTES_FILE; without one, the
@@ -74,7 +75,9 @@ async function checkRoutes(args: string[], io: CliIo, env: Env): Promise<number>
     table = readRoutingFile(file, defaultTargetFromEnv(env), "routes file");
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    io.err.write(`${file}: invalid routing file\n${error.issues.map((issue) => `  - ${issue}`).join("\n")}\n`);
+    // compileRoutingFile lists the problems of every rule, so one run shows all there are to fix.
+    const count = `${error.issues.length} ${error.issues.length === 1 ? "problem" : "problems"}`;
+    io.err.write(`${file}: invalid routing file, ${count}\n${error.issues.map((issue) => `  - ${issue}`).join("\n")}\n`);
     return 1;
   }
   io.out.write(`${file}: valid, ${table.rules.length} ${table.rules.length === 1 ? "rule" : "rules"}\n`);

@@ -5,7 +5,7 @@ import type { DefaultTarget } from "../ingest";
 import type { AlertStatus } from "../sources/types";
 import { compileConditions, statusesOf, type Condition } from "./conditions";
 import { locateIssue } from "./document";
-import { routingFileSchema, type RoutingFile, type TargetDeclaration } from "./schema";
+import { ALERT_FIELD_PATH, defaultRouteSchema, matchSchema, routingFileSchema, targetSchema, type TargetDeclaration } from "./schema";
 
 /** A workflow to start, with every id resolved; the same shape as the default target. */
 export type RouteTarget = DefaultTarget;
@@ -39,25 +39,31 @@ export function defaultRouteTable(defaultTarget: DefaultTarget): RouteTable {
 /**
  * Validates a parsed routing file and compiles it.
  *
+ * Every rule is checked, and an invalid rule hides no problem of another. The cross-rule checks
+ * (names, repeated workflows, field paths, resolve workflows) read what they need from the raw
+ * rules, so they run even when the schema rejected some rule.
+ *
  * @param input The parsed YAML or JSON document.
  * @param options.origin Name of the file or parameter, at the start of every issue.
  * @param options.defaultTarget The deployment's `SECMASTER_*` target; it supplies a target's
  *   missing `project_id` and `dataclass`, and receives unmatched firing alerts unless the file
  *   sets `default`.
- * @throws ConfigError listing every issue, each naming the rule (index and name) and the field.
+ * @throws ConfigError listing every issue of every rule, in rule order, each naming the rule
+ *   (index and name) and the field.
  */
 export function compileRoutingFile(input: unknown, options: { origin: string; defaultTarget: DefaultTarget }): RouteTable {
   const { origin, defaultTarget } = options;
-  const parsed = routingFileSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${origin}: ${locateIssue(input, issue.path, "rules")}: ${issue.message}`));
-  }
-  const file = parsed.data;
-  const issues: string[] = [];
-  const report = (ruleIndex: number | undefined, field: string, message: string) => {
+  const issues: { ruleIndex: number; text: string }[] = [];
+  const report: Report = (ruleIndex, field, message) => {
     const where = ruleIndex === undefined ? field : `${locateIssue(input, ["rules", ruleIndex], "rules")}: ${field}`;
-    issues.push(`${origin}: ${where}: ${message}`);
+    issues.push({ ruleIndex: ruleIndex ?? -1, text: `${origin}: ${where}: ${message}` });
   };
+
+  const parsed = routingFileSchema.safeParse(input);
+  for (const issue of parsed.error?.issues ?? []) {
+    const ruleIndex = issue.path[0] === "rules" && typeof issue.path[1] === "number" ? issue.path[1] : -1;
+    issues.push({ ruleIndex, text: `${origin}: ${locateIssue(input, issue.path, "rules")}: ${issue.message}` });
+  }
 
   const resolve = (target: TargetDeclaration): RouteTarget => ({
     projectId: target.project_id ?? defaultTarget.projectId,
@@ -65,15 +71,26 @@ export function compileRoutingFile(input: unknown, options: { origin: string; de
     workflowId: target.workflow_id,
     dataclass: target.dataclass ?? defaultTarget.dataclass,
   });
+  const document = asRecord(input);
+  const facts = (Array.isArray(document?.rules) ? (document.rules as unknown[]) : []).map((rule, index) => readRuleFacts(rule, index, resolve));
+  const declaredDefault = document?.default === undefined ? undefined : defaultRouteSchema.safeParse(document.default);
   let defaultTargets: RouteTarget[] = [defaultTarget];
-  if (file.default !== undefined) defaultTargets = "drop" in file.default ? [] : file.default.targets.map(resolve);
+  if (declaredDefault !== undefined) {
+    // The schema has reported an invalid default, so it claims no workflow in the checks below.
+    defaultTargets = !declaredDefault.success || "drop" in declaredDefault.data ? [] : declaredDefault.data.targets.map(resolve);
+  }
 
-  const rules = file.rules.map((rule, index): CompiledRule => {
-    for (const path of Object.keys(rule.match?.fields ?? {})) {
-      const problem = checkAlertPath(path.split("."));
-      if (problem !== undefined) report(index, `match.fields.${path}`, problem);
-    }
-    return {
+  checkFieldPaths(facts, report);
+  checkNames(facts, report);
+  checkTargets(facts, report);
+  checkResolveWorkflows(facts, declaredDefault === undefined ? "the SECMASTER_WORKFLOW_ID default" : "the default target", defaultTargets, report);
+  if (issues.length > 0 || !parsed.success) {
+    // A stable sort keeps the schema's field order within a rule, and puts file-level issues first.
+    throw new ConfigError(issues.sort((left, right) => left.ruleIndex - right.ruleIndex).map((issue) => issue.text));
+  }
+
+  const rules = parsed.data.rules.map(
+    (rule, index): CompiledRule => ({
       index,
       name: rule.name,
       statuses: statusesOf(rule.match),
@@ -81,34 +98,77 @@ export function compileRoutingFile(input: unknown, options: { origin: string; de
       targets: (rule.targets ?? []).map(resolve),
       drop: rule.drop === true,
       stop: rule.stop === true,
-    };
-  });
-
-  checkNames(file, report);
-  checkTargets(rules, report);
-  checkResolveWorkflows(rules, file.default === undefined ? "the SECMASTER_WORKFLOW_ID default" : "the default target", defaultTargets, report);
-  if (issues.length > 0) throw new ConfigError(issues);
+    }),
+  );
   return { origin, rules, defaultTargets };
 }
 
 type Report = (ruleIndex: number | undefined, field: string, message: string) => void;
 
-function checkNames(file: RoutingFile, report: Report): void {
-  const seen = new Map<string, number>();
-  file.rules.forEach((rule, index) => {
-    const first = seen.get(rule.name);
-    if (first === undefined) seen.set(rule.name, index);
-    else report(index, "name", `duplicates the name of rules[${first}]; give every rule its own name`);
-  });
+/**
+ * Parts of a rule that the cross-rule checks need, read from the raw rule so that a rule the
+ * schema rejected is still checked. A part that is itself invalid is left out, because the schema
+ * has reported it.
+ */
+interface RuleFacts {
+  /** Position in the file, from 0. */
+  index: number;
+  name: string | undefined;
+  /** Statuses the rule accepts, or undefined when `match` or `match.status` is invalid. */
+  statuses: ReadonlySet<AlertStatus> | undefined;
+  /** The valid targets, each with its position in `targets`, or none for a rule that drops. */
+  targets: { position: number; target: RouteTarget }[];
+  /** Keys of `match.fields` that are dotted paths. */
+  fieldPaths: string[];
 }
 
-function checkTargets(rules: readonly CompiledRule[], report: Report): void {
+function readRuleFacts(input: unknown, index: number, resolve: (target: TargetDeclaration) => RouteTarget): RuleFacts {
+  const rule = asRecord(input);
+  const match = rule?.match === undefined ? {} : asRecord(rule.match);
+  const status = matchSchema.shape.status.safeParse(match?.status);
+  const targets = rule?.drop !== true && Array.isArray(rule?.targets) ? (rule.targets as unknown[]) : [];
+  return {
+    index,
+    name: typeof rule?.name === "string" ? rule.name : undefined,
+    statuses: match !== undefined && status.success ? statusesOf({ status: status.data }) : undefined,
+    targets: targets.flatMap((declared, position) => {
+      const target = targetSchema.safeParse(declared);
+      return target.success ? [{ position, target: resolve(target.data) }] : [];
+    }),
+    fieldPaths: Object.keys(asRecord(match?.fields) ?? {}).filter((path) => ALERT_FIELD_PATH.test(path)),
+  };
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function checkFieldPaths(rules: readonly RuleFacts[], report: Report): void {
+  for (const rule of rules) {
+    for (const path of rule.fieldPaths) {
+      const problem = checkAlertPath(path.split("."));
+      if (problem !== undefined) report(rule.index, `match.fields.${path}`, problem);
+    }
+  }
+}
+
+function checkNames(rules: readonly RuleFacts[], report: Report): void {
+  const seen = new Map<string, number>();
+  for (const rule of rules) {
+    if (rule.name === undefined) continue;
+    const first = seen.get(rule.name);
+    if (first === undefined) seen.set(rule.name, rule.index);
+    else report(rule.index, "name", `duplicates the name of rules[${first}]; give every rule its own name`);
+  }
+}
+
+function checkTargets(rules: readonly RuleFacts[], report: Report): void {
   for (const rule of rules) {
     const seen = new Set<string>();
-    rule.targets.forEach((target, index) => {
-      if (seen.has(target.workflowId)) report(rule.index, `targets[${index}].workflow_id`, `lists workflow ${target.workflowId} twice`);
+    for (const { position, target } of rule.targets) {
+      if (seen.has(target.workflowId)) report(rule.index, `targets[${position}].workflow_id`, `lists workflow ${target.workflowId} twice`);
       seen.add(target.workflowId);
-    });
+    }
   }
 }
 
@@ -118,16 +178,17 @@ function checkTargets(rules: readonly CompiledRule[], report: Report): void {
  * the firing one only through the workflow id. In a shared workflow the resolved alert would be a
  * duplicate and start nothing.
  */
-function checkResolveWorkflows(rules: readonly CompiledRule[], defaultName: string, defaultTargets: readonly RouteTarget[], report: Report): void {
+function checkResolveWorkflows(rules: readonly RuleFacts[], defaultName: string, defaultTargets: readonly RouteTarget[], report: Report): void {
   const firing = new Map<string, string>();
   for (const target of defaultTargets) firing.set(target.workflowId, defaultName);
   for (const rule of rules) {
-    if (!rule.statuses.has("firing")) continue;
-    for (const target of rule.targets) if (!firing.has(target.workflowId)) firing.set(target.workflowId, `rule "${rule.name}"`);
+    if (rule.statuses?.has("firing") !== true) continue;
+    const owner = rule.name === undefined ? `rules[${rule.index}]` : `rule "${rule.name}"`;
+    for (const { target } of rule.targets) if (!firing.has(target.workflowId)) firing.set(target.workflowId, owner);
   }
 
   for (const rule of rules) {
-    if (!rule.statuses.has("resolved") || rule.targets.length === 0) continue;
+    if (rule.statuses?.has("resolved") !== true || rule.targets.length === 0) continue;
     if (rule.statuses.has("firing")) {
       report(
         rule.index,
@@ -136,15 +197,15 @@ function checkResolveWorkflows(rules: readonly CompiledRule[], defaultName: stri
       );
       continue;
     }
-    rule.targets.forEach((target, index) => {
+    for (const { position, target } of rule.targets) {
       const owner = firing.get(target.workflowId);
-      if (owner === undefined) return;
+      if (owner === undefined) continue;
       report(
         rule.index,
-        `targets[${index}].workflow_id`,
+        `targets[${position}].workflow_id`,
         `workflow ${target.workflowId} also receives firing alerts from ${owner}, so a resolved alert would get the same action_instance_id as its firing episode and start nothing; route resolved alerts to a separate resolve workflow`,
       );
-    });
+    }
   }
 }
 

@@ -36,6 +36,9 @@ export const targetSchema = z.strictObject({
 
 export const ALERT_STATUSES = ["firing", "resolved"] as const;
 
+/** A dotted path into the Alert content, such as `data_source.product_name`. */
+export const ALERT_FIELD_PATH = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
 /**
  * Conditions of a rule; every condition given must hold. `status` defaults to `firing`, so a
  * rule matches resolved alerts only when it names them.
@@ -64,7 +67,7 @@ export const matchSchema = z.strictObject({
     })
     .optional(),
   /** Dotted paths into the Alert content, such as `data_source.product_name`; lists are searched. */
-  fields: z.record(z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "must be a dotted path of Alert field names"), patternListSchema).optional(),
+  fields: z.record(z.string().regex(ALERT_FIELD_PATH, "must be a dotted path of Alert field names"), patternListSchema).optional(),
 });
 
 /** One routing rule. A rule either names `targets` or sets `drop: true`. */
@@ -79,14 +82,20 @@ export const ruleSchema = z
     /** Evaluate no further rule once this one matched. @default false */
     stop: z.boolean().optional(),
   })
-  .superRefine((rule, context) => {
-    if (rule.drop === true && rule.targets !== undefined) {
-      context.addIssue({ code: "custom", path: ["drop"], message: "a rule that drops alerts cannot also list targets" });
-    }
-    if (rule.drop !== true && rule.targets === undefined) {
-      context.addIssue({ code: "custom", path: ["targets"], message: "is required unless the rule sets drop: true" });
-    }
-  });
+  .superRefine(
+    (rule, context) => {
+      // This check also runs on a rule with other invalid fields (see `when`), so its problem is
+      // reported with theirs. An invalid drop is reported by the schema and decides nothing here.
+      if (rule.drop !== undefined && typeof rule.drop !== "boolean") return;
+      if (rule.drop === true && rule.targets !== undefined) {
+        context.addIssue({ code: "custom", path: ["drop"], message: "a rule that drops alerts cannot also list targets" });
+      }
+      if (rule.drop !== true && rule.targets === undefined) {
+        context.addIssue({ code: "custom", path: ["targets"], message: "is required unless the rule sets drop: true" });
+      }
+    },
+    { when: (payload) => payload.value !== null && typeof payload.value === "object" && !Array.isArray(payload.value) },
+  );
 
 /** Handling of a firing alert that no rule matched: targets to start, or a drop. */
 export const defaultRouteSchema = z.union([

@@ -111,9 +111,64 @@ describe("routes check", () => {
     const code = await routesCommand(["check", broken], io, env);
 
     expect(code).toBe(1);
+    expect(text.out).toBe("");
     expect(text.err).toBe(
-      `${broken}: invalid routing file\n` +
-        `  - ${broken}: rules[0] (name "a"): targets: is required unless the rule sets drop: true\n`,
+      `${broken}: invalid routing file, 2 problems\n` +
+        `  - ${broken}: rules[0] (name "a"): targets: is required unless the rule sets drop: true\n` +
+        `  - ${broken}: rules[1] (name "a"): name: duplicates the name of rules[0]; give every rule its own name\n`,
+    );
+  });
+
+  it("lists problems of the first and third rules", async () => {
+    // Schema errors in the first rule must hide neither its drop conflict nor the cross-rule
+    // problems of the third rule.
+    const broken = join(dir, "first-and-third.yaml");
+    writeFileSync(
+      broken,
+      `rules:
+  - name: first-broken
+    match: { min_severity: Critical }
+    drop: true
+    targets:
+      - { workspace_id: ${ROUTING_IDS.workspaceId}, workflow_id: ${routedWorkflowId(1)} }
+  - name: fine
+    match: { source: grafana }
+    targets:
+      - { workspace_id: ${ROUTING_IDS.workspaceId}, workflow_id: ${routedWorkflowId(2)} }
+  - name: third-broken
+    match: { status: resolved, fields: { data_source.product_nam: Falco } }
+    targets:
+      - { workspace_id: ${ROUTING_IDS.workspaceId}, workflow_id: "wf/3" }
+      - { workspace_id: ${ROUTING_IDS.workspaceId}, workflow_id: ${routedWorkflowId(2)} }
+`,
+    );
+    const { io, text } = capture();
+
+    const code = await routesCommand(["check", broken], io, {});
+
+    expect(code).toBe(1);
+    expect(text.out).toBe("");
+    expect(text.err.split("\n")).toEqual([
+      `${broken}: invalid routing file, 5 problems`,
+      `  - ${broken}: rules[0] (name "first-broken"): match.min_severity: Invalid option: expected one of "Tips"|"Low"|"Medium"|"High"|"Fatal"`,
+      `  - ${broken}: rules[0] (name "first-broken"): drop: a rule that drops alerts cannot also list targets`,
+      `  - ${broken}: rules[2] (name "third-broken"): targets[0].workflow_id: must be 1 to 128 letters, digits, '-', '_', '.' or '~', not starting with '.'`,
+      `  - ${broken}: rules[2] (name "third-broken"): match.fields.data_source.product_nam: data_source.product_nam is not a field of the SecMaster Alert data class`,
+      `  - ${broken}: rules[2] (name "third-broken"): targets[1].workflow_id: workflow aaaaaaaa-0000-4000-8000-000000000002 also receives firing alerts from rule "fine", so a resolved alert would get the same action_instance_id as its firing episode and start nothing; route resolved alerts to a separate resolve workflow`,
+      "",
+    ]);
+  });
+
+  it("prints a valid file's summary unchanged", async () => {
+    const { io, text } = capture();
+
+    const code = await routesCommand(["check", "test/fixtures/routing/routes.yaml"], io, {});
+
+    expect(code).toBe(0);
+    expect(text.err).toBe("");
+    expect(text.out).toBe(
+      "test/fixtures/routing/routes.yaml: valid, 4 rules\n" +
+        "workflows not checked: set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to check each workflow in SecMaster\n",
     );
   });
 

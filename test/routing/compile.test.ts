@@ -87,6 +87,63 @@ describe("routing file validation", () => {
     expect(issues[2]).toMatch(/^routes\.yaml: rules\[2\] \(unnamed\): name: /);
   });
 
+  it("checks later rules after an invalid one", () => {
+    const issues = issuesOf({
+      rules: [
+        { name: "first", match: { min_severity: "Critical" }, drop: true, targets: [target(1)] },
+        { name: "second", targets: [target(2)] },
+        { name: "second", match: { fields: { "data_source.product": "x" } }, targets: [target(3), target(3)] },
+      ],
+    });
+
+    expect(issues).toEqual([
+      'routes.yaml: rules[0] (name "first"): match.min_severity: Invalid option: expected one of "Tips"|"Low"|"Medium"|"High"|"Fatal"',
+      'routes.yaml: rules[0] (name "first"): drop: a rule that drops alerts cannot also list targets',
+      'routes.yaml: rules[2] (name "second"): match.fields.data_source.product: data_source.product is not a field of the SecMaster Alert data class',
+      'routes.yaml: rules[2] (name "second"): name: duplicates the name of rules[1]; give every rule its own name',
+      'routes.yaml: rules[2] (name "second"): targets[1].workflow_id: lists workflow aaaaaaaa-0000-4000-8000-000000000003 twice',
+    ]);
+  });
+
+  it("checks the valid parts of an invalid rule", () => {
+    const issues = issuesOf({
+      rules: [
+        { name: "fire", targets: [target(1)] },
+        {
+          name: "close",
+          match: { status: "resolved", min_severity: "Critical", fields: { "title.text": "x" } },
+          targets: [{ workspace_id: "bad id", workflow_id: workflow(2) }, target(1)],
+        },
+      ],
+    });
+
+    expect(issues).toEqual([
+      'routes.yaml: rules[1] (name "close"): match.min_severity: Invalid option: expected one of "Tips"|"Low"|"Medium"|"High"|"Fatal"',
+      "routes.yaml: rules[1] (name \"close\"): targets[0].workspace_id: must be 1 to 128 letters, digits, '-', '_', '.' or '~', not starting with '.'",
+      'routes.yaml: rules[1] (name "close"): match.fields.title.text: title holds a value, not an object, so text cannot follow it',
+      'routes.yaml: rules[1] (name "close"): targets[1].workflow_id: workflow aaaaaaaa-0000-4000-8000-000000000001 also receives firing alerts from rule "fire", so a resolved alert would get the same action_instance_id as its firing episode and start nothing; route resolved alerts to a separate resolve workflow',
+    ]);
+  });
+
+  it("puts file issues before rule issues", () => {
+    const issues = issuesOf({ version: 2, rules: [{ name: "a", drop: "yes" }] });
+
+    expect(issues).toEqual(["routes.yaml: version: Invalid input: expected 1", 'routes.yaml: rules[0] (name "a"): drop: Invalid input: expected boolean, received string']);
+  });
+
+  it("names an unnamed rule by index as the firing owner", () => {
+    const issues = issuesOf({
+      rules: [
+        { match: { source: "grafana" }, targets: [target(1)] },
+        { name: "close", match: { status: "resolved" }, targets: [target(1)] },
+      ],
+    });
+
+    expect(issues).toHaveLength(2);
+    expect(issues[0]).toMatch(/^routes\.yaml: rules\[0\] \(unnamed\): name: /);
+    expect(issues[1]).toContain("also receives firing alerts from rules[0], so");
+  });
+
   it("rejects unknown keys", () => {
     const issues = issuesOf({ rules: [{ name: "typo", match: { severity: "High" }, targets: [target(1)] }] });
 
