@@ -1,5 +1,6 @@
-// Parts of serverless.yml that derive from the routing and schedules files, so that each file is
-// declared once and validated with the bridge's own code before anything is packaged.
+// Parts of serverless.yml that derive from the params and from the routing and schedules files, so
+// that each file is declared once. Everything is validated with the bridge's own code before
+// anything is built, so a wrong id or a broken rule stops `osls package` instead of a cold start.
 //
 // serverless.yml reads them as ${file(./infra/stack.cjs):NAME}; osls calls this function with its
 // variable resolver and then takes the NAME property of the result.
@@ -30,63 +31,129 @@ const SENDER_SCHEMES = {
 /** An HTTP header name (RFC 9110 token), as BRIDGE_AUTH_<SOURCE>_TIMESTAMP_HEADER requires. */
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
-/** Loads a TypeScript module of the bridge through tsx, which the repository uses for its scripts. */
+/**
+ * SecMaster ids the functions read from SECMASTER_* at cold start. lib/config.ts requires each to be
+ * set. Their format is the one the SecMaster client sends unescaped in request paths, which
+ * lib/routing/schema.ts exports as `secMasterIdSchema`.
+ */
+const SECMASTER_ID_PARAMS = [
+  { param: "secmasterProjectId", meaning: "project id of the SecMaster region", placeholder: "PROJECT_ID" },
+  { param: "secmasterWorkspaceId", meaning: "SecMaster workspace of the default target", placeholder: "WORKSPACE_ID" },
+  { param: "secmasterWorkflowId", meaning: "workflow that receives alerts no route claims", placeholder: "WORKFLOW_ID" },
+];
+
+// osls calls the exported function once per ${file(…)} reference; each module is loaded once.
+const bridgeModules = new Map();
+
+/**
+ * Loads a TypeScript module of the bridge through tsx (a development dependency, which runs the
+ * repository's scripts too). Importing the loaders themselves, not a copy of their rules or a CLI
+ * run in a child process, keeps packaging and cold start on the same validation, and reports
+ * every problem in the error osls prints.
+ */
 async function importBridgeModule(relativePath) {
-  const { tsImport } = await import("tsx/esm/api");
-  return tsImport(relativePath, __filename);
+  let loaded = bridgeModules.get(relativePath);
+  if (loaded === undefined) {
+    loaded = import("tsx/esm/api").then(({ tsImport }) => tsImport(relativePath, __filename));
+    bridgeModules.set(relativePath, loaded);
+  }
+  return loaded;
 }
 
-/** Formats the ConfigError of a routing or schedules file as a packaging error. */
+/** Formats the issues of a ConfigError, or the message of another error, as indented lines. */
 function describeIssues(error) {
-  if (Array.isArray(error?.issues)) return `${error.message.split("\n")[0]}\n  - ${error.issues.join("\n  - ")}`;
-  return String(error);
+  if (Array.isArray(error?.issues)) return error.issues.map((issue) => `\n      - ${issue}`).join("");
+  return ` ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** Checks the SecMaster id params and returns their problems. */
+function checkSecMasterIds(values, secMasterIdSchema) {
+  const problems = [];
+  for (const { param, meaning, placeholder } of SECMASTER_ID_PARAMS) {
+    const value = values[param];
+    const fix = `pass the ${meaning} as --param="${param}=${placeholder}", or set it under params.STAGE in serverless.yml`;
+    if (value === undefined || value === null || String(value).trim() === "") {
+      problems.push(`param ${param} is empty; ${fix}`);
+      continue;
+    }
+    const parsed = secMasterIdSchema.safeParse(value);
+    if (!parsed.success) problems.push(`param ${param} ${JSON.stringify(value)} is invalid: ${parsed.error.issues[0].message}; ${fix}`);
+  }
+  return problems;
+}
+
+/**
+ * Creates the error that stops packaging, with every problem found. osls prints the error's stack,
+ * so the stack is replaced by the message, because the frames of this file would only hide the list.
+ */
+function packagingError(problems) {
+  const error = new Error(
+    `packaging stopped: ${problems.length} ${problems.length === 1 ? "problem" : "problems"} in the params or files of the stage\n    * ${problems.join("\n    * ")}`,
+  );
+  error.stack = error.message;
+  return error;
 }
 
 module.exports = async ({ resolveVariable }) => {
   const serviceDir = path.resolve(__dirname, "..");
-  const prefix = await resolveVariable("param:prefix");
-  const ssmPath = await resolveVariable("param:ssmPath");
-  const routesSource = await resolveVariable("param:routesSource");
-  const routesFile = await resolveVariable("param:routesFile");
-  const schedulesFile = await resolveVariable("param:schedulesFile");
-  const workflowId = await resolveVariable("param:secmasterWorkflowId");
-  const senders = String(await resolveVariable("param:senders"))
+  const param = (name) => resolveVariable(`param:${name}`);
+  const prefix = await param("prefix");
+  const ssmPath = await param("ssmPath");
+  const routesSource = await param("routesSource");
+  const routesFile = await param("routesFile");
+  const schedulesFile = await param("schedulesFile");
+  const ids = {};
+  for (const { param: name } of SECMASTER_ID_PARAMS) ids[name] = await param(name);
+  const dataclassName = String((await param("secmasterDataclassName")) ?? "").trim() || "Alert";
+  const senders = String(await param("senders"))
     .split(",")
     .map((sender) => sender.trim())
     .filter((sender) => sender !== "");
-  const topics = { sns: await resolveVariable("param:snsTopics"), smn: await resolveVariable("param:smnTopics") };
-  const grafanaTimestampHeader = String(await resolveVariable("param:grafanaTimestampHeader")).trim();
+  const topics = { sns: await param("snsTopics"), smn: await param("smnTopics") };
+  const grafanaTimestampHeader = String(await param("grafanaTimestampHeader")).trim();
 
-  if (routesSource !== "file" && routesSource !== "ssm") {
-    throw new Error(`param routesSource must be file or ssm, not ${JSON.stringify(routesSource)}`);
-  }
+  // Every check below adds to this list instead of throwing, so one packaging run shows every
+  // problem of the params, the routing file and the schedules file.
+  const problems = [];
+  const { secMasterIdSchema } = await importBridgeModule("../lib/routing/schema.ts");
   const { readRoutingFile } = await importBridgeModule("../lib/routing/load.ts");
   const { readSchedulesFile } = await importBridgeModule("../lib/schedule/load.ts");
+  problems.push(...checkSecMasterIds(ids, secMasterIdSchema));
 
-  // Packaging uses the default target only to check that resolve workflows receive no firing
-  // alerts. The real ids come from the SecMaster parameters at run time.
-  const defaultTarget = { projectId: "packaging", workspaceId: "packaging", workflowId: workflowId || "packaging", dataclass: { name: "Alert" } };
+  if (routesSource !== "file" && routesSource !== "ssm") {
+    problems.push(`param routesSource must be file or ssm, not ${JSON.stringify(routesSource)}`);
+  }
   if (routesSource === "file") {
+    // The default target decides which workflows receive firing alerts, which the check of
+    // resolve workflows needs. With an invalid id the check still runs, on the id as given.
+    const defaultTarget = {
+      projectId: String(ids.secmasterProjectId ?? ""),
+      workspaceId: String(ids.secmasterWorkspaceId ?? ""),
+      workflowId: String(ids.secmasterWorkflowId ?? ""),
+      dataclass: { name: dataclassName },
+    };
     try {
-      readRoutingFile(path.resolve(serviceDir, routesFile), defaultTarget);
+      readRoutingFile(path.resolve(serviceDir, routesFile), defaultTarget, "param routesFile");
     } catch (error) {
-      throw new Error(`routing file ${routesFile} is invalid: ${describeIssues(error)}`, { cause: error });
+      problems.push(`routing file ${routesFile} (param routesFile) is invalid:${describeIssues(error)}`);
     }
   }
 
-  let schedules;
+  let schedules = [];
   try {
     schedules = readSchedulesFile(path.resolve(serviceDir, schedulesFile));
   } catch (error) {
-    throw new Error(`schedules file ${schedulesFile} is invalid: ${describeIssues(error)}`, { cause: error });
+    problems.push(`schedules file ${schedulesFile} (param schedulesFile) is invalid:${describeIssues(error)}`);
   }
 
-  const scheduleEvents = schedules.map((schedule) => {
+  const scheduleEvents = [];
+  for (const schedule of schedules) {
     const ruleName = `${prefix}-${schedule.name}`;
     if (ruleName.length > MAX_RULE_NAME_LENGTH) {
-      throw new Error(`EventBridge rule name ${ruleName} is longer than ${MAX_RULE_NAME_LENGTH} characters; shorten the schedule name or the stage`);
+      problems.push(`EventBridge rule name ${ruleName} is longer than ${MAX_RULE_NAME_LENGTH} characters; shorten the schedule name or the stage`);
+      continue;
     }
-    return {
+    scheduleEvents.push({
       schedule: {
         name: ruleName,
         description: schedule.description ?? `secmaster-bridge schedule ${schedule.name}`,
@@ -99,8 +166,8 @@ module.exports = async ({ resolveVariable }) => {
           inputTemplate: `{"schedule":"${schedule.name}","time":<time>,"event_id":<eventId>}`,
         },
       },
-    };
-  });
+    });
+  }
 
   // Inbound authentication of the enabled senders, and the SSM parameters their secrets live in.
   const authEnvironment = {};
@@ -108,12 +175,13 @@ module.exports = async ({ resolveVariable }) => {
   for (const sender of senders) {
     const scheme = SENDER_SCHEMES[sender];
     if (scheme === undefined) {
-      throw new Error(`param senders: unknown sender ${sender}; use any of ${Object.keys(SENDER_SCHEMES).join(", ")}`);
+      problems.push(`param senders: unknown sender ${sender}; use any of ${Object.keys(SENDER_SCHEMES).join(", ")}`);
+      continue;
     }
     const key = `BRIDGE_AUTH_${sender.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
     authEnvironment[key] = scheme;
     if (scheme === "sns" || scheme === "smn") {
-      if (!topics[scheme]) throw new Error(`param ${scheme}Topics: the ${sender} sender needs the allowed ${scheme.toUpperCase()} topics, comma-separated`);
+      if (!topics[scheme]) problems.push(`param ${scheme}Topics: the ${sender} sender needs the allowed ${scheme.toUpperCase()} topics, comma-separated`);
       authEnvironment[`${key}_TOPICS`] = topics[scheme];
       // The bridge confirms the HTTPS subscription itself, after checking the message's signature.
       authEnvironment[`${key}_AUTO_CONFIRM`] = "true";
@@ -123,10 +191,15 @@ module.exports = async ({ resolveVariable }) => {
     }
   }
   if (grafanaTimestampHeader !== "") {
-    if (!senders.includes("grafana")) throw new Error("param grafanaTimestampHeader: applies only to the grafana sender; add grafana to param senders or leave it empty");
-    if (!HEADER_NAME.test(grafanaTimestampHeader)) throw new Error(`param grafanaTimestampHeader: ${JSON.stringify(grafanaTimestampHeader)} is not an HTTP header name; use the header name set in the Grafana contact point, such as X-Grafana-Alerting-Timestamp`);
+    if (!senders.includes("grafana")) {
+      problems.push("param grafanaTimestampHeader: applies only to the grafana sender; add grafana to param senders or leave it empty");
+    } else if (!HEADER_NAME.test(grafanaTimestampHeader)) {
+      problems.push(`param grafanaTimestampHeader: ${JSON.stringify(grafanaTimestampHeader)} is not an HTTP header name; use the header name set in the Grafana contact point, such as X-Grafana-Alerting-Timestamp`);
+    }
     authEnvironment.BRIDGE_AUTH_GRAFANA_TIMESTAMP_HEADER = grafanaTimestampHeader;
   }
+  if (problems.length > 0) throw packagingError(problems);
+
   const parameterArn = (name) => ({ "Fn::Sub": `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${ssmPath}/${name}` });
   const routingEnvironment =
     routesSource === "file" ? { BRIDGE_ROUTES_FILE: routesFile } : { BRIDGE_ROUTES_SSM_PARAMETER: `${ssmPath}/routes` };
