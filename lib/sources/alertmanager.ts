@@ -3,6 +3,7 @@ import { SEVERITIES, SOURCE_TYPE, type Alert, type AlertNetwork, type AlertResou
 import { severityFromLabel } from "../alert/severity";
 import { normalizeTime } from "../alert/time";
 import { ConfigError } from "../errors";
+import { receivedTime } from "./common";
 import { formatLabels } from "./labels";
 import { formatPath, missingIdentity } from "./parse";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
@@ -106,7 +107,7 @@ function normalizeAlert(
   const at = (field: string) => `alerts[${index}].${field}`;
   const key = nonEmpty(alert.fingerprint) ?? missingIdentity(SOURCE_ID, at("fingerprint"));
   const startsAt = normalizeTime(alert.startsAt, { field: at("startsAt") }) ?? missingIdentity(SOURCE_ID, at("startsAt"));
-  const receivedAt = context.receivedAt.toISOString();
+  const receivedAt = receivedTime(context);
   const { labels, annotations } = alert;
 
   const endsAt = alert.status === "resolved" ? normalizeTime(alert.endsAt, { field: at("endsAt") }) : undefined;
@@ -221,7 +222,7 @@ function resourceFromLabels(labels: Readonly<Record<string, string>>): AlertReso
 function truncationAlert(payload: AlertmanagerPayload, delivered: readonly NormalizedAlert[], context: NormalizeContext): NormalizedAlert {
   const groupKey = nonEmpty(payload.groupKey) ?? missingIdentity(SOURCE_ID, "groupKey");
   const episode = delivered.map((alert) => alert.episode).sort()[0] ?? missingIdentity(SOURCE_ID, "alerts[0].startsAt");
-  const receivedAt = context.receivedAt.toISOString();
+  const receivedAt = receivedTime(context);
   const count = payload.truncatedAlerts;
 
   const content: Alert = {

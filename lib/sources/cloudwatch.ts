@@ -2,6 +2,7 @@ import * as z from "zod";
 import { SEVERITIES, type Alert, type AlertResource, type Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { ConfigError } from "../errors";
+import { receivedTime } from "./common";
 import { awsDataSource, awsEnvironment, awsResource, consoleUrl, eventBridgeEventSchema, parseArn } from "./aws";
 import { missingIdentity } from "./parse";
 import { byShape, compact, formatLabels, hasKey } from "./shapes";
@@ -243,7 +244,7 @@ function normalizeAlarm(alarm: CloudWatchAlarm, options: CloudWatchOptions, cont
     first_observed_time: resolved ? episode || undefined : changedAt,
     last_observed_time: changedAt,
     close_time: resolved ? changedAt : undefined,
-    create_time: context.receivedAt.toISOString(),
+    create_time: receivedTime(context),
     handle_status: resolved ? "Closed" : "Open",
     resource_list: alarmResources(alarm, arn, name, account, region),
     labels: formatLabels([

@@ -3,10 +3,16 @@ import { isIP } from "node:net";
 import type * as z from "zod";
 import { SOURCE_TYPE, type Alert, type AlertNetwork, type AlertResource, type Severity } from "../alert/schema";
 import { isSeverity, severityFromLabel } from "../alert/severity";
+import { formatTime } from "../alert/time";
 import { ConfigError } from "../errors";
 import { formatPath } from "./parse";
 import { isRecord, portNumber } from "./shapes";
 import type { AlertStatus, NormalizeContext } from "./types";
+
+/** Formats the receipt time of the delivery as RFC 3339 UTC with milliseconds. */
+export function receivedTime(context: NormalizeContext): string {
+  return formatTime(context.receivedAt.getTime());
+}
 
 /** Returns the trimmed string, or undefined when the value is not a string or is blank. */
 export function text(value: unknown): string | undefined {

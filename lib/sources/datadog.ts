@@ -1,7 +1,7 @@
 import * as z from "zod";
 import type { Alert, AlertResource, Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
-import { handleStatusOf, severityMapLookup, severityOf, text, thirdPartyDataSource } from "./common";
+import { handleStatusOf, receivedTime, severityMapLookup, severityOf, text, thirdPartyDataSource } from "./common";
 import { missingIdentity } from "./parse";
 import { compact } from "./shapes";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
@@ -97,8 +97,8 @@ export const datadogSource = {
       last_observed_time:
         normalizeTime(payload.last_updated, { field: "last_updated" }) ??
         normalizeTime(payload.date, { field: "date" }) ??
-        context.receivedAt.toISOString(),
-      create_time: context.receivedAt.toISOString(),
+        receivedTime(context),
+      create_time: receivedTime(context),
       data_source: thirdPartyDataSource({
         product_name: "Datadog",
         company_name: "Datadog",

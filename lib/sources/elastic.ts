@@ -1,7 +1,7 @@
 import * as z from "zod";
 import type { Alert, Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
-import { handleStatusOf, severityMapLookup, severityOf, text, thirdPartyDataSource } from "./common";
+import { handleStatusOf, receivedTime, severityMapLookup, severityOf, text, thirdPartyDataSource } from "./common";
 import {
   elasticNetwork,
   elasticProcesses,
@@ -130,8 +130,8 @@ function normalizeStackAlert(payload: StackRuleBody, context: NormalizeContext):
     // `context.date` is the time of the rule run that sent this action, which for a recovery is
     // the end of the alert, not its start.
     first_observed_time: status === "firing" ? normalizeTime(payload.context?.date, { field: "context.date" }) : undefined,
-    last_observed_time: normalizeTime(payload.date, { field: "date" }) ?? context.receivedAt.toISOString(),
-    create_time: context.receivedAt.toISOString(),
+    last_observed_time: normalizeTime(payload.date, { field: "date" }) ?? receivedTime(context),
+    create_time: receivedTime(context),
     data_source: thirdPartyDataSource({
       product_name: "Kibana",
       company_name: "Elastic",
@@ -180,8 +180,8 @@ function normalizeSecurityAlert(
     last_observed_time:
       normalizeTime(fields.last_detected, { field: `${at}.kibana.alert.last_detected` }) ??
       normalizeTime(alert["@timestamp"], { field: `${at}.@timestamp` }) ??
-      context.receivedAt.toISOString(),
-    create_time: context.receivedAt.toISOString(),
+      receivedTime(context),
+    create_time: receivedTime(context),
     data_source: thirdPartyDataSource({
       product_name: "Elastic Security",
       company_name: "Elastic",

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as z from "zod";
 import { SOURCE_TYPE } from "../alert/schema";
 import { ConfigError, InvalidInputError } from "../errors";
+import { receivedTime } from "./common";
 import { cefDescription, cefIdentity, cefLabels, cefRecord, CEF_FIELD_MAPPING, joinIdentityParts, parseCefLine, scalarText } from "./cef";
 import { canonicalJson, isPlainRecord, readPath, type PathSegment } from "./json-path";
 import {
@@ -180,7 +181,7 @@ function normalizeItem(item: GenericItem, prefix: PathSegment[], itemContext: It
 
   const { key, episode } = identify(root, mapping, locate);
   const status = statusOf(root, mapping);
-  const receivedAt = context.receivedAt.toISOString();
+  const receivedAt = receivedTime(context);
 
   const content: Record<string, unknown> = {
     title: `${itemContext.displayName} alert ${key}`,

@@ -6,6 +6,7 @@ import {
   handleStatusOf,
   networkFromFlatFields,
   parseSourceOptions,
+  receivedTime,
   resourceFromTargetLabels,
   severityOf,
   text,
@@ -130,8 +131,8 @@ function normalizeAlert({ payload, scope, alert, index, defaultSeverity }: Alert
     // Many rules set no severity label, so a missing label takes the default without a log line.
     severity: text(labels.severity) === undefined ? defaultSeverity : severityOf(labels.severity, `${at}.labels.severity`, context),
     first_observed_time: startsAt,
-    last_observed_time: status === "resolved" ? (endsAt ?? context.receivedAt.toISOString()) : context.receivedAt.toISOString(),
-    create_time: context.receivedAt.toISOString(),
+    last_observed_time: status === "resolved" ? (endsAt ?? receivedTime(context)) : receivedTime(context),
+    create_time: receivedTime(context),
     data_source: thirdPartyDataSource({
       product_name: "Grafana",
       company_name: "Grafana Labs",
@@ -202,8 +203,8 @@ function truncationAlert(
       "maxAlerts setting. The dropped alerts reach no playbook: check them in Grafana.",
     severity: TRUNCATED_ALERTS_SEVERITY,
     first_observed_time: episode,
-    last_observed_time: context.receivedAt.toISOString(),
-    create_time: context.receivedAt.toISOString(),
+    last_observed_time: receivedTime(context),
+    create_time: receivedTime(context),
     data_source: thirdPartyDataSource({
       product_name: "Grafana",
       company_name: "Grafana Labs",

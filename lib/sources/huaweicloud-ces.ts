@@ -2,6 +2,7 @@ import * as z from "zod";
 import { SOURCE_TYPE, type Alert, type Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { InvalidInputError } from "../errors";
+import { receivedTime } from "./common";
 import { missingIdentity } from "./parse";
 import { byShape, compact, formatLabels, hasKey, isRecord, nonEmpty } from "./shapes";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
@@ -291,7 +292,7 @@ function normalizeAlarm(payload: Extract<CesPayload, { kind: "alarm" }>, context
     first_observed_time: resolved ? undefined : (occurredAt ?? sentAt),
     last_observed_time: sentAt ?? occurredAt,
     close_time: resolved ? (occurredAt ?? sentAt) : undefined,
-    create_time: context.receivedAt.toISOString(),
+    create_time: receivedTime(context),
     handle_status: resolved ? "Closed" : "Open",
     resource_list:
       resourceId !== undefined || fields.resource_name
@@ -348,7 +349,7 @@ function normalizeControl(control: Extract<CesPayload, { kind: "control" }>["con
     severity: "Tips",
     handle_status: "Open",
     first_observed_time: normalizeTime(control.timestamp, { field: "timestamp" }),
-    create_time: context.receivedAt.toISOString(),
+    create_time: receivedTime(context),
     data_source: {
       source_type: SOURCE_TYPE.cloudProduct,
       company_name: HUAWEI_CLOUD_COMPANY_NAME,

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import type { Alert } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
-import { countOf, handleStatusOf, joinDistinct, severityMapLookup, severityOf, text, thirdPartyDataSource } from "./common";
+import { countOf, handleStatusOf, joinDistinct, receivedTime, severityMapLookup, severityOf, text, thirdPartyDataSource } from "./common";
 import { missingIdentity } from "./parse";
 import { entitiesToAlertFields, sentinelEntitySchema } from "./sentinel-entities";
 import { compact, formatLabels } from "./shapes";
@@ -105,7 +105,7 @@ export const sentinelSource = {
       first_observed_time: normalizeTime(incident.firstActivityTimeUtc, { field: `${at}.firstActivityTimeUtc` }),
       last_observed_time: normalizeTime(incident.lastActivityTimeUtc, { field: `${at}.lastActivityTimeUtc` }),
       update_time: normalizeTime(incident.lastModifiedTimeUtc, { field: `${at}.lastModifiedTimeUtc` }),
-      create_time: context.receivedAt.toISOString(),
+      create_time: receivedTime(context),
       data_source: thirdPartyDataSource({
         product_name: productNames(incident) ?? "Microsoft Sentinel",
         company_name: "Microsoft",

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { SOURCE_TYPE, type Alert } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
+import { receivedTime } from "./common";
 import { byShape, compact, hasKey, isRecord, jsonString } from "./shapes";
 import type { NormalizeContext, NormalizedAlert } from "./types";
 
@@ -145,7 +146,7 @@ export function normalizeSnsControl(
     severity: "Tips",
     handle_status: "Open",
     first_observed_time: normalizeTime(control.Timestamp, { field: "Timestamp" }),
-    create_time: context.receivedAt.toISOString(),
+    create_time: receivedTime(context),
     data_source: {
       source_type: SOURCE_TYPE.thirdParty,
       company_name: "Amazon Web Services",

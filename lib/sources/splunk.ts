@@ -9,6 +9,7 @@ import {
   isIpAddress,
   networkFromFlatFields,
   parseSourceOptions,
+  receivedTime,
   severityOf,
   text,
   thirdPartyDataSource,
@@ -144,7 +145,7 @@ function buildContent(
     description: firstField(row, ["message", "_raw"]) ?? describeRow(row),
     severity: rowSeverity(row, searchSeverity, context),
     first_observed_time: firstSeen ?? eventTime,
-    last_observed_time: lastSeen ?? eventTime ?? context.receivedAt.toISOString(),
+    last_observed_time: lastSeen ?? eventTime ?? receivedTime(context),
     alert_type: { category: firstField(row, ["category"]), alert_type: firstField(row, ["signature"]) },
     network_list: networkFromFlatFields(row),
     resource_list: resourcesFromRow(row),
@@ -163,8 +164,8 @@ function buildContent(
 // Fields that come from the envelope and are the same whatever the row contains.
 function commonContent(payload: SplunkPayload, context: NormalizeContext): Alert {
   return {
-    last_observed_time: context.receivedAt.toISOString(),
-    create_time: context.receivedAt.toISOString(),
+    last_observed_time: receivedTime(context),
+    create_time: receivedTime(context),
     data_source: thirdPartyDataSource({
       product_name: "Splunk",
       company_name: "Splunk",

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { SOURCE_TYPE, type Alert, type Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
+import { receivedTime } from "./common";
 import { missingIdentity } from "./parse";
 import { byShape, compact, formatLabels, hasKey, nonEmpty, portNumber } from "./shapes";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
@@ -135,7 +136,7 @@ function normalizeAlert(alert: WazuhAlert, prefix: string, context: NormalizeCon
     alert_type: ruleType(rule),
     first_observed_time: observedAt,
     last_observed_time: observedAt,
-    create_time: context.receivedAt.toISOString(),
+    create_time: receivedTime(context),
     count: rule?.firedtimes,
     handle_status: "Open",
     network_list: alertNetworks(alert.data),
