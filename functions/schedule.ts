@@ -4,14 +4,19 @@ import type { Context } from "aws-lambda";
 import { latestSecretValues, loadSecrets, resolveSecMasterCredentials, sameCredentials } from "../lib/auth/secrets";
 import { loadConfig, type BridgeConfig } from "../lib/config";
 import { ConfigError } from "../lib/errors";
+import { createIngestRuntime, type IngestRuntime } from "../lib/ingest-runtime";
 import { logger } from "../lib/logger";
-import { createRuntime, type Runtime } from "../lib/runtime";
+import { createRuntime } from "../lib/runtime";
 import { readSchedulesFile, type Schedule } from "../lib/schedule/load";
-import { runScheduledEvent, type ScheduledRunResult } from "../lib/schedule/trigger";
+import { enqueueScheduledEvent, runScheduledEvent, type ScheduledRunResult } from "../lib/schedule/trigger";
 
 /** The runtime and the schedules of one execution environment. */
 export interface ScheduleRuntime {
-  runtime: Runtime;
+  /**
+   * In queue mode the ingest runtime, which has the jobs queue and no SecMaster client, is
+   * enough. Direct mode needs a runtime with a starter, such as the full runtime of `lib/runtime.ts`.
+   */
+  runtime: IngestRuntime;
   schedules: readonly Schedule[];
 }
 
@@ -24,14 +29,20 @@ function getConfig(): BridgeConfig {
 }
 
 /**
- * Reads `BRIDGE_SCHEDULES_FILE` and builds the runtime on first use. The runtime is rebuilt when a
- * SecMaster credential fetched from SSM or Secrets Manager has changed.
+ * Reads `BRIDGE_SCHEDULES_FILE` and builds the runtime on first use. In queue mode that is the
+ * ingest runtime, built once. In direct mode it is the full runtime, rebuilt when a SecMaster
+ * credential fetched from SSM or Secrets Manager has changed.
  */
 function getScheduleRuntime(): ScheduleRuntime {
   const settings = getConfig();
   if (settings.schedulesFile === undefined) {
     throw new ConfigError(["BRIDGE_SCHEDULES_FILE: required by the schedule function; set it to the schedules file packaged with it"]);
   }
+  if (settings.delivery.mode === "queue") {
+    current ??= { runtime: createIngestRuntime(settings), schedules: readSchedulesFile(settings.schedulesFile) };
+    return current;
+  }
+
   const credentials = resolveSecMasterCredentials(settings.secmaster.credentials, latestSecretValues());
   if (current === undefined || !sameCredentials(current.runtime.config.secmaster.credentials, credentials)) {
     const previous = current?.runtime;
@@ -44,20 +55,45 @@ function getScheduleRuntime(): ScheduleRuntime {
 
 async function handleScheduledEvent(event: unknown, context: Context, runtimeOf: () => ScheduleRuntime): Promise<ScheduledRunResult> {
   const { runtime, schedules } = runtimeOf();
-  runtime.starter.registerLambdaContext(context);
-  return runScheduledEvent(event, { schedules, target: runtime.target, starter: runtime.starter });
+  const { queue, starter, target } = runtime;
+  if (runtime.config.delivery.mode === "queue") {
+    // createIngestRuntime throws in queue mode without a queue, but a runtime built by hand may lack one.
+    if (queue === undefined) throw new ConfigError(["BRIDGE_QUEUE_URL: queue mode needs a queue; set the SQS queue URL, or BRIDGE_MODE=direct"]);
+    return enqueueScheduledEvent(event, { schedules, target, queue });
+  }
+  if (starter === undefined) {
+    throw new ConfigError(["BRIDGE_MODE: direct mode needs a runtime that can start workflows, such as the one createRuntime builds"]);
+  }
+  starter.registerLambdaContext(context);
+  return runScheduledEvent(event, { schedules, target, starter });
 }
 
 /**
- * Builds the schedule handler over a runtime provider; the local runner passes its own. A thrown
- * error fails the invocation, so Lambda retries the event, and the retry maps to the same
- * `action_instance_id`. `configOf` names the SecMaster credentials to fetch before the runtime is
- * built; the inbound authentication secrets of the HTTP sources are not needed here.
+ * Fetches the SecMaster credentials stored in SSM or Secrets Manager in direct mode only, because
+ * queue mode never calls SecMaster. The inbound authentication secrets of the HTTP sources are
+ * not needed in either mode.
+ */
+function secMasterSecrets(configOf: () => BridgeConfig): middy.MiddlewareObj {
+  const fetchSecrets = loadSecrets({ authOf: () => ({ ...configOf().auth, sources: {} }), secmasterOf: () => configOf().secmaster.credentials });
+  return {
+    before: async (request) => {
+      if (configOf().delivery.mode === "queue") return;
+      await fetchSecrets.before?.(request);
+    },
+  };
+}
+
+/**
+ * Builds the schedule handler over a runtime provider, which the local runner passes too. In queue
+ * mode (`BRIDGE_MODE`) the handler enqueues each scheduled run's start job for dispatch, and in
+ * direct mode it starts the workflow instance itself. A thrown error fails the invocation, so
+ * Lambda retries the event, and the retry maps to the same `action_instance_id`. `configOf` names
+ * the SecMaster credentials to fetch before the runtime is built in direct mode.
  */
 export function createScheduleHandler(runtimeOf: () => ScheduleRuntime, configOf: () => BridgeConfig = () => runtimeOf().runtime.config) {
   return middy<unknown, ScheduledRunResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(loadSecrets({ authOf: () => ({ ...configOf().auth, sources: {} }), secmasterOf: () => configOf().secmaster.credentials }))
+    .use(secMasterSecrets(configOf))
     .handler((event, context) => handleScheduledEvent(event, context, runtimeOf));
 }
 

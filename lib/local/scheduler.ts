@@ -1,19 +1,21 @@
 import type { Context } from "aws-lambda";
 import { createScheduleHandler } from "../../functions/schedule";
 import type { BridgeConfig } from "../config";
+import type { IngestRuntime } from "../ingest-runtime";
 import { logger } from "../logger";
-import type { Runtime } from "../runtime";
 import { nextScheduledTime } from "../schedule/expression";
 import { readSchedulesFile, type Schedule } from "../schedule/load";
 import type { ScheduledRunResult } from "../schedule/trigger";
 
 /**
  * Starts firing the schedules of `BRIDGE_SCHEDULES_FILE` through the schedule function's handler,
- * or returns undefined when the setting is absent.
+ * or returns undefined when the setting is absent. In queue mode each run goes to the runtime's
+ * jobs queue, which the local dispatcher reads. In direct mode the handler starts the instance
+ * through `runtime.starter`.
  *
  * @throws ConfigError when the schedules file is unreadable or invalid.
  */
-export function startLocalSchedules(config: BridgeConfig, runtime: Runtime): LocalScheduler | undefined {
+export function startLocalSchedules(config: BridgeConfig, runtime: IngestRuntime): LocalScheduler | undefined {
   if (config.schedulesFile === undefined) return undefined;
   const schedules = readSchedulesFile(config.schedulesFile);
   const handler = createScheduleHandler(() => ({ runtime, schedules }));
@@ -21,6 +23,7 @@ export function startLocalSchedules(config: BridgeConfig, runtime: Runtime): Loc
   scheduler.start();
   logger.info("local schedules started", {
     schedulesFile: config.schedulesFile,
+    mode: config.delivery.mode,
     schedules: schedules.map((schedule) => `${schedule.name} ${schedule.expression.text}${schedule.enabled ? "" : " (disabled)"}`),
   });
   return scheduler;
@@ -51,7 +54,8 @@ export interface LocalSchedulerOptions {
 /**
  * Fires the enabled schedules of a local bridge at their scheduled times, in UTC, as the
  * EventBridge rules would in AWS. Times that passed before {@link LocalScheduler.start} are not
- * caught up. A failed run is logged and not retried; Lambda would retry it twice.
+ * caught up. A failed run (in queue mode, a job the queue did not take) is logged and not
+ * retried; Lambda would retry it twice.
  */
 export class LocalScheduler {
   readonly #options: LocalSchedulerOptions;

@@ -1,5 +1,6 @@
 import type { StartJob } from "../delivery/job";
-import { InvalidInputError } from "../errors";
+import { enqueueJobs, type MessageQueue } from "../delivery/queue";
+import { BridgeError, InvalidInputError } from "../errors";
 import { actionInstanceId } from "../identity";
 import type { DefaultTarget } from "../ingest";
 import { renderScheduledAlert, type Schedule } from "./load";
@@ -42,4 +43,33 @@ export function findSchedule(schedules: readonly Schedule[], name: string): Sche
     field: "schedule",
     fix: "deploy the schedules file that declares it, or correct the name",
   });
+}
+
+/** One planned run of a schedule, as {@link enqueueScheduledRun} sends it. */
+export interface PlannedScheduledRun {
+  schedule: string;
+  /** RFC 3339 UTC with milliseconds. */
+  scheduledTime: string;
+  job: StartJob;
+}
+
+/**
+ * Enqueues the start job of one scheduled run in the envelope that ingest uses in queue mode, so
+ * that dispatch starts it with the idempotency table, retries and the dead-letter queue. Returns
+ * the queue's message id.
+ *
+ * @throws BridgeError with the queue's code (`BRIDGE.ENQUEUE_FAILED`, `BRIDGE.QUEUE_UNAVAILABLE`
+ *   or `BRIDGE.JOB_TOO_LARGE`) when the queue did not take the job, so that the caller fails and
+ *   the run is tried again.
+ */
+export async function enqueueScheduledRun(queue: MessageQueue, run: PlannedScheduledRun): Promise<string> {
+  const outcome = (await enqueueJobs(queue, [run.job]))[0]!;
+  if (outcome.status === "accepted") return outcome.messageId;
+
+  const { error } = outcome;
+  throw new BridgeError(
+    error.code,
+    `failed to enqueue the start job ${run.job.actionInstanceId} for schedule ${run.schedule} at ${run.scheduledTime}: ${error.message}`,
+    { statusCode: error.statusCode, cause: error, ...(error.fix === undefined ? {} : { fix: error.fix }) },
+  );
 }

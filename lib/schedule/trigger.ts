@@ -1,5 +1,7 @@
 import * as z from "zod";
 import { normalizeTime } from "../alert/time";
+import type { StartJob } from "../delivery/job";
+import type { MessageQueue } from "../delivery/queue";
 import type { Starter } from "../delivery/start";
 import { describeStartFailure } from "../delivery/start";
 import { BridgeError, InvalidInputError } from "../errors";
@@ -7,7 +9,7 @@ import type { DefaultTarget } from "../ingest";
 import { logger } from "../logger";
 import { parsePayload } from "../sources/parse";
 import type { Schedule } from "./load";
-import { findSchedule, planScheduledRun } from "./run";
+import { enqueueScheduledRun, findSchedule, planScheduledRun } from "./run";
 
 /**
  * The event the EventBridge rule of a schedule sends. The rule's input transformer replaces the
@@ -30,43 +32,77 @@ export interface ScheduledRunResult {
   scheduled_time: string;
   action_instance_id: string;
   workflow_id: string;
-  status: "created" | "duplicate" | "skipped";
+  /**
+   * `created` or `duplicate` when direct mode started the instance or found it started,
+   * `accepted` when queue mode enqueued its start job, `skipped` for a disabled schedule.
+   */
+  status: "created" | "duplicate" | "accepted" | "skipped";
   reason?: string;
 }
 
-/** Dependencies of a scheduled run, taken from the runtime. */
+/** Dependencies of a scheduled run in direct mode, taken from the runtime. */
 export interface ScheduleDeps {
   schedules: readonly Schedule[];
   target: DefaultTarget;
   starter: Pick<Starter, "start">;
 }
 
+/** Dependencies of a scheduled run in queue mode: the jobs queue, and no SecMaster client. */
+export interface ScheduleQueueDeps {
+  schedules: readonly Schedule[];
+  target: DefaultTarget;
+  queue: MessageQueue;
+}
+
+/** A validated schedule event with the job it maps to. */
+interface ScheduledEventRun {
+  schedule: Schedule;
+  scheduledTime: string;
+  eventId: string | undefined;
+  job: StartJob;
+  ids: Pick<ScheduledRunResult, "schedule" | "scheduled_time" | "action_instance_id" | "workflow_id">;
+}
+
 /**
- * Starts the workflow instance of one scheduled event. A disabled schedule is reported as
- * skipped.
+ * Parses a schedule event and plans its job. The same event always maps to the same
+ * `action_instance_id`, whichever mode then runs it.
+ *
+ * @throws InvalidInputError as {@link runScheduledEvent} lists.
+ */
+function readScheduledEvent(event: unknown, schedules: readonly Schedule[], target: DefaultTarget): ScheduledEventRun {
+  const parsed = parsePayload(scheduledEventSchema, event, "schedule");
+  const schedule = findSchedule(schedules, parsed.schedule);
+  const scheduledTime = normalizeTime(parsed.time, { field: "time" });
+  if (scheduledTime === undefined) {
+    throw new InvalidInputError("BRIDGE.TIME_INVALID", "schedule event has no time", { field: "time", fix: "map $.time into the event" });
+  }
+  const job = planScheduledRun(schedule, scheduledTime, target);
+  const ids = { schedule: schedule.name, scheduled_time: scheduledTime, action_instance_id: job.actionInstanceId, workflow_id: job.workflowId };
+  return { schedule, scheduledTime, eventId: parsed.event_id, job, ids };
+}
+
+function skipDisabled(run: ScheduledEventRun): ScheduledRunResult {
+  logger.warn("event for a disabled schedule skipped", { schedule: run.schedule.name, scheduledTime: run.scheduledTime });
+  return { ...run.ids, status: "skipped", reason: "the schedule is disabled in the schedules file" };
+}
+
+/**
+ * Direct mode: starts the workflow instance of one scheduled event. A disabled schedule is
+ * reported as skipped.
  *
  * @throws InvalidInputError for an event that is not a schedule event, names an unknown
  *   schedule, or has an invalid time; BridgeError `BRIDGE.START_FAILED` when SecMaster did not
  *   start the instance, so that Lambda retries the event.
  */
 export async function runScheduledEvent(event: unknown, deps: ScheduleDeps, signal?: AbortSignal): Promise<ScheduledRunResult> {
-  const parsed = parsePayload(scheduledEventSchema, event, "schedule");
-  const schedule = findSchedule(deps.schedules, parsed.schedule);
-  const scheduledTime = normalizeTime(parsed.time, { field: "time" });
-  if (scheduledTime === undefined) {
-    throw new InvalidInputError("BRIDGE.TIME_INVALID", "schedule event has no time", { field: "time", fix: "map $.time into the event" });
-  }
-  const job = planScheduledRun(schedule, scheduledTime, deps.target);
-  const ids = { schedule: schedule.name, scheduled_time: scheduledTime, action_instance_id: job.actionInstanceId, workflow_id: job.workflowId };
-  if (!schedule.enabled) {
-    logger.warn("event for a disabled schedule skipped", { schedule: schedule.name, scheduledTime });
-    return { ...ids, status: "skipped", reason: "the schedule is disabled in the schedules file" };
-  }
+  const run = readScheduledEvent(event, deps.schedules, deps.target);
+  const { schedule, scheduledTime, job } = run;
+  if (!schedule.enabled) return skipDisabled(run);
 
   try {
     const outcome = await deps.starter.start(job, signal);
-    logger.info("scheduled run started", { schedule: schedule.name, scheduledTime, actionInstanceId: job.actionInstanceId, status: outcome.status, eventId: parsed.event_id });
-    return { ...ids, status: outcome.status === "duplicate" ? "duplicate" : "created" };
+    logger.info("scheduled run started", { schedule: schedule.name, scheduledTime, actionInstanceId: job.actionInstanceId, status: outcome.status, eventId: run.eventId });
+    return { ...run.ids, status: outcome.status === "duplicate" ? "duplicate" : "created" };
   } catch (error) {
     const failure = describeStartFailure(error);
     logger.error("failed to start scheduled run", { schedule: schedule.name, scheduledTime, actionInstanceId: job.actionInstanceId, code: failure.code, reason: failure.reason });
@@ -76,4 +112,30 @@ export async function runScheduledEvent(event: unknown, deps: ScheduleDeps, sign
       { statusCode: 502, cause: error },
     );
   }
+}
+
+/**
+ * Queue mode: enqueues the start job of one scheduled event, the same job and envelope that
+ * ingest enqueues, so dispatch starts it with the idempotency table, retries and the dead-letter
+ * queue. A disabled schedule is reported as skipped and nothing is enqueued.
+ *
+ * @throws InvalidInputError as {@link runScheduledEvent} does; BridgeError with the queue's
+ *   code (`BRIDGE.ENQUEUE_FAILED`, `BRIDGE.QUEUE_UNAVAILABLE`, `BRIDGE.JOB_TOO_LARGE`) when the
+ *   queue did not take the job, so that Lambda retries the event under the same id.
+ */
+export async function enqueueScheduledEvent(event: unknown, deps: ScheduleQueueDeps): Promise<ScheduledRunResult> {
+  const run = readScheduledEvent(event, deps.schedules, deps.target);
+  const { schedule, scheduledTime, job } = run;
+  if (!schedule.enabled) return skipDisabled(run);
+
+  const where = { schedule: schedule.name, scheduledTime, actionInstanceId: job.actionInstanceId, queue: deps.queue.name, eventId: run.eventId };
+  try {
+    const messageId = await enqueueScheduledRun(deps.queue, { schedule: schedule.name, scheduledTime, job });
+    logger.info("scheduled run queued", { ...where, messageId });
+  } catch (error) {
+    if (!(error instanceof BridgeError)) throw error;
+    logger.error("failed to enqueue scheduled run", { ...where, code: error.code, reason: error.message });
+    throw error;
+  }
+  return { ...run.ids, status: "accepted" };
 }
