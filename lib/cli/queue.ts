@@ -203,7 +203,7 @@ export function readDeliveries(file: string): unknown[] {
  * Opens the SQS queues named by the options or the environment, or else the local queues under
  * the data folder. `needDeadLetters` makes a missing dead-letter queue URL an error.
  */
-function openQueues(
+export function openQueues(
   values: { "queue-url"?: string | undefined; "dlq-url"?: string | undefined; "data-dir"?: string | undefined },
   env: Env,
   needDeadLetters: boolean,

@@ -7,11 +7,12 @@ import { hasSecMasterCredentials } from "../local/bridge";
 import { createRuntime } from "../runtime";
 import { isScheduledTime, nextScheduledTime } from "../schedule/expression";
 import { readSchedulesFile, type Schedule } from "../schedule/load";
-import { findSchedule, planScheduledRun } from "../schedule/run";
+import { enqueueScheduledRun, findSchedule, planScheduledRun, type PlannedScheduledRun } from "../schedule/run";
 import { PerProject, createProjectStarter } from "../routing/projects";
 import { isDuplicateInstanceError } from "../secmaster/client";
 import { cliClients } from "./clients";
 import { reportCliError } from "./errors";
+import { openQueues } from "./queue";
 import { defaultTargetFromEnv, type CliIo } from "./routes";
 import { formatTable } from "./table";
 
@@ -19,12 +20,20 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 export const SCHEDULE_USAGE = `  schedule list                    List the schedules and their next scheduled times (UTC).
       --from TIME                  Start of the listing, RFC 3339 (default: now).
-  schedule run NAME                Start the workflow instance of one scheduled time now.
+  schedule run NAME                Run one scheduled time now. In queue mode (BRIDGE_MODE, default
+                                   queue) it enqueues the start job, which dispatch starts (locally,
+                                   a running npm start on the same data folder); in direct mode it
+                                   starts the workflow instance from this process.
       --at TIME                    Scheduled time, RFC 3339 (default: now, to the minute). The same
                                    NAME and TIME always map to the same action_instance_id.
       --dry-run                    Print the CreateWorkflowInstance body instead of sending it.
-      --no-store                   Skip the DynamoDB idempotency table and rely on SecMaster
-                                   rejecting a known action_instance_id.
+      --direct                     Start the instance from this process even in queue mode.
+      --no-store                   Direct mode only: skip the DynamoDB idempotency table and rely
+                                   on SecMaster rejecting a known action_instance_id.
+      --queue-url URL              Queue mode: SQS jobs queue (default: BRIDGE_QUEUE_URL; without
+                                   it, the local queue).
+      --data-dir DIR               Queue mode: folder of the local queue (default: BRIDGE_DATA_DIR
+                                   or .data).
   Both take --schedules FILE (default: BRIDGE_SCHEDULES_FILE).`;
 
 /** Runs `secmaster-bridge schedule …` and returns the exit code. */
@@ -79,12 +88,24 @@ async function runSchedule(args: string[], io: CliIo, env: Env, now: () => Date)
       schedules: { type: "string" },
       at: { type: "string" },
       "dry-run": { type: "boolean" },
+      direct: { type: "boolean" },
       "no-store": { type: "boolean" },
+      "queue-url": { type: "string" },
+      "data-dir": { type: "string" },
     },
   });
   const name = positionals[0];
   if (name === undefined || positionals.length > 1) {
     io.err.write("schedule run needs exactly one schedule NAME\n");
+    return 2;
+  }
+  const mode = values.direct === true ? "direct" : (env.BRIDGE_MODE?.trim() || "queue");
+  if (mode !== "queue" && mode !== "direct") {
+    io.err.write(`BRIDGE_MODE must be queue or direct, got ${JSON.stringify(mode)}\n`);
+    return 2;
+  }
+  if (mode === "queue" && values["no-store"] === true) {
+    io.err.write("--no-store applies only when this process starts the instance; add --direct or set BRIDGE_MODE=direct\n");
     return 2;
   }
   const schedules = schedulesFrom(values.schedules, env, io);
@@ -96,24 +117,51 @@ async function runSchedule(args: string[], io: CliIo, env: Env, now: () => Date)
     io.err.write(`note: ${at.toISOString()} is not a scheduled time of ${schedule.expression.text}; running it anyway\n`);
   }
 
-  const job = planScheduledRun(schedule, at.toISOString(), defaultTargetFromEnv(env));
+  const run = { schedule: schedule.name, scheduledTime: at.toISOString(), job: planScheduledRun(schedule, at.toISOString(), defaultTargetFromEnv(env)) };
   if (values["dry-run"] === true) {
-    io.out.write(`${JSON.stringify(createInstanceBody(job), null, 2)}\n`);
+    io.out.write(`${JSON.stringify(createInstanceBody(run.job), null, 2)}\n`);
     return 0;
   }
+  if (mode === "queue") return enqueueRun(run, values, env, io);
+  return startRun(run, values["no-store"] === true, env, io);
+}
+
+/** Enqueues the run's job (queue mode), the same job that the schedule function enqueues, for dispatch to start. */
+async function enqueueRun(
+  run: PlannedScheduledRun,
+  values: { "queue-url"?: string | undefined; "data-dir"?: string | undefined },
+  env: Env,
+  io: CliIo,
+): Promise<number> {
+  const queues = openQueues(values, env, false);
+  try {
+    await enqueueScheduledRun(queues.queue, run);
+    io.out.write(
+      `queued ${run.job.actionInstanceId} (schedule ${run.schedule} at ${run.scheduledTime}, workflow ${run.job.workflowId}) ` +
+        `in ${queues.queue.name}; dispatch starts it\n`,
+    );
+    return 0;
+  } finally {
+    queues.close();
+  }
+}
+
+/** Starts the run's instance from this process (direct mode or `--direct`). */
+async function startRun(run: PlannedScheduledRun, noStore: boolean, env: Env, io: CliIo): Promise<number> {
+  const { job } = run;
   if (!hasSecMasterCredentials(env)) {
     io.err.write("set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to start the instance, or pass --dry-run\n");
     return 2;
   }
 
-  const { starter, close } = openStarter(env, values["no-store"] === true);
+  const { starter, close } = openStarter(env, noStore);
   try {
     const outcome = await starter.start(job);
-    io.out.write(`${outcome.status} ${job.actionInstanceId} (schedule ${schedule.name} at ${at.toISOString()}, workflow ${job.workflowId})\n`);
+    io.out.write(`${outcome.status} ${job.actionInstanceId} (schedule ${run.schedule} at ${run.scheduledTime}, workflow ${job.workflowId})\n`);
     return 0;
   } catch (error) {
     const failure = describeStartFailure(error);
-    io.err.write(`failed to start workflow instance ${job.actionInstanceId} for schedule ${schedule.name}: ${failure.reason}\n`);
+    io.err.write(`failed to start workflow instance ${job.actionInstanceId} for schedule ${run.schedule}: ${failure.reason}\n`);
     return 1;
   } finally {
     await close();
@@ -128,7 +176,7 @@ async function runSchedule(args: string[], io: CliIo, env: Env, now: () => Date)
 function openStarter(env: Env, noStore: boolean): { starter: Starter; close: () => Promise<void> } {
   const config = loadConfig(env);
   if (!noStore) {
-    // The command starts the instance itself, so it needs no queue even where the bridge runs in queue mode.
+    // This path starts the instance itself (direct mode or --direct), so it needs no queue.
     const runtime = createRuntime({ ...config, delivery: { ...config.delivery, mode: "direct" } });
     return { starter: runtime.starter, close: () => runtime.close() };
   }

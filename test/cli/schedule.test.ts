@@ -1,6 +1,13 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { scheduleCommand } from "../../lib/cli/schedule";
+import { openLocalQueues } from "../../lib/delivery/local-queue";
+import { decodeEnvelope } from "../../lib/delivery/queue";
 import { ensureIdempotencyTable, startDynalite, type LocalDynamoDB } from "../../lib/local/dynamodb";
 import type { RunningEmulator } from "../../lib/local/emulator";
 import { startRoutingEmulator } from "../helpers/routing-emulator";
@@ -73,14 +80,15 @@ describe("schedule CLI", () => {
     expect(emulator.instances()).toHaveLength(1);
   });
 
-  it("runs in queue mode without a queue", async () => {
+  it("--direct starts the instance in queue mode", async () => {
     const run = capture();
 
-    const code = await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-16T18:00:00Z"], run.io, { ...env, BRIDGE_MODE: "queue" });
+    const code = await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-16T18:00:00Z", "--direct"], run.io, { ...env, BRIDGE_MODE: "queue" });
 
     expect(run.text.err).toBe("");
     expect(code).toBe(0);
     expect(run.text.out).toMatch(/^created /);
+    expect(emulator.instances()).toHaveLength(1);
   });
 
   it("without the store relies on SecMaster's duplicate answer", async () => {
@@ -112,7 +120,9 @@ describe("schedule CLI", () => {
 
     expect(await scheduleCommand(["run", "nope"], unknown.io, { BRIDGE_SCHEDULES_FILE: SCHEDULES })).toBe(1);
     expect(await scheduleCommand(["run", "nightly-posture"], noFile.io, {})).toBe(2);
-    expect(await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-15T18:00:00Z"], noCredentials.io, { BRIDGE_SCHEDULES_FILE: SCHEDULES })).toBe(2);
+    expect(
+      await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-15T18:00:00Z"], noCredentials.io, { BRIDGE_MODE: "direct", BRIDGE_SCHEDULES_FILE: SCHEDULES }),
+    ).toBe(2);
 
     expect(unknown.text.err).toMatch(/^BRIDGE\.SCHEDULE_UNKNOWN: unknown schedule "nope"; declared schedules: nightly-posture, hourly-sweep, paused\n/);
     expect(noFile.text.err).toBe("name the schedules file with --schedules FILE or BRIDGE_SCHEDULES_FILE\n");
@@ -124,5 +134,96 @@ describe("schedule CLI", () => {
 
     expect(await scheduleCommand(["run", "nightly-posture", "--at", "tomorrow", "--dry-run"], io, { BRIDGE_SCHEDULES_FILE: SCHEDULES })).toBe(1);
     expect(text.err).toMatch(/^BRIDGE\.TIME_INVALID: /);
+  });
+});
+
+describe("schedule run in queue mode", () => {
+  const QUEUE_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/jobs";
+  const sqs = mockClient(SQSClient);
+  let dataDir: string;
+
+  beforeAll(() => {
+    // Should the mock miss a call, the SDK's credential chain then fails here instead of asking
+    // the EC2 instance metadata service.
+    vi.stubEnv("AWS_EC2_METADATA_DISABLED", "true");
+  });
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), "secmaster-bridge-cli-schedule-"));
+  });
+  afterEach(() => {
+    sqs.reset();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+    sqs.restore();
+  });
+
+  it("enqueues the job in the local queue", async () => {
+    const run = capture();
+
+    const code = await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-15T18:00:00Z", "--data-dir", dataDir], run.io, {
+      BRIDGE_SCHEDULES_FILE: SCHEDULES,
+    });
+
+    expect(run.text.err).toBe("");
+    expect(code).toBe(0);
+    expect(run.text.out).toBe(
+      "queued 41440672-9265-5de0-b13c-cc19da30fc68 (schedule nightly-posture at 2026-01-15T18:00:00.000Z, " +
+        `workflow 00000000-0000-4000-8000-00000000f001) in ${join(dataDir, "queue", "jobs")}; dispatch starts it\n`,
+    );
+    const messages = await openLocalQueues(dataDir, 5).queue.receive({ maxMessages: 10, visibilityTimeoutMs: 0 });
+    expect(messages).toHaveLength(1);
+    const envelope = decodeEnvelope(messages[0]!.body);
+    expect(envelope.job.actionInstanceId).toBe("41440672-9265-5de0-b13c-cc19da30fc68");
+    expect(envelope.job.source).toBe("schedule");
+    expect(envelope.priorAttempts).toBe(0);
+  });
+
+  it("sends the job to BRIDGE_QUEUE_URL", async () => {
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: "m0", MessageId: "message-1", MD5OfMessageBody: "" }] });
+    const run = capture();
+
+    const code = await scheduleCommand(["run", "hourly-sweep", "--at", "2026-01-15T19:00:00Z"], run.io, {
+      BRIDGE_SCHEDULES_FILE: SCHEDULES,
+      BRIDGE_MODE: "queue",
+      BRIDGE_QUEUE_URL: QUEUE_URL,
+    });
+
+    expect(code).toBe(0);
+    expect(run.text.out).toMatch(/^queued 9c80b861-8fec-5d32-a85f-aac885d6e54d \(schedule hourly-sweep at 2026-01-15T19:00:00\.000Z, workflow aaaaaaaa-0000-4000-8000-000000000005\) in https:/);
+    const input = sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input;
+    expect(input.QueueUrl).toBe(QUEUE_URL);
+    expect(input.Entries).toHaveLength(1);
+    const job = decodeEnvelope(input.Entries![0]!.MessageBody!).job;
+    expect(job.workspaceId).toBe("11111111-2222-4333-8444-555555555555");
+    expect(job.workflowId).toBe("aaaaaaaa-0000-4000-8000-000000000005");
+  });
+
+  it("fails when the queue rejects the job", async () => {
+    sqs.on(SendMessageBatchCommand).rejects(new Error("connect ECONNREFUSED"));
+    const run = capture();
+
+    const code = await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-15T18:00:00Z", "--queue-url", QUEUE_URL], run.io, {
+      BRIDGE_SCHEDULES_FILE: SCHEDULES,
+    });
+
+    expect(code).toBe(1);
+    expect(run.text.out).toBe("");
+    expect(run.text.err).toMatch(
+      /^BRIDGE\.QUEUE_UNAVAILABLE: failed to enqueue the start job 41440672-9265-5de0-b13c-cc19da30fc68 for schedule nightly-posture at 2026-01-15T18:00:00\.000Z: /,
+    );
+  });
+
+  it("rejects --no-store and an unknown mode", async () => {
+    const noStore = capture();
+    const badMode = capture();
+
+    expect(await scheduleCommand(["run", "nightly-posture", "--no-store", "--data-dir", dataDir], noStore.io, { BRIDGE_SCHEDULES_FILE: SCHEDULES })).toBe(2);
+    expect(await scheduleCommand(["run", "nightly-posture", "--data-dir", dataDir], badMode.io, { BRIDGE_SCHEDULES_FILE: SCHEDULES, BRIDGE_MODE: "sync" })).toBe(2);
+
+    expect(noStore.text.err).toBe("--no-store applies only when this process starts the instance; add --direct or set BRIDGE_MODE=direct\n");
+    expect(badMode.text.err).toBe('BRIDGE_MODE must be queue or direct, got "sync"\n');
+    expect(await openLocalQueues(dataDir, 5).queue.approximateCount()).toBe(0);
   });
 });
