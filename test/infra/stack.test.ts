@@ -165,7 +165,13 @@ describe("packaged stack", () => {
       env[name] = typeof value === "string" ? value : `https://sqs.ap-southeast-1.amazonaws.com/000000000000/${name.toLowerCase()}`;
     }
 
-    expect(loadConfig(env).schedulesFile).toBe("test/fixtures/schedule/schedules.yaml");
+    const config = loadConfig(env);
+
+    expect(config.schedulesFile).toBe("test/fixtures/schedule/schedules.yaml");
+    // Queue mode: scheduled runs go to the jobs queue, under the role that may send to it.
+    expect(config.delivery.mode).toBe("queue");
+    expect(environmentOf("ScheduleLambdaFunction").BRIDGE_QUEUE_URL).toEqual({ Ref: "JobsQueue" });
+    expect(resources.ScheduleLambdaFunction!.Properties.Role).toEqual({ "Fn::GetAtt": ["IamRoleLambdaExecution", "Arn"] });
   });
 
   it("one EventBridge rule per schedule", () => {
