@@ -14,8 +14,8 @@ function entryPaths(entryPoints) {
 /**
  * Decides per function where the AWS SDK comes from. The queue-mode ingest function imports it
  * from the runtime, which keeps its bundle small and free of the SDK. The other functions bundle
- * the clients they use: esbuild keeps only the commands they send from the SDK's ES modules, and
- * loading that is several times faster than loading the whole client packages from the runtime.
+ * the clients they use, and esbuild keeps only the commands they send from the SDK's ES modules.
+ * Loading that is several times faster than loading the whole client packages from the runtime.
  */
 const awsSdkPlacement = {
   name: "aws-sdk-placement",
