@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { SOURCE_TYPE, type Alert, type AlertResource } from "../alert/schema";
-import { isRecord } from "./shapes";
+import { isRecord, mergeObjects } from "./shapes";
 
 /** `data_source.company_name` of every AWS source. */
 export const AWS_COMPANY_NAME = "Amazon Web Services";
@@ -91,7 +91,7 @@ export function awsEnvironment(account: string | undefined, region: string | und
 
 /** Builds an AWS entry of `resource_list`; callers pass the account as `domain_id`. */
 export function awsResource(fields: Omit<AlertResource, "provider">): AlertResource {
-  return { ...fields, provider: AWS_PROVIDER };
+  return mergeObjects(fields, { provider: AWS_PROVIDER });
 }
 
 /**

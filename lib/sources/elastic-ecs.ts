@@ -2,7 +2,7 @@ import * as z from "zod";
 import type { Alert, AlertNetwork, AlertResource } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { countOf, directionOf, joinDistinct, networkEntry, text, type AlertProcess } from "./common";
-import { isRecord } from "./shapes";
+import { isRecord, mergeObjects } from "./shapes";
 
 // Elastic Security alert documents: the `kibana.alert.*` fields of the detection engine plus the
 // Elastic Common Schema (ECS) fields copied from the source event. Only the fields the bridge
@@ -147,7 +147,7 @@ function assignPath(target: Record<string, unknown>, path: readonly string[], va
 }
 
 function mergeRecords(left: Record<string, unknown>, right: Record<string, unknown>): Record<string, unknown> {
-  const merged = { ...left };
+  const merged = mergeObjects(left, {});
   for (const [key, value] of Object.entries(right)) assignPath(merged, [key], value);
   return merged;
 }

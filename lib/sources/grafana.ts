@@ -15,7 +15,7 @@ import {
 } from "./common";
 import { formatLabels } from "./labels";
 import { missingIdentity } from "./parse";
-import { compact } from "./shapes";
+import { compact, mergeObjects } from "./shapes";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
 const SOURCE_ID = "grafana";
@@ -143,7 +143,7 @@ function normalizeAlert({ payload, scope, alert, index, defaultSeverity }: Alert
     network_list: networkFromFlatFields(labels),
     resource_list: resourceFromTargetLabels(labels, SOURCE_ID),
     user_info: usersFromFlatFields(labels),
-    labels: formatLabels({ ...labels, orgId: String(payload.orgId) }),
+    labels: formatLabels(mergeObjects(labels, { orgId: String(payload.orgId) })),
     remediation: { url: text(annotations.runbook_url) },
     source_url: text(alert.generatorURL),
     count: 1,
@@ -211,7 +211,7 @@ function truncationAlert(
       product_feature: text(payload.receiver),
       product_module: text(payload.commonLabels?.grafana_folder),
     }),
-    labels: formatLabels({ ...(payload.groupLabels ?? {}), orgId: String(payload.orgId) }),
+    labels: formatLabels(mergeObjects(payload.groupLabels ?? {}, { orgId: String(payload.orgId) })),
     source_url: text(payload.externalURL),
     count: 1,
     handle_status: handleStatusOf(status),

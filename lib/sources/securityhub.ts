@@ -3,7 +3,7 @@ import type { Alert, AlertResource, Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { AWS_COMPANY_NAME, awsDataSource, awsEnvironment, awsResource, awsTags, consoleUrl, eventBridgeEventSchema, parseArn } from "./aws";
 import { missingIdentity } from "./parse";
-import { compact, formatLabels, nonEmpty, portNumber } from "./shapes";
+import { compact, formatLabels, mergeObjects, nonEmpty, portNumber } from "./shapes";
 import { awsDeliverySchema, normalizeSnsControl, type AwsDelivery } from "./sns";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
@@ -187,13 +187,12 @@ function normalizeFinding(event: SecurityHubEvent, finding: AsffFinding, index: 
       ["SecurityControlId", finding.Compliance?.SecurityControlId],
     ]),
     source_url: finding.SourceUrl ?? (region === undefined ? undefined : findingConsoleUrl(region, findingId)),
-    data_source: {
-      ...awsDataSource(PRODUCT_NAME, account, region),
+    data_source: mergeObjects(awsDataSource(PRODUCT_NAME, account, region) ?? {}, {
       company_name: companyName(finding.CompanyName),
       product_name: finding.ProductName ?? PRODUCT_NAME,
       product_feature: PRODUCT_NAME,
       product_module: finding.GeneratorId,
-    },
+    }),
     environment: awsEnvironment(account, region),
   });
 

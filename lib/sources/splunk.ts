@@ -18,7 +18,7 @@ import {
   type FlatFields,
 } from "./common";
 import { missingIdentity } from "./parse";
-import { compact, formatLabels } from "./shapes";
+import { compact, formatLabels, mergeObjects } from "./shapes";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
 const SOURCE_ID = "splunk";
@@ -88,21 +88,22 @@ export const splunkSource = {
   normalize(payload: SplunkPayload, context: NormalizeContext): NormalizedAlert[] {
     const options = parseSourceOptions(splunkOptionsSchema, context.options, SOURCE_ID);
     const searchName = text(payload.search_name);
-    const settings = { ...options, ...searchSettings(options, searchName) };
+    const settings = mergeObjects(options, searchSettings(options, searchName));
 
     const sid = text(payload.sid) ?? missingIdentity(SOURCE_ID, "sid");
     const row = payload.result ?? undefined;
     const perResult = row !== undefined && settings.trigger !== "once";
     const key = perResult ? `${sid}#${rowKey(row, settings)}` : sid;
-    const identity = { source: SOURCE_ID, scope: originOf(payload.results_link), key, episode: "" };
+    const scope = originOf(payload.results_link);
 
     if (searchName === undefined && row === undefined) {
       // Nothing to map, and no severity to ask for, so the skipped trigger leaves no log line.
-      const content = compact({ ...commonContent(payload, context), title: "Splunk alert", handle_status: "Open" as const });
+      const content = compact(mergeObjects(commonContent(payload, context), { title: "Splunk alert", handle_status: "Open" as const }));
       const skipReason = "Splunk ad-hoc or test trigger without a search name or result row";
-      return [{ ...identity, status: "firing", skipReason, content }];
+      return [{ source: SOURCE_ID, scope, key, episode: "", status: "firing", skipReason, content }];
     }
-    return [{ ...identity, status: "firing", content: buildContent(payload, row ?? {}, settings.severity, context) }];
+    const content = buildContent(payload, row ?? {}, settings.severity, context);
+    return [{ source: SOURCE_ID, scope, key, episode: "", status: "firing", content }];
   },
 } satisfies SourceAdapter<SplunkPayload>;
 
@@ -139,26 +140,27 @@ function buildContent(
   const firstSeen = normalizeTime(firstField(row, ["first_seen"]), { field: "result.first_seen" });
   const lastSeen = normalizeTime(firstField(row, ["last_seen"]), { field: "result.last_seen" });
 
-  return compact({
-    ...commonContent(payload, context),
-    title: text(payload.search_name) ?? "Splunk alert",
-    description: firstField(row, ["message", "_raw"]) ?? describeRow(row),
-    severity: rowSeverity(row, searchSeverity, context),
-    first_observed_time: firstSeen ?? eventTime,
-    last_observed_time: lastSeen ?? eventTime ?? receivedTime(context),
-    alert_type: { category: firstField(row, ["category"]), alert_type: firstField(row, ["signature"]) },
-    network_list: networkFromFlatFields(row),
-    resource_list: resourcesFromRow(row),
-    user_info: usersFromFlatFields(row),
-    process: processesFromRow(row),
-    file_info: filesFromRow(row),
-    labels: formatLabels([
-      ["owner", payload.owner],
-      ["sourcetype", firstField(row, ["sourcetype"])],
-    ]),
-    count: countOf(firstField(row, ["count"])) ?? 1,
-    handle_status: "Open",
-  });
+  return compact(
+    mergeObjects(commonContent(payload, context), {
+      title: text(payload.search_name) ?? "Splunk alert",
+      description: firstField(row, ["message", "_raw"]) ?? describeRow(row),
+      severity: rowSeverity(row, searchSeverity, context),
+      first_observed_time: firstSeen ?? eventTime,
+      last_observed_time: lastSeen ?? eventTime ?? receivedTime(context),
+      alert_type: { category: firstField(row, ["category"]), alert_type: firstField(row, ["signature"]) },
+      network_list: networkFromFlatFields(row),
+      resource_list: resourcesFromRow(row),
+      user_info: usersFromFlatFields(row),
+      process: processesFromRow(row),
+      file_info: filesFromRow(row),
+      labels: formatLabels([
+        ["owner", payload.owner],
+        ["sourcetype", firstField(row, ["sourcetype"])],
+      ]),
+      count: countOf(firstField(row, ["count"])) ?? 1,
+      handle_status: "Open" as const,
+    }),
+  );
 }
 
 // Fields that come from the envelope and are the same whatever the row contains.

@@ -3,7 +3,7 @@ import { SOURCE_TYPE, type Alert, type Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { receivedTime } from "./common";
 import { missingIdentity } from "./parse";
-import { byShape, compact, formatLabels, hasKey, nonEmpty, portNumber } from "./shapes";
+import { byShape, compact, formatLabels, hasKey, mergeObjects, nonEmpty, portNumber } from "./shapes";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
 const SOURCE_ID = "wazuh";
@@ -74,13 +74,12 @@ const shuffleWrapperSchema = z
   .transform((wrapper): WazuhPayload => {
     const alert = wrapper.all_fields;
     return {
-      alert: {
-        ...alert,
+      alert: mergeObjects(alert, {
         id: alert.id ?? wrapper.id,
         timestamp: alert.timestamp ?? wrapper.timestamp,
         full_log: alert.full_log ?? wrapper.text,
-        rule: { ...alert.rule, description: alert.rule?.description ?? wrapper.title },
-      },
+        rule: mergeObjects(alert.rule ?? {}, { description: alert.rule?.description ?? wrapper.title }),
+      }),
       fieldPrefix: "all_fields.",
     };
   });

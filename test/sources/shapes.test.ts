@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compact } from "../../lib/sources/shapes";
+import { compact, mergeObjects } from "../../lib/sources/shapes";
 
 describe("compact", () => {
   it("drops empty values at every depth", () => {
@@ -58,5 +58,32 @@ describe("compact", () => {
     expect(output.resource).not.toBe(inner);
     expect(output.list[0]).not.toBe(inner);
     expect(output.resource).toStrictEqual({ name: "web" });
+  });
+});
+
+describe("mergeObjects", () => {
+  it("keeps first keys in place and appends new ones", () => {
+    const output = mergeObjects({ a: "1", b: "2", c: "3" }, { d: "4", b: "20" });
+
+    expect(JSON.stringify(output)).toBe('{"a":"1","b":"20","c":"3","d":"4"}');
+  });
+
+  it("copies undefined values as keys", () => {
+    expect(Object.keys(mergeObjects({ a: undefined }, { b: undefined }))).toStrictEqual(["a", "b"]);
+  });
+
+  it("keeps __proto__ as an own key", () => {
+    const labels = JSON.parse('{"__proto__":"x","job":"node"}') as Record<string, string>;
+
+    const output = mergeObjects(labels, { orgId: "1" });
+
+    expect(Object.getPrototypeOf(output)).toBe(Object.prototype);
+    expect(Object.keys(output)).toStrictEqual(["__proto__", "job", "orgId"]);
+  });
+
+  it("returns a new object", () => {
+    const first = { a: "1" };
+
+    expect(mergeObjects(first, {})).not.toBe(first);
   });
 });
