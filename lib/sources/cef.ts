@@ -1,6 +1,7 @@
 import { InvalidInputError } from "../errors";
 import type { Severity } from "../alert/schema";
 import { formatLabels } from "./labels";
+import { setField } from "./shapes";
 import type { FieldSpecConfig } from "./mapping";
 
 /**
@@ -55,15 +56,15 @@ const EXTENSION_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
  * @throws CefSyntaxError `BRIDGE.CEF_INVALID` naming the column of the first fault.
  */
 export function parseCefLine(line: string, options: { field?: string } = {}): CefEvent {
-  const fail = (reason: string, column: number) => new CefSyntaxError(reason, column, options.field);
-  const text = line.replace(/[\r\n]+$/, "");
+  const { field } = options;
+  const text = withoutTrailingLineBreaks(line);
 
   const start = text.indexOf("CEF:");
-  if (start === -1) throw fail('missing the "CEF:" prefix', 1);
+  if (start === -1) throw new CefSyntaxError('missing the "CEF:" prefix', 1, field);
 
-  const { fields, end } = parseHeader(text, start + 4, fail);
+  const { fields, end } = parseHeader(text, start + 4, field);
   const [version = "", deviceVendor = "", deviceProduct = "", deviceVersion = "", signatureId = "", name = "", severity = ""] = fields;
-  if (!/^\d{1,3}$/.test(version)) throw fail(`invalid CEF version ${JSON.stringify(version.slice(0, 16))}`, start + 5);
+  if (!/^\d{1,3}$/.test(version)) throw new CefSyntaxError(`invalid CEF version ${JSON.stringify(version.slice(0, 16))}`, start + 5, field);
 
   return {
     version: Number(version),
@@ -73,20 +74,25 @@ export function parseCefLine(line: string, options: { field?: string } = {}): Ce
     signatureId,
     name,
     severity: severity.trim(),
-    extensions: parseExtension(text.slice(end), end, fail),
+    extensions: parseExtension(text.slice(end), end, field),
   };
 }
 
-type Fail = (reason: string, column: number) => CefSyntaxError;
+function withoutTrailingLineBreaks(line: string): string {
+  let end = line.length;
+  while (end > 0 && (line.charCodeAt(end - 1) === 0x0a || line.charCodeAt(end - 1) === 0x0d)) end -= 1;
+  return end === line.length ? line : line.slice(0, end);
+}
 
-function parseHeader(text: string, start: number, fail: Fail): { fields: string[]; end: number } {
+function parseHeader(text: string, start: number, field: string | undefined): { fields: string[]; end: number } {
   const fields: string[] = [];
   let value = "";
   let index = start;
 
   while (fields.length < HEADER_FIELD_COUNT) {
     if (index >= text.length) {
-      throw fail(`the header ends after ${fields.length} of ${HEADER_FIELD_COUNT} "|"-separated fields`, index + 1);
+      const reason = `the header ends after ${fields.length} of ${HEADER_FIELD_COUNT} "|"-separated fields`;
+      throw new CefSyntaxError(reason, index + 1, field);
     }
     const char = text[index];
     const next = text[index + 1];
@@ -98,11 +104,43 @@ function parseHeader(text: string, start: number, fail: Fail): { fields: string[
       value = "";
       index += 1;
     } else {
-      value += char;
-      index += 1;
+      // Copy the run up to the next separator or backslash at once rather than char by char.
+      const runEnd = nextHeaderSpecial(text, index + 1);
+      value += text.slice(index, runEnd);
+      index = runEnd;
     }
   }
   return { fields, end: index };
+}
+
+const PIPE = 0x7c;
+const BACKSLASH = 0x5c;
+const EQUALS = 0x3d;
+const SPACE = 0x20;
+
+/** Returns the index of the first `|` or backslash at or after `from`, or the length. */
+function nextHeaderSpecial(text: string, from: number): number {
+  for (let index = from; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === PIPE || code === BACKSLASH) return index;
+  }
+  return text.length;
+}
+
+/** Returns the index of the first backslash, `=` or space at or after `from`, or the length. */
+function nextExtensionSpecial(text: string, from: number): number {
+  for (let index = from; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === BACKSLASH || code === EQUALS || code === SPACE) return index;
+  }
+  return text.length;
+}
+
+/** Removes trailing spaces (U+0020 only, not other white space). */
+function trimSpacesEnd(value: string): string {
+  let end = value.length;
+  while (end > 0 && value.charCodeAt(end - 1) === SPACE) end -= 1;
+  return end === value.length ? value : value.slice(0, end);
 }
 
 const EXTENSION_ESCAPES: Readonly<Record<string, string>> = { "=": "=", "\\": "\\", "|": "|", n: "\n", r: "\r" };
@@ -111,7 +149,7 @@ const EXTENSION_ESCAPES: Readonly<Record<string, string>> = { "=": "=", "\\": "\
  * Splits the extension into pairs. `pending` collects decoded text since the last key: the
  * current value and, after its last unescaped space, possibly the next key.
  */
-function parseExtension(text: string, offset: number, fail: Fail): Record<string, string> {
+function parseExtension(text: string, offset: number, field: string | undefined): Record<string, string> {
   const pairs: Record<string, string> = {};
   let key: string | undefined;
   let pending = "";
@@ -135,13 +173,14 @@ function parseExtension(text: string, offset: number, fail: Fail): Record<string
 
       if (key === undefined) {
         if (!isKey || pending.slice(0, keyStart).trim() !== "") {
-          throw fail(`expected an extension key before "=", found ${JSON.stringify(pending.slice(0, 32))}`, offset + index + 1);
+          const reason = `expected an extension key before "=", found ${JSON.stringify(pending.slice(0, 32))}`;
+          throw new CefSyntaxError(reason, offset + index + 1, field);
         }
       } else if (!isKey || lastSpace === -1) {
         pending += char;
         continue;
       } else {
-        setOwn(pairs, key, pending.slice(0, lastSpace).replace(/ +$/, ""));
+        setField(pairs, key, trimSpacesEnd(pending.slice(0, lastSpace)));
       }
       key = candidate;
       pending = "";
@@ -150,18 +189,20 @@ function parseExtension(text: string, offset: number, fail: Fail): Record<string
       continue;
     }
 
-    if (char === " ") lastSpace = pending.length;
-    pending += char;
+    if (char === " ") {
+      lastSpace = pending.length;
+      pending += char;
+      continue;
+    }
+    // Copy the run up to the next backslash, "=" or space at once rather than char by char.
+    const runEnd = nextExtensionSpecial(text, index + 1);
+    pending += text.slice(index, runEnd);
+    index = runEnd - 1;
   }
 
-  if (key !== undefined) setOwn(pairs, key, pending.replace(/ +$/, ""));
-  else if (pending.trim() !== "") throw fail("the extension has text but no key=value pair", offset + 1);
+  if (key !== undefined) setField(pairs, key, trimSpacesEnd(pending));
+  else if (pending.trim() !== "") throw new CefSyntaxError("the extension has text but no key=value pair", offset + 1, field);
   return pairs;
-}
-
-/** Defines an own enumerable property, so keys like `__proto__` stay plain data. */
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /**
@@ -172,7 +213,7 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
  */
 export function cefRecord(event: CefEvent): Record<string, unknown> {
   const record: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(event.extensions)) setOwn(record, key, value);
+  for (const key of Object.keys(event.extensions)) setField(record, key, event.extensions[key]);
   record.version = event.version;
   record.deviceVendor = event.deviceVendor;
   record.deviceProduct = event.deviceProduct;
@@ -247,7 +288,7 @@ export function cefLabels(record: Readonly<Record<string, unknown>>): string | u
   for (const slot of CUSTOM_STRING_SLOTS) {
     const value = scalarText(record[slot]);
     if (value === undefined) continue;
-    setOwn(labels, scalarText(record[`${slot}Label`]) ?? slot, value);
+    setField(labels, scalarText(record[`${slot}Label`]) ?? slot, value);
   }
   const action = scalarText(record.act);
   if (action !== undefined) labels.act = action;

@@ -137,6 +137,45 @@ describe("parseCefLine", () => {
   });
 });
 
+describe("parseCefLine extension edge cases", () => {
+  it.each([
+    ["CEF:0|V|P|1|sig|name|5|a=1 b=two words  c=x\\=y d=\\\\ e=end   ", { a: "1", b: "two words", c: "x=y", d: "\\", e: "end" }],
+    ["CEF:0|V|P|1|sig|name|5|url=https://a.example/?q=1&r=2 k2=v", { url: "https://a.example/?q=1&r=2", k2: "v" }],
+    ["CEF:0|V|P|1|sig|name|5|msg=line1\\nline2\\r k\\=x=1 z=2", { msg: "line1\nline2\r k=x=1", z: "2" }],
+    ["CEF:0|V|P|1|sig|name|5|  a=1", { a: "1" }],
+    ["CEF:0|V|P|1|sig|name|5|a= b=  c=3", { a: "", b: "", c: "3" }],
+    ["CEF:0|V|P|1|sig|name|5|a=1 =2 b=3", { a: "1 =2", b: "3" }],
+    ["CEF:0|V|P|1|sig|name|5|a=x\\ y b=\\q", { a: "x\\ y", b: "\\q" }],
+    ["CEF:0|V|P|1|sig|name|5|a=1 b.c-d_e=2 9z=3 -x=4", { a: "1", "b.c-d_e": "2", "9z": "3 -x=4" }],
+    ["<13>May 14 host CEF:0|V|P|1|sig|name|5|a=1 a=2 a=3\r\n", { a: "3" }],
+  ])("parses %j", (line, extensions) => {
+    expect(parseCefLine(line).extensions).toStrictEqual(extensions);
+  });
+
+  it("keeps the order of first appearance", () => {
+    expect(Object.keys(parseCefLine("CEF:0|V|P|1|s|n|5|b=1 a=2 b=3 c=4").extensions)).toStrictEqual(["b", "a", "c"]);
+  });
+
+  it.each([
+    ["CEF:1|Ve\\|ndor|Pro\\\\d|1.0|s\\x|na|me|High|", 37],
+    ["CEF:0|V|P|1|sig|name|5|junk", 24],
+    ["CEF:0|V|P|1|sig|name|5|x y=1", 27],
+    ["CEF:0|V|P|1|sig", 16],
+  ])("rejects %j at column %d", (line, column) => {
+    expect(syntaxErrorOf(line).column).toBe(column);
+  });
+
+  it("decodes header escapes next to separators", () => {
+    const event = parseCefLine("CEF:0|Ve\\|ndor|Pro\\\\d|1.0|s\\x|na\\\\|High|a=1");
+
+    expect(event.deviceVendor).toBe("Ve|ndor");
+    expect(event.deviceProduct).toBe("Pro\\d");
+    expect(event.signatureId).toBe("s\\x");
+    expect(event.name).toBe("na\\");
+    expect(event.severity).toBe("High");
+  });
+});
+
 describe("CEF record helpers", () => {
   const record = cefRecord(
     parseCefLine(
