@@ -60,39 +60,78 @@ function fromIsoParts(match: RegExpExecArray, original: string, options: TimeOpt
 
   const milliseconds = fraction.padEnd(3, "0").slice(0, 3);
   const offset = zone.toUpperCase() === "Z" ? "Z" : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
+  const wallClock: WallClock = {
+    year: Number(year),
+    month: Number(month),
+    day: Number(day),
+    hour: Number(hour),
+    minute: Number(minute),
+    second: Number(second),
+    millisecond: Number(milliseconds),
+  };
+  const offsetMinutes = offset === "Z" ? 0 : offsetMinutesOf(offset);
   const epochMs =
-    epochOfPlainFields(match, Number(milliseconds), offset) ??
+    (offsetMinutes === undefined ? undefined : epochOfWallClock(wallClock, offsetMinutes)) ??
     new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}.${milliseconds}${offset}`).getTime();
   if (Number.isNaN(epochMs)) throw invalidTime(original, options);
   return formatTime(epochMs);
 }
 
-/**
- * Computes the instant of the fields of an `ISO_PATTERN` match with `Date.UTC`, several times
- * faster than parsing the string again with `Date`. Returns undefined where `Date.UTC` would read
- * the fields differently from `Date`'s ISO parser, so the caller parses those: years below 100
- * (`Date.UTC` adds 1900), hour 24, and any field out of its range. Within the ranges both roll a
- * day past the end of the month over in the same way (February 30 is March 1).
- */
-function epochOfPlainFields(match: RegExpExecArray, millisecond: number, offset: string): number | undefined {
-  const year = Number(match[1]);
-  const month = Number(match[2]);
-  const day = Number(match[3]);
-  const hour = Number(match[4]);
-  const minute = Number(match[5]);
-  const second = Number(match[6]);
-  const plain = year >= 100 && month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 && second <= 59;
-  if (!plain) return undefined;
+// Reads "+hh:mm" as minutes east of UTC, or undefined when hh is over 23 or mm over 59.
+function offsetMinutesOf(offset: string): number | undefined {
+  const hours = Number(offset.slice(1, 3));
+  const minutes = Number(offset.slice(4, 6));
+  if (hours > 23 || minutes > 59) return undefined;
+  return (offset.startsWith("-") ? -1 : 1) * (hours * 60 + minutes);
+}
 
-  let offsetMinutes = 0;
-  if (offset !== "Z") {
-    const offsetHours = Number(offset.slice(1, 3));
-    const offsetRest = Number(offset.slice(4, 6));
-    if (offsetHours > 23 || offsetRest > 59) return undefined;
-    offsetMinutes = (offset.startsWith("-") ? -1 : 1) * (offsetHours * 60 + offsetRest);
-  }
+/** The date and time fields of a wall clock, `month` from 1 to 12. */
+export interface WallClock {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  millisecond: number;
+}
+
+/**
+ * Computes the instant of a wall clock at an offset of `offsetMinutes` east of UTC with
+ * `Date.UTC`, several times faster than formatting the fields as RFC 3339 text and parsing that
+ * with `Date`. Returns undefined where `Date.UTC` could give a different instant than `Date`'s
+ * ISO parser, and the caller then parses the text. These are years below 100 (`Date.UTC` adds
+ * 1900) or above 9999, hour 24, any field out of its range, and offsets that are not whole
+ * minutes within ±23:59.
+ * Within the ranges both roll a day past the end of the month over in the same way (February 30
+ * is March 1).
+ */
+export function epochOfWallClock(wallClock: WallClock, offsetMinutes: number): number | undefined {
+  const { year, month, day, hour, minute, second, millisecond } = wallClock;
+  const plain =
+    year >= 100 &&
+    year <= 9999 &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= 31 &&
+    hour >= 0 &&
+    hour <= 23 &&
+    minute >= 0 &&
+    minute <= 59 &&
+    second >= 0 &&
+    second <= 59 &&
+    Number.isInteger(millisecond) &&
+    millisecond >= 0 &&
+    millisecond <= 999 &&
+    Number.isInteger(offsetMinutes) &&
+    Math.abs(offsetMinutes) <= MAX_OFFSET_MINUTES;
+  if (!plain) return undefined;
   return Date.UTC(year, month - 1, day, hour, minute, second, millisecond) - offsetMinutes * 60_000;
 }
+
+/** 23:59, the largest offset that RFC 3339 text with two-digit hours can carry. */
+const MAX_OFFSET_MINUTES = 23 * 60 + 59;
 
 const TWO_DIGITS = Array.from({ length: 100 }, (_, value) => String(value).padStart(2, "0"));
 const THREE_DIGITS = Array.from({ length: 1000 }, (_, value) => String(value).padStart(3, "0"));

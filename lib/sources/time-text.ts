@@ -1,5 +1,5 @@
 import { InvalidInputError } from "../errors";
-import { normalizeTime } from "../alert/time";
+import { epochOfWallClock, formatTime, normalizeTime, type WallClock } from "../alert/time";
 
 /**
  * Format of a mapped time value: epoch milliseconds, epoch seconds, RFC 3339, or `auto`
@@ -28,15 +28,7 @@ const ZONELESS_ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(
 const FIXED_OFFSET = /^(?:UTC|GMT)?([+-])(\d{2}):?(\d{2})$/i;
 
 /** A wall-clock time without a zone. */
-interface LocalTime {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-  millisecond: number;
-}
+type LocalTime = WallClock;
 
 /**
  * Converts a sender's time to RFC 3339 UTC with milliseconds, or undefined for "unset" values
@@ -85,11 +77,40 @@ function toLocalTime(parts: readonly (string | number | undefined)[], millisecon
 export function isSupportedTimeZone(zone: string): boolean {
   if (isUtcName(zone) || FIXED_OFFSET.test(zone)) return true;
   try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    zoneFormat(zone);
     return true;
   } catch {
     return false;
   }
+}
+
+// Building an Intl.DateTimeFormat takes tens of microseconds, so each zone's is built once. Zone
+// names can come from payloads (the zone of a CEF date), so the cache is emptied when it is full.
+const MAX_CACHED_ZONES = 64;
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * Returns the formatter that reads wall-clock fields in `zone`.
+ *
+ * @throws RangeError when the runtime's ICU data has no such zone.
+ */
+function zoneFormat(zone: string): Intl.DateTimeFormat {
+  const cached = zoneFormats.get(zone);
+  if (cached !== undefined) return cached;
+
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+  if (zoneFormats.size >= MAX_CACHED_ZONES) zoneFormats.clear();
+  zoneFormats.set(zone, format);
+  return format;
 }
 
 function isUtcName(zone: string): boolean {
@@ -104,6 +125,9 @@ function placeInZone(local: LocalTime, zone: string | undefined, original: strin
 
   const wallClockMs = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second, local.millisecond);
   const offsetMinutes = offsetOf(zone, wallClockMs);
+  // Fields that RFC 3339 text carries without surprises skip formatting and parsing that text.
+  const epochMs = epochOfWallClock(local, offsetMinutes);
+  if (epochMs !== undefined) return formatTime(epochMs);
   return normalizeTime(`${isoWallClock(local)}${formatOffset(offsetMinutes)}`, { field });
 }
 
@@ -124,17 +148,7 @@ function offsetOf(zone: string, wallClockMs: number): number {
 }
 
 function zoneOffsetAt(zone: string, instantMs: number): number {
-  const format = new Intl.DateTimeFormat("en-US", {
-    timeZone: zone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  });
-  const parts = Object.fromEntries(format.formatToParts(new Date(instantMs)).map((part) => [part.type, part.value]));
+  const parts = Object.fromEntries(zoneFormat(zone).formatToParts(new Date(instantMs)).map((part) => [part.type, part.value]));
   const zoneWallClockMs = Date.UTC(
     Number(parts.year),
     Number(parts.month) - 1,

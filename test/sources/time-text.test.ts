@@ -54,6 +54,43 @@ describe("convertTime", () => {
   });
 });
 
+describe("convertTime wall-clock edge cases", () => {
+  it.each([
+    ["Feb 30 2024 10:00:00 UTC", undefined, "2024-03-01T10:00:00.000Z"],
+    ["Jan 01 0001 00:00:00 UTC", undefined, undefined],
+    ["Jan 1 0001 00:00:00", "+08:00", undefined],
+    ["May 14 0050 11:07:11 +01:00", undefined, "0050-05-14T10:07:11.000Z"],
+    ["May 14 2024 24:00:00 UTC", undefined, "2024-05-15T00:00:00.000Z"],
+    ["May 14 2024 11:07:11 +23:59", undefined, "2024-05-13T11:08:11.000Z"],
+    ["May 14 2024 11:07:11 UTC+0575", undefined, "2024-05-14T04:52:11.000Z"],
+    ["May 14 2024 11:07:11.5 Asia/Shanghai", undefined, "2024-05-14T03:07:11.500Z"],
+    ["Mar 10 2024 02:30:00", "America/New_York", "2024-03-10T06:30:00.000Z"],
+    ["Nov 03 2024 01:30:00", "America/New_York", "2024-11-03T05:30:00.000Z"],
+    ["2024-05-14T11:07:11.123456", "Asia/Kolkata", "2024-05-14T05:37:11.123Z"],
+    ["2024-02-30 10:00:00", "-05:00", "2024-03-01T15:00:00.000Z"],
+    ["Dec 31 9999 23:59:59.999 -01:00", undefined, "+010000-01-01T00:59:59.999Z"],
+  ])("reads %j in zone %j", (value, timeZone, expected) => {
+    expect(convertTime(value, "auto", timeZone === undefined ? {} : { timeZone })).toBe(expected);
+  });
+
+  it.each([["May 14 2024 23:59:60 UTC"], ["May 14 2024 11:07:11 +24:00"], ["May 14 2024 11:07:11 Mars/Olympus"]])("rejects %j", (value) => {
+    expect(bridgeErrorOf(() => convertTime(value, "auto")).code).toBe("BRIDGE.TIME_INVALID");
+  });
+
+  it("rejects month 13 in a configured zone", () => {
+    expect(bridgeErrorOf(() => convertTime("2024-13-01T00:00:00", "auto", { timeZone: "UTC" })).code).toBe("BRIDGE.TIME_INVALID");
+  });
+
+  it("gives the same result for repeated zones", () => {
+    const zones = ["Asia/Shanghai", "asia/shanghai", "Europe/Berlin", "+05:30", "UTC"];
+    const first = zones.map((timeZone) => convertTime("Jul 01 2024 12:00:00", "auto", { timeZone }));
+    const second = zones.map((timeZone) => convertTime("Jul 01 2024 12:00:00", "auto", { timeZone }));
+
+    expect(first).toStrictEqual(["2024-07-01T04:00:00.000Z", "2024-07-01T04:00:00.000Z", "2024-07-01T10:00:00.000Z", "2024-07-01T06:30:00.000Z", "2024-07-01T12:00:00.000Z"]);
+    expect(second).toStrictEqual(first);
+  });
+});
+
 describe("isSupportedTimeZone", () => {
   it.each([
     ["UTC", true],
