@@ -101,15 +101,16 @@ function syntaxError(text: string, index: number, expected: string): PathSyntaxE
 export function readPath(root: unknown, segments: readonly PathSegment[]): unknown {
   let current: unknown = root;
   for (const segment of segments) {
-    if (typeof segment === "number") {
-      if (!Array.isArray(current) || segment >= current.length) return undefined;
-      current = current[segment];
-    } else {
-      if (!isPlainRecord(current) || !Object.hasOwn(current, segment)) return undefined;
-      current = current[segment];
-    }
+    current = readSegment(current, segment);
+    if (current === undefined) return undefined;
   }
   return current;
+}
+
+/** Reads one step of a path: an item of an array or an own property of an object. */
+export function readSegment(value: unknown, segment: PathSegment): unknown {
+  if (typeof segment === "number") return Array.isArray(value) && segment < value.length ? value[segment] : undefined;
+  return isPlainRecord(value) && Object.hasOwn(value, segment) ? value[segment] : undefined;
 }
 
 /** True for a non-null object that is not an array, such as a parsed JSON object. */

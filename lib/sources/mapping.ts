@@ -3,8 +3,9 @@ import { alertSchema, type Alert, type Severity } from "../alert/schema";
 import { isSeverity, severityFromLabel } from "../alert/severity";
 import { InvalidInputError } from "../errors";
 import { formatPath } from "./parse";
-import { isPlainRecord, parseJsonPath, parseTargetPath, PathSyntaxError, readPath, type PathSegment } from "./json-path";
+import { isPlainRecord, parseJsonPath, parseTargetPath, PathSyntaxError, readPath, readSegment, type PathSegment } from "./json-path";
 import { formatLabels } from "./labels";
+import { setField } from "./shapes";
 import { convertTime } from "./time-text";
 import type { NormalizeContext } from "./types";
 
@@ -395,11 +396,12 @@ function conversionError(field: CompiledField, location: string, expected: strin
  */
 export function setTarget(content: Record<string, unknown>, segments: readonly PathSegment[], value: unknown): void {
   let node: Record<string, unknown> | unknown[] = content;
-  for (const [index, segment] of segments.entries()) {
-    const isLast = index === segments.length - 1;
-    const existing = readPath(node, [segment]);
+  const last = segments.length - 1;
+  for (let index = 0; index <= last; index++) {
+    const segment = segments[index] as PathSegment;
     let child: unknown = value;
-    if (!isLast) {
+    if (index < last) {
+      const existing = readSegment(node, segment);
       const nextIsIndex = typeof segments[index + 1] === "number";
       const fits = nextIsIndex ? Array.isArray(existing) : isPlainRecord(existing);
       if (fits) child = existing;
@@ -407,8 +409,8 @@ export function setTarget(content: Record<string, unknown>, segments: readonly P
       else child = {};
     }
     if (Array.isArray(node)) node[segment as number] = child;
-    else Object.defineProperty(node, segment, { value: child, enumerable: true, writable: true, configurable: true });
-    if (!isLast) node = child as Record<string, unknown> | unknown[];
+    else setField(node, String(segment), child);
+    if (index < last) node = child as Record<string, unknown> | unknown[];
   }
 }
 
