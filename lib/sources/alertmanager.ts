@@ -2,10 +2,9 @@ import * as z from "zod";
 import { SEVERITIES, SOURCE_TYPE, type Alert, type AlertNetwork, type AlertResource, type Severity } from "../alert/schema";
 import { severityFromLabel } from "../alert/severity";
 import { normalizeTime } from "../alert/time";
-import { ConfigError } from "../errors";
-import { receivedTime } from "./common";
+import { parseSourceOptions, receivedTime } from "./common";
 import { formatLabels } from "./labels";
-import { formatPath, missingIdentity } from "./parse";
+import { missingIdentity } from "./parse";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
 const SOURCE_ID = "alertmanager";
@@ -92,9 +91,7 @@ export const alertmanagerSource = {
 } satisfies SourceAdapter<AlertmanagerPayload>;
 
 function parseOptions(options: unknown): z.output<typeof alertmanagerOptionsSchema> {
-  const result = alertmanagerOptionsSchema.safeParse(options ?? {});
-  if (result.success) return result.data;
-  throw new ConfigError(result.error.issues.map((issue) => `${SOURCE_ID} source options at ${formatPath(issue.path)}: ${issue.message}`));
+  return parseSourceOptions(alertmanagerOptionsSchema, options, SOURCE_ID);
 }
 
 function normalizeAlert(

@@ -2,7 +2,7 @@ import * as z from "zod";
 import { SEVERITIES, type Alert, type AlertResource, type Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { ConfigError } from "../errors";
-import { receivedTime } from "./common";
+import { cachedSourceOptions, receivedTime, rememberSourceOptions } from "./common";
 import { awsDataSource, awsEnvironment, awsResource, consoleUrl, eventBridgeEventSchema, parseArn } from "./aws";
 import { missingIdentity } from "./parse";
 import { byShape, compact, formatLabels, hasKey } from "./shapes";
@@ -200,8 +200,11 @@ export function cloudWatchSeverity(alarmName: string, options: CloudWatchOptions
 }
 
 function readOptions(options: unknown): CloudWatchOptions {
+  const cached = cachedSourceOptions(cloudWatchOptionsSchema, options);
+  if (cached !== undefined) return cached.value;
+
   const result = cloudWatchOptionsSchema.safeParse(options ?? {});
-  if (result.success) return result.data;
+  if (result.success) return rememberSourceOptions(cloudWatchOptionsSchema, options, result.data);
   throw new ConfigError(result.error.issues.map((issue) => `cloudwatch source options ${issue.path.join(".") || "(root)"}: ${issue.message}`));
 }
 

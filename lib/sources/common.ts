@@ -97,11 +97,48 @@ function canonicalJson(value: unknown): string {
  * @throws ConfigError `BRIDGE.CONFIG_INVALID` listing every invalid setting.
  */
 export function parseSourceOptions<T>(schema: z.ZodType<T>, options: unknown, source: string): T {
+  const cached = cachedSourceOptions(schema, options);
+  if (cached !== undefined) return cached.value;
+
   const result = schema.safeParse(options ?? {});
-  if (result.success) return result.data;
+  if (result.success) return rememberSourceOptions(schema, options, result.data);
   throw new ConfigError(
     result.error.issues.map((issue) => `${source} source options at ${formatPath(issue.path)}: ${issue.message}`),
   );
+}
+
+interface ParsedOptions {
+  absent: { value: unknown } | undefined;
+  byObject: WeakMap<object, unknown>;
+}
+
+// The runtime reads BRIDGE_SOURCE_OPTIONS once at start and passes the same object, or
+// undefined, with every delivery, so each one is parsed once per schema instead of per delivery.
+const parsedOptions = new WeakMap<z.ZodType, ParsedOptions>();
+
+/**
+ * Returns the settings that {@link rememberSourceOptions} stored for this schema and options
+ * value, or undefined when there are none. Options objects must not change after their first
+ * use, because the check is not run again for the same object.
+ */
+export function cachedSourceOptions<T>(schema: z.ZodType<T>, options: unknown): { value: T } | undefined {
+  const parsed = parsedOptions.get(schema);
+  if (parsed === undefined) return undefined;
+  if (options === undefined) return parsed.absent as { value: T } | undefined;
+  if (typeof options !== "object" || options === null || !parsed.byObject.has(options)) return undefined;
+  return { value: parsed.byObject.get(options) as T };
+}
+
+/** Stores the settings parsed from `options` with `schema` and returns them. */
+export function rememberSourceOptions<T>(schema: z.ZodType<T>, options: unknown, value: T): T {
+  let parsed = parsedOptions.get(schema);
+  if (parsed === undefined) {
+    parsed = { absent: undefined, byObject: new WeakMap() };
+    parsedOptions.set(schema, parsed);
+  }
+  if (options === undefined) parsed.absent = { value };
+  else if (typeof options === "object" && options !== null) parsed.byObject.set(options, value);
+  return value;
 }
 
 /** Maps the usual words for traffic direction (ECS, Splunk CIM) onto `IN` and `OUT`. */
