@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { isIP } from "node:net";
 import type * as z from "zod";
 import { SOURCE_TYPE, type Alert, type AlertNetwork, type AlertResource, type Severity } from "../alert/schema";
@@ -79,14 +79,29 @@ export function severityMapLookup(map: Readonly<Record<string, Severity>>): (wor
  * the same row hashes the same whatever order the sender wrote its fields in.
  */
 export function canonicalHash(value: unknown): string {
-  return createHash("sha256").update(canonicalJson(value)).digest("hex");
+  return hash("sha256", canonicalJson(value), "hex");
 }
 
+// Loops rather than map and join, which built two arrays per level for every Splunk row.
 function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) out += ",";
+      // A hole stays empty, as Array.prototype.map and join left it.
+      if (index in value) out += canonicalJson(value[index]);
+    }
+    return `${out}]`;
+  }
   if (isRecord(value)) {
     const keys = Object.keys(value).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(",")}}`;
+    let out = "{";
+    for (let index = 0; index < keys.length; index++) {
+      const key = keys[index] as string;
+      if (index > 0) out += ",";
+      out += `${JSON.stringify(key)}:${canonicalJson(value[key])}`;
+    }
+    return `${out}}`;
   }
   return JSON.stringify(value) ?? "null";
 }
