@@ -1,6 +1,7 @@
 import { Buffer } from "node:buffer";
 import { hash } from "node:crypto";
 import { parse as parseUuid } from "uuid";
+import { quoteJsonString } from "./sources/json-path";
 
 /**
  * Namespace of every `action_instance_id` the bridge derives. Changing it changes every id and
@@ -19,6 +20,7 @@ nameBuffer.set(NAMESPACE_BYTES, 0);
 
 /** Version tag inside the hashed name; bump only together with a documented migration. */
 export const IDENTITY_VERSION = "secmaster-bridge/identity/v1";
+const VERSION_JSON = JSON.stringify(IDENTITY_VERSION);
 
 /** The parts that identify one alert episode sent to one workflow. */
 export interface IdentityParts {
@@ -34,7 +36,9 @@ export interface IdentityParts {
  * array, so that no choice of separator inside a part can make two identities collide.
  */
 export function canonicalIdentity(parts: IdentityParts): string {
-  return JSON.stringify([IDENTITY_VERSION, parts.source, parts.scope, parts.key, parts.episode, parts.workflowId]);
+  // The same text as JSON.stringify of the array, without building the array.
+  const { source, scope, key, episode, workflowId } = parts;
+  return `[${VERSION_JSON},${quoteJsonString(source)},${quoteJsonString(scope)},${quoteJsonString(key)},${quoteJsonString(episode)},${quoteJsonString(workflowId)}]`;
 }
 
 /**

@@ -5,6 +5,7 @@ import { SOURCE_TYPE, type Alert, type AlertNetwork, type AlertResource, type Se
 import { isSeverity, severityFromLabel } from "../alert/severity";
 import { formatTime } from "../alert/time";
 import { ConfigError } from "../errors";
+import { quoteJsonString } from "./json-path";
 import { formatPath } from "./parse";
 import { isRecord, portNumber } from "./shapes";
 import type { AlertStatus, NormalizeContext } from "./types";
@@ -84,6 +85,7 @@ export function canonicalHash(value: unknown): string {
 
 // Loops rather than map and join, which built two arrays per level for every Splunk row.
 function canonicalJson(value: unknown): string {
+  if (typeof value === "string") return quoteJsonString(value);
   if (Array.isArray(value)) {
     let out = "[";
     for (let index = 0; index < value.length; index++) {
@@ -99,7 +101,7 @@ function canonicalJson(value: unknown): string {
     for (let index = 0; index < keys.length; index++) {
       const key = keys[index] as string;
       if (index > 0) out += ",";
-      out += `${JSON.stringify(key)}:${canonicalJson(value[key])}`;
+      out += `${quoteJsonString(key)}:${canonicalJson(value[key])}`;
     }
     return `${out}}`;
   }

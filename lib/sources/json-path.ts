@@ -119,6 +119,20 @@ export function isPlainRecord(value: unknown): value is Record<string, unknown> 
 }
 
 /**
+ * Returns `JSON.stringify(value)` for a string. A string without a quote, backslash, control
+ * character or surrogate needs no escapes and is quoted directly, which is faster
+ * than calling `JSON.stringify` on each string.
+ */
+export function quoteJsonString(value: string): string {
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    const needsEscape = code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff);
+    if (needsEscape) return JSON.stringify(value);
+  }
+  return `"${value}"`;
+}
+
+/**
  * Serializes JSON with object keys sorted by UTF-16 code unit at every level, so two payloads
  * that differ only in key order give the same text. Values at `exclude` paths are left out,
  * which is how volatile fields (receive times, counters) are kept out of a body hash.

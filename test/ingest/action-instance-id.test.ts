@@ -52,6 +52,19 @@ describe("actionInstanceId pinned ids", () => {
   });
 });
 
+describe("canonicalIdentity against JSON.stringify", () => {
+  it("equals JSON.stringify of the parts", () => {
+    const part = fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), fc.constantFrom('"', "\\", "\n", "\u001f", "\u007f", "\u2028", "\ud800", "\udfff", "😀"));
+    fc.assert(
+      fc.property(fc.record({ source: part, scope: part, key: part, episode: part, workflowId: part }), (parts) => {
+        const expected = JSON.stringify(["secmaster-bridge/identity/v1", parts.source, parts.scope, parts.key, parts.episode, parts.workflowId]);
+        expect(canonicalIdentity(parts)).toBe(expected);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
 describe("actionInstanceId against the uuid package", () => {
   it("equals uuid v5 of the canonical name", () => {
     const part = fc.string({ unit: "binary", maxLength: 1500 });
