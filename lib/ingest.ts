@@ -9,7 +9,7 @@ import { logger } from "./logger";
 import { defaultRouteTable, type RouteTable } from "./routing/compile";
 import { routeAlert } from "./routing/match";
 import { parsePayload } from "./sources/parse";
-import type { NormalizedAlert, SourceAdapter } from "./sources/types";
+import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./sources/types";
 
 /** Outcome of one alert of a delivery, as returned to the sender. */
 export interface AlertResult {
@@ -78,27 +78,46 @@ export function planDelivery(
 ): Plan[] {
   const alerts = normalizeDelivery(request, options);
   const routes = options.routes ?? defaultRouteTable(options.target);
-  return alerts.flatMap((alert) => planAlert(alert, options.target, routes));
+  const plans: Plan[] = [];
+  for (const alert of alerts) plans.push(...planAlert(alert, options.target, routes));
+  return plans;
 }
 
 /** Parses a delivery with its source's schema and splits it into normalized alerts. */
 export function normalizeDelivery(request: IngestRequest, options: Pick<IngestOptions, "defaultSeverity" | "onUnknownSeverity">): NormalizedAlert[] {
   const { adapter } = request;
   const payload = parsePayload(adapter.schema, request.body, adapter.id);
-  return adapter.normalize(payload, {
-    receivedAt: request.receivedAt,
-    options: request.options,
-    unknownSeverity: (field, value) => {
-      logger.warn("unknown severity value, using the default", {
-        source: adapter.id,
-        field,
-        value: typeof value === "string" ? value.slice(0, 64) : typeof value,
-        defaultSeverity: options.defaultSeverity,
-      });
-      options.onUnknownSeverity?.(adapter.id, field);
-      return options.defaultSeverity;
-    },
-  });
+  return adapter.normalize(payload, new DeliveryContext(request, options));
+}
+
+/**
+ * The {@link NormalizeContext} of one delivery. A class rather than an object literal, so that
+ * no closure is built per delivery.
+ */
+class DeliveryContext implements NormalizeContext {
+  readonly receivedAt: Date;
+  readonly options: unknown;
+  readonly #sourceId: string;
+  readonly #settings: Pick<IngestOptions, "defaultSeverity" | "onUnknownSeverity">;
+
+  constructor(request: IngestRequest, settings: Pick<IngestOptions, "defaultSeverity" | "onUnknownSeverity">) {
+    this.receivedAt = request.receivedAt;
+    this.options = request.options;
+    this.#sourceId = request.adapter.id;
+    this.#settings = settings;
+  }
+
+  unknownSeverity(field: string, value: unknown): Severity {
+    const settings = this.#settings;
+    logger.warn("unknown severity value, using the default", {
+      source: this.#sourceId,
+      field,
+      value: typeof value === "string" ? value.slice(0, 64) : typeof value,
+      defaultSeverity: settings.defaultSeverity,
+    });
+    settings.onUnknownSeverity?.(this.#sourceId, field);
+    return settings.defaultSeverity;
+  }
 }
 
 /** One alert of a delivery and one of its workflows, ready to start unless `skipReason` is set. */
