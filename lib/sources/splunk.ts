@@ -98,7 +98,7 @@ export const splunkSource = {
 
     if (searchName === undefined && row === undefined) {
       // Nothing to map, and no severity to ask for, so the skipped trigger leaves no log line.
-      const content = compact(mergeObjects(commonContent(payload, context), { title: "Splunk alert", handle_status: "Open" as const }));
+      const content = skippedContent(payload, context);
       const skipReason = "Splunk ad-hoc or test trigger without a search name or result row";
       return [{ source: SOURCE_ID, scope, key, episode: "", status: "firing", skipReason, content }];
     }
@@ -130,6 +130,7 @@ function originOf(link: string): string {
   }
 }
 
+// The envelope fields (time of receipt, data source, owner, link) come first in both contents.
 function buildContent(
   payload: SplunkPayload,
   row: FlatFields,
@@ -139,53 +140,65 @@ function buildContent(
   const eventTime = normalizeTime(firstField(row, ["_time"]), { field: "result._time" });
   const firstSeen = normalizeTime(firstField(row, ["first_seen"]), { field: "result.first_seen" });
   const lastSeen = normalizeTime(firstField(row, ["last_seen"]), { field: "result.last_seen" });
+  const receivedAt = receivedTime(context);
 
-  return compact(
-    mergeObjects(commonContent(payload, context), {
-      title: text(payload.search_name) ?? "Splunk alert",
-      description: firstField(row, ["message", "_raw"]) ?? describeRow(row),
-      severity: rowSeverity(row, searchSeverity, context),
-      first_observed_time: firstSeen ?? eventTime,
-      last_observed_time: lastSeen ?? eventTime ?? receivedTime(context),
-      alert_type: { category: firstField(row, ["category"]), alert_type: firstField(row, ["signature"]) },
-      network_list: networkFromFlatFields(row),
-      resource_list: resourcesFromRow(row),
-      user_info: usersFromFlatFields(row),
-      process: processesFromRow(row),
-      file_info: filesFromRow(row),
-      labels: formatLabels([
-        ["owner", payload.owner],
-        ["sourcetype", firstField(row, ["sourcetype"])],
-      ]),
-      count: countOf(firstField(row, ["count"])) ?? 1,
-      handle_status: "Open" as const,
-    }),
-  );
+  return compact({
+    last_observed_time: lastSeen ?? eventTime ?? receivedAt,
+    create_time: receivedAt,
+    data_source: dataSourceOf(payload),
+    labels: formatLabels([
+      ["owner", payload.owner],
+      ["sourcetype", firstField(row, ["sourcetype"])],
+    ]),
+    source_url: text(payload.results_link),
+    count: countOf(firstField(row, ["count"])) ?? 1,
+    verification_state: "Unknown",
+    title: text(payload.search_name) ?? "Splunk alert",
+    description: firstField(row, ["message", "_raw"]) ?? describeRow(row),
+    severity: rowSeverity(row, searchSeverity, context),
+    first_observed_time: firstSeen ?? eventTime,
+    alert_type: { category: firstField(row, ["category"]), alert_type: firstField(row, ["signature"]) },
+    network_list: networkFromFlatFields(row),
+    resource_list: resourcesFromRow(row),
+    user_info: usersFromFlatFields(row),
+    process: processesFromRow(row),
+    file_info: filesFromRow(row),
+    handle_status: "Open",
+  });
 }
 
-// Fields that come from the envelope and are the same whatever the row contains.
-function commonContent(payload: SplunkPayload, context: NormalizeContext): Alert {
-  return {
-    last_observed_time: receivedTime(context),
-    create_time: receivedTime(context),
-    data_source: thirdPartyDataSource({
-      product_name: "Splunk",
-      company_name: "Splunk",
-      product_feature: text(payload.search_name),
-      product_module: text(payload.app),
-    }),
+function skippedContent(payload: SplunkPayload, context: NormalizeContext): Alert {
+  const receivedAt = receivedTime(context);
+  return compact({
+    last_observed_time: receivedAt,
+    create_time: receivedAt,
+    data_source: dataSourceOf(payload),
     labels: formatLabels([["owner", payload.owner]]),
     source_url: text(payload.results_link),
     count: 1,
     verification_state: "Unknown",
-  };
+    title: "Splunk alert",
+    handle_status: "Open",
+  });
+}
+
+function dataSourceOf(payload: SplunkPayload): Alert["data_source"] {
+  return thirdPartyDataSource({
+    product_name: "Splunk",
+    company_name: "Splunk",
+    product_feature: text(payload.search_name),
+    product_module: text(payload.app),
+  });
 }
 
 // Searches that do not keep `_raw` or a `message` field still deserve a readable description.
 function describeRow(row: FlatFields): string | undefined {
-  const pairs = Object.entries(row)
-    .filter(([name]) => !name.startsWith("_"))
-    .map(([name, value]): readonly [string, string] => [name, typeof value === "string" ? value : (value ?? []).join("|")]);
+  const pairs: Array<readonly [string, string]> = [];
+  for (const name of Object.keys(row)) {
+    if (name.startsWith("_")) continue;
+    const value = row[name];
+    pairs.push([name, typeof value === "string" ? value : (value ?? []).join("|")]);
+  }
   return formatLabels(pairs);
 }
 
