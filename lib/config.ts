@@ -184,10 +184,30 @@ export const ENVIRONMENT_SCHEMA = z.object({
 });
 
 /**
+ * Check of the settings that name files or sources (generic mappings, `BRIDGE_SOURCE_OPTIONS`,
+ * the routing and schedules files). It returns one issue per problem.
+ */
+export type SettingsFileCheck = (env: Readonly<Record<string, string | undefined>>) => string[];
+
+const settingsFileChecks = new Set<SettingsFileCheck>();
+
+/**
+ * Registers a check that {@link loadConfig} runs when the environment has problems, so that its
+ * error also lists the problems of the files the environment names. The module that reads those
+ * files registers it, which keeps the source adapters and the YAML parser out of bundles that
+ * load only the configuration, such as the dispatch function's.
+ */
+export function registerSettingsFileCheck(check: SettingsFileCheck): void {
+  settingsFileChecks.add(check);
+}
+
+/**
  * Parses the environment into a {@link BridgeConfig}.
  *
  * @throws ConfigError listing every missing or invalid variable at once, and every unknown
  *   `SECMASTER_*` or `BRIDGE_*` name (a misspelt setting would otherwise be ignored silently).
+ *   The same error lists the problems the registered file checks find. When the environment
+ *   itself is valid, those checks run where the files are read, as in `createIngestRuntime`.
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): BridgeConfig {
   const issues: string[] = [];
@@ -218,7 +238,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   checkDelivery(text, env, issues);
   const credentials = readCredentials(text, issues);
   const auth = readAuth(text, env, issues);
-  if (!parsed.success || issues.length > 0 || credentials === undefined) throw new ConfigError(issues);
+  if (!parsed.success || issues.length > 0 || credentials === undefined) {
+    for (const check of settingsFileChecks) issues.push(...check(env));
+    throw new ConfigError(issues);
+  }
   const vars = parsed.data;
 
   return {

@@ -1,13 +1,14 @@
 import { readFileSync } from "node:fs";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { InboundAuth } from "./auth/inbound";
-import type { BridgeConfig } from "./config";
+import { registerSettingsFileCheck, type BridgeConfig } from "./config";
 import type { MessageQueue } from "./delivery/queue";
 import { SqsQueue } from "./delivery/sqs";
 import type { Starter } from "./delivery/start";
 import { ConfigError } from "./errors";
 import type { DefaultTarget } from "./ingest";
-import { createRoutingSource, type RoutingSource } from "./routing/load";
+import { createRoutingSource, type RoutingSettings, type RoutingSource } from "./routing/load";
+import { readSchedulesFile } from "./schedule/load";
 import { createGenericAdapter, loadGenericMapping } from "./sources/generic";
 import { BUILT_IN_SOURCES, findSource } from "./sources/index";
 import type { SourceAdapter } from "./sources/types";
@@ -45,17 +46,19 @@ export interface RuntimeOverrides {
 /**
  * Builds the ingest runtime from a parsed configuration. Reuse it across invocations.
  *
- * @throws ConfigError in queue mode when neither `BRIDGE_QUEUE_URL` nor an override names a queue,
- *   and when a generic mapping file or `BRIDGE_SOURCE_OPTIONS` is invalid.
+ * @throws ConfigError listing every problem at once: a missing queue in queue mode (neither
+ *   `BRIDGE_QUEUE_URL` nor an override names one), invalid generic mapping files, invalid
+ *   `BRIDGE_SOURCE_OPTIONS`, an invalid routing file, and then also an invalid schedules file.
  */
 export function createIngestRuntime(config: BridgeConfig, overrides: RuntimeOverrides = {}): IngestRuntime {
   const { delivery } = config;
+  const issues: string[] = [];
   const sqs = delivery.queueUrl !== undefined || delivery.deadLetterQueueUrl !== undefined ? new SQSClient({}) : undefined;
   const queue = delivery.queueUrl === undefined ? overrides.queue : new SqsQueue({ client: sqs!, queueUrl: delivery.queueUrl });
   const deadLetters =
     delivery.deadLetterQueueUrl === undefined ? overrides.deadLetters : new SqsQueue({ client: sqs!, queueUrl: delivery.deadLetterQueueUrl });
   if (delivery.mode === "queue" && queue === undefined) {
-    throw new ConfigError(["BRIDGE_QUEUE_URL: queue mode needs a queue; set the SQS queue URL, or BRIDGE_MODE=direct"]);
+    issues.push("BRIDGE_QUEUE_URL: queue mode needs a queue; set the SQS queue URL, or BRIDGE_MODE=direct");
   }
 
   const target: DefaultTarget = {
@@ -68,12 +71,23 @@ export function createIngestRuntime(config: BridgeConfig, overrides: RuntimeOver
         : { id: config.secmaster.dataclassId, name: config.secmaster.dataclassName },
   };
 
-  const genericSources = loadGenericSources(config.ingest.genericMappingFiles);
-  checkSourceOptions(config.ingest.sourceOptions, genericSources);
+  const { genericSources, routing } = loadSourceSettings(
+    { genericMappingFiles: config.ingest.genericMappingFiles, sourceOptions: config.ingest.sourceOptions, routing: config.routing },
+    target,
+    issues,
+  );
+  if (issues.length > 0 || routing === undefined) {
+    // Callers read the schedules file after this runtime is built. When something else failed,
+    // the error lists the schedules file's problems as well.
+    if (config.schedulesFile !== undefined) collectIssues(issues, () => readSchedulesFile(config.schedulesFile!));
+    sqs?.destroy();
+    throw new ConfigError(issues);
+  }
+
   return {
     config,
     target,
-    routing: createRoutingSource(config.routing, target),
+    routing,
     genericSources,
     inbound: new InboundAuth(config.auth, [...Object.keys(BUILT_IN_SOURCES), ...Object.keys(genericSources)]),
     queue,
@@ -85,13 +99,117 @@ export function createIngestRuntime(config: BridgeConfig, overrides: RuntimeOver
   };
 }
 
+/** Settings that name files or sources, which {@link loadSourceSettings} reads and checks. */
+interface SourceSettings {
+  genericMappingFiles: readonly string[];
+  sourceOptions: Readonly<Record<string, unknown>>;
+  routing: RoutingSettings;
+}
+
+/**
+ * Loads the generic sources and the routing source, and checks `BRIDGE_SOURCE_OPTIONS`. Each
+ * problem is added to `issues`, so one broken part hides none of the others.
+ *
+ * @returns The generic sources that loaded, and the routing source unless it failed to load.
+ */
+function loadSourceSettings(
+  settings: SourceSettings,
+  target: DefaultTarget,
+  issues: string[],
+): { genericSources: Record<string, SourceAdapter<unknown>>; routing: RoutingSource | undefined } {
+  const mappingIssues: string[] = [];
+  const genericSources = readGenericSources(settings.genericMappingFiles, mappingIssues);
+  issues.push(...mappingIssues);
+
+  // When a mapping failed, its source is missing, so options for it are not reported as unknown.
+  const sourceOptions =
+    mappingIssues.length === 0
+      ? settings.sourceOptions
+      : Object.fromEntries(Object.entries(settings.sourceOptions).filter(([sourceId]) => findSource(sourceId, genericSources) !== undefined));
+  collectIssues(issues, () => checkSourceOptions(sourceOptions, genericSources));
+  const routing = collectIssues(issues, () => createRoutingSource(settings.routing, target));
+  return { genericSources, routing };
+}
+
+/** Runs `load` and moves the issues of a ConfigError it throws into `issues`. */
+function collectIssues<T>(issues: string[], load: () => T): T | undefined {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    issues.push(...error.issues);
+    return undefined;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Checks the files and source settings that the environment names, for a `loadConfig` call
+ * that found problems in the environment itself. Settings the environment schema rejects are
+ * skipped, because loadConfig reports them already.
+ */
+function checkSettingsFiles(env: Env): string[] {
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === "" ? undefined : value;
+  };
+  const issues: string[] = [];
+  const dataclassId = text("SECMASTER_DATACLASS_ID");
+  const dataclassName = text("SECMASTER_DATACLASS_NAME") ?? "Alert";
+  // loadConfig reports missing ids, and an empty id matches no routing target.
+  const target: DefaultTarget = {
+    projectId: text("SECMASTER_PROJECT_ID") ?? "",
+    workspaceId: text("SECMASTER_WORKSPACE_ID") ?? "",
+    workflowId: text("SECMASTER_WORKFLOW_ID") ?? "",
+    dataclass: dataclassId === undefined ? { name: dataclassName } : { id: dataclassId, name: dataclassName },
+  };
+  const genericMappingFiles = (text("BRIDGE_GENERIC_MAPPINGS") ?? "")
+    .split(",")
+    .map((file) => file.trim())
+    .filter((file) => file !== "");
+  // The SSM parameter is read at the first delivery, not at start, so only a routing file is checked.
+  loadSourceSettings(
+    { genericMappingFiles, sourceOptions: parseSourceOptions(text("BRIDGE_SOURCE_OPTIONS")), routing: { file: text("BRIDGE_ROUTES_FILE"), ssmParameter: undefined } },
+    target,
+    issues,
+  );
+  const schedulesFile = text("BRIDGE_SCHEDULES_FILE");
+  if (schedulesFile !== undefined) collectIssues(issues, () => readSchedulesFile(schedulesFile));
+  return issues;
+}
+
+// Returns the options object, or an empty one when the text is not a JSON object (loadConfig reports that).
+function parseSourceOptions(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+// Every function that builds an ingest runtime imports this module before it loads the
+// configuration, so loadConfig lists these problems with those of the environment.
+registerSettingsFileCheck(checkSettingsFiles);
+
 /**
  * Reads generic JSON source mappings. A file contains one mapping or an array of them, and each becomes
  * the source named by its `source_key`.
+ *
+ * @throws ConfigError listing every problem of every file.
  */
 export function loadGenericSources(files: readonly string[]): Record<string, SourceAdapter<unknown>> {
-  const sources: Record<string, SourceAdapter<unknown>> = {};
   const issues: string[] = [];
+  const sources = readGenericSources(files, issues);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return sources;
+}
+
+// Returns the mappings that are valid and adds the problems of the others to `issues`.
+function readGenericSources(files: readonly string[], issues: string[]): Record<string, SourceAdapter<unknown>> {
+  const sources: Record<string, SourceAdapter<unknown>> = {};
   for (const file of files) {
     let parsed: unknown;
     try {
@@ -116,7 +234,6 @@ export function loadGenericSources(files: readonly string[]): Record<string, Sou
       sources[adapter.id] = adapter;
     }
   }
-  if (issues.length > 0) throw new ConfigError(issues);
   return sources;
 }
 

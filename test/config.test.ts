@@ -1,6 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../lib/config";
 import { ConfigError } from "../lib/errors";
+// Importing the ingest runtime registers its file checks with loadConfig, as every ingest handler does.
+import { createIngestRuntime } from "../lib/ingest-runtime";
 
 const VALID = {
   SECMASTER_REGION: "cn-north-4",
@@ -12,8 +17,12 @@ const VALID = {
 };
 
 function issuesOf(env: Record<string, string>): readonly string[] {
+  return issuesThrownBy(() => loadConfig(env));
+}
+
+function issuesThrownBy(load: () => unknown): readonly string[] {
   try {
-    loadConfig(env);
+    load();
   } catch (error) {
     if (error instanceof ConfigError) return error.issues;
     throw error;
@@ -95,5 +104,102 @@ describe("LOG_LEVEL", () => {
 
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatch(/^LOG_LEVEL: /);
+  });
+});
+
+// Direct mode needs no queue, so createIngestRuntime reports only the file problems.
+const DIRECT = { ...VALID, BRIDGE_MODE: "direct" };
+
+let dir: string;
+let badRoutes: string;
+let badMapping: string;
+let badSchedules: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "config-files-"));
+  badRoutes = join(dir, "routes.yaml");
+  writeFileSync(badRoutes, "rules:\n  - name: broken\n    targets: []\n");
+  badMapping = join(dir, "mapping.json");
+  writeFileSync(badMapping, JSON.stringify({ source_key: "edge-fw", format: "json", fields: {} }));
+  badSchedules = join(dir, "schedules.yaml");
+  writeFileSync(badSchedules, "schedules:\n  - name: nightly\n    expression: every night\n    alert: { title: x }\n");
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function settingsOf(issues: readonly string[]): string[] {
+  return issues.map((issue) => issue.slice(0, issue.indexOf(":")));
+}
+
+describe("loadConfig with file settings", () => {
+  it("lists environment and file problems in one error", () => {
+    const issues = issuesOf({
+      ...DIRECT,
+      BRIDGE_MAX_BODY_BYTES: "x",
+      BRIDGE_SOURCE_OPTIONS: '{"splunk":{"trigger":"twice"}}',
+      BRIDGE_ROUTES_FILE: badRoutes,
+      BRIDGE_GENERIC_MAPPINGS: badMapping,
+      BRIDGE_SCHEDULES_FILE: badSchedules,
+    });
+
+    expect(issues).toContain("BRIDGE_MAX_BODY_BYTES: must be a whole number");
+    expect(issues.some((issue) => issue.startsWith("BRIDGE_SOURCE_OPTIONS: splunk.trigger: "))).toBe(true);
+    expect(issues.some((issue) => issue.startsWith(`BRIDGE_GENERIC_MAPPINGS: ${badMapping} mapping 0`))).toBe(true);
+    expect(issues.some((issue) => issue.startsWith(`${badRoutes}: rules[0] (name "broken"): targets: `))).toBe(true);
+    expect(issues.some((issue) => issue.startsWith(`${badSchedules}: `))).toBe(true);
+  });
+
+  it("lists source options problems behind an invalid LOG_LEVEL", () => {
+    const issues = issuesOf({ ...DIRECT, LOG_LEVEL: "verbose", BRIDGE_SOURCE_OPTIONS: '{"splunk":{"trigger":"twice"}}' });
+
+    expect(settingsOf(issues)).toEqual(["LOG_LEVEL", "BRIDGE_SOURCE_OPTIONS"]);
+  });
+
+  it("reports a source options text that is not JSON once", () => {
+    const issues = issuesOf({ ...DIRECT, BRIDGE_SOURCE_OPTIONS: "{splunk" });
+
+    expect(settingsOf(issues)).toEqual(["BRIDGE_SOURCE_OPTIONS"]);
+  });
+
+  it("reads no file when the environment is valid", () => {
+    const config = loadConfig({ ...DIRECT, BRIDGE_ROUTES_FILE: badRoutes });
+
+    expect(config.routing.file).toBe(badRoutes);
+  });
+});
+
+describe("createIngestRuntime problems", () => {
+  it("lists mapping, options, routing and schedules problems together", () => {
+    const config = loadConfig({
+      ...DIRECT,
+      BRIDGE_SOURCE_OPTIONS: '{"splunk":{"trigger":"twice"}}',
+      BRIDGE_ROUTES_FILE: badRoutes,
+      BRIDGE_GENERIC_MAPPINGS: badMapping,
+      BRIDGE_SCHEDULES_FILE: badSchedules,
+    });
+    const issues = issuesThrownBy(() => createIngestRuntime(config));
+
+    expect(issues.some((issue) => issue.startsWith(`BRIDGE_GENERIC_MAPPINGS: ${badMapping} mapping 0`))).toBe(true);
+    expect(issues.some((issue) => issue.startsWith("BRIDGE_SOURCE_OPTIONS: splunk.trigger: "))).toBe(true);
+    expect(issues.some((issue) => issue.startsWith(`${badRoutes}: `))).toBe(true);
+    expect(issues.some((issue) => issue.startsWith(`${badSchedules}: `))).toBe(true);
+  });
+
+  it("does not call options of a failed mapping unknown", () => {
+    const config = loadConfig({ ...DIRECT, BRIDGE_GENERIC_MAPPINGS: badMapping, BRIDGE_SOURCE_OPTIONS: '{"edge-fw":{}}' });
+    const issues = issuesThrownBy(() => createIngestRuntime(config));
+
+    expect(settingsOf(issues)).toEqual(["BRIDGE_GENERIC_MAPPINGS"]);
+  });
+
+  it("names a missing queue beside a routing problem", () => {
+    const config = loadConfig({ ...DIRECT, BRIDGE_MODE: "queue", BRIDGE_ROUTES_FILE: badRoutes });
+    const issues = issuesThrownBy(() => createIngestRuntime(config));
+
+    expect(issues[0]).toBe("BRIDGE_QUEUE_URL: queue mode needs a queue; set the SQS queue URL, or BRIDGE_MODE=direct");
+    expect(issues.slice(1).every((issue) => issue.startsWith(`${badRoutes}: `))).toBe(true);
+    expect(issues.length).toBeGreaterThan(1);
   });
 });
