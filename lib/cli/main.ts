@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { SEVERITIES, type Severity } from "../alert/schema";
 import { createInstanceBody } from "../delivery/job";
 import { ENVIRONMENT_SCHEMA } from "../config";
@@ -10,37 +9,68 @@ import { parseFaults, startEmulator } from "../local/emulator";
 import { checkSourceOptions, loadGenericSources } from "../runtime";
 import { BUILT_IN_SOURCES, findSource } from "../sources/index";
 import type { SourceAdapter } from "../sources/types";
+import { CliUsageError, parseCommandArgs } from "./args";
 import { reportCliError } from "./errors";
-import { QUEUE_USAGE, redriveCommand, replayCommand } from "./queue";
+import { REDRIVE_USAGE, REPLAY_USAGE, redriveCommand, replayCommand } from "./queue";
 import { ROUTES_USAGE, routesCommand } from "./routes";
 import { SCHEDULE_USAGE, scheduleCommand } from "./schedule";
 
-const USAGE = `Usage: secmaster-bridge <command> [options]
-
-Commands:
-  normalize --source SOURCE FILE   Print the CreateWorkflowInstance bodies a delivery would produce,
+const NORMALIZE_USAGE = `  normalize --source SOURCE FILE   Print the CreateWorkflowInstance bodies a delivery would produce,
                                    without sending anything.
       --workflow-id ID             Workflow to address (default: SECMASTER_WORKFLOW_ID or the emulator's).
       --mapping FILE               Mapping file of a generic JSON source (repeatable).
       --received-at TIME           Receipt time to use, RFC 3339 (default: now).
-      --options JSON               Settings of the source (default: its entry in BRIDGE_SOURCE_OPTIONS).
-  emulator                         Run the SecMaster emulator alone on 127.0.0.1. Requires
+      --options JSON               Settings of the source (default: its entry in BRIDGE_SOURCE_OPTIONS).`;
+
+const EMULATOR_USAGE = `  emulator                         Run the SecMaster emulator alone on 127.0.0.1. Requires
                                    SECMASTER_AK and SECMASTER_SK, the key pair it accepts.
       --port PORT                  Port (default: SECMASTER_EMULATOR_PORT or 9400).
-      --data-dir DIR               Where stored instances persist (default: BRIDGE_DATA_DIR or .data).
+      --data-dir DIR               Where stored instances persist (default: BRIDGE_DATA_DIR or .data).`;
+
+const USAGE = `Usage: secmaster-bridge <command> [options]
+
+Commands:
+${NORMALIZE_USAGE}
+${EMULATOR_USAGE}
 ${ROUTES_USAGE}
 ${SCHEDULE_USAGE}
-${QUEUE_USAGE}
-  help                             Show this text.
+${REDRIVE_USAGE}
+${REPLAY_USAGE}
+  help                             Show this text; COMMAND --help shows the options of one command.
+  --version                        Print the version of secmaster-bridge.
 
 Sources: ${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}`;
 
-/** Runs one CLI command and returns the process exit code. */
-export async function runCli(
-  argv: string[],
-  io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr },
-): Promise<number> {
+/** Usage text of each command, printed with `--help` and after a command line it cannot run. */
+const COMMAND_USAGE: Record<string, string> = {
+  normalize: NORMALIZE_USAGE,
+  emulator: EMULATOR_USAGE,
+  routes: ROUTES_USAGE,
+  schedule: SCHEDULE_USAGE,
+  redrive: REDRIVE_USAGE,
+  replay: REPLAY_USAGE,
+};
+
+type CliStreams = { out: NodeJS.WritableStream; err: NodeJS.WritableStream };
+
+/** Runs one CLI command and returns the process exit code: 0 on success, 1 on failure, 2 for a wrong command line. */
+export async function runCli(argv: string[], io: CliStreams = { out: process.stdout, err: process.stderr }): Promise<number> {
   const [command, ...rest] = argv;
+  const usage = command === undefined ? undefined : COMMAND_USAGE[command];
+  if (usage !== undefined && asksForHelp(rest)) {
+    io.out.write(`Usage:\n${usage}\n`);
+    return 0;
+  }
+  try {
+    return await runCommand(command, rest, io);
+  } catch (error) {
+    if (!(error instanceof CliUsageError)) throw error;
+    io.err.write(`${error.message}\n\nUsage:\n${usage ?? USAGE}\n`);
+    return 2;
+  }
+}
+
+async function runCommand(command: string | undefined, rest: string[], io: CliStreams): Promise<number> {
   switch (command) {
     case "normalize":
       return normalizeCommand(rest, io);
@@ -54,6 +84,10 @@ export async function runCli(
       return redriveCommand(rest, io);
     case "replay":
       return replayCommand(rest, io);
+    case "--version":
+    case "-v":
+      io.out.write(`${packageVersion()}\n`);
+      return 0;
     case undefined:
     case "help":
     case "--help":
@@ -66,8 +100,19 @@ export async function runCli(
   }
 }
 
-function normalizeCommand(args: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream }): number {
-  const { values, positionals } = parseArgs({
+// `--help` or `-h` before the `--` that ends the options.
+function asksForHelp(args: string[]): boolean {
+  const end = args.indexOf("--");
+  return (end < 0 ? args : args.slice(0, end)).some((arg) => arg === "--help" || arg === "-h");
+}
+
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return manifest.version;
+}
+
+function normalizeCommand(args: string[], io: CliStreams): number {
+  const { values, positionals } = parseCommandArgs("normalize", {
     args,
     allowPositionals: true,
     options: {
@@ -121,8 +166,8 @@ function normalizeCommand(args: string[], io: { out: NodeJS.WritableStream; err:
   }
 }
 
-async function emulatorCommand(args: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream }): Promise<number> {
-  const { values } = parseArgs({ args, options: { port: { type: "string" }, "data-dir": { type: "string" } } });
+async function emulatorCommand(args: string[], io: CliStreams): Promise<number> {
+  const { values } = parseCommandArgs("emulator", { args, options: { port: { type: "string" }, "data-dir": { type: "string" } } });
   const accessKey = process.env.SECMASTER_AK;
   const secretKey = process.env.SECMASTER_SK;
   if (accessKey === undefined || secretKey === undefined) {

@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { SEVERITIES, type Severity } from "../alert/schema";
 import { enqueueDelivery } from "../delivery/enqueue";
@@ -13,21 +12,23 @@ import type { RouteTable } from "../routing/compile";
 import { readRoutingFile } from "../routing/load";
 import { loadGenericSources } from "../runtime";
 import { BUILT_IN_SOURCES, findSource } from "../sources/index";
+import { parseCommandArgs } from "./args";
 import { ProgressBar } from "./progress";
 import { reportCliError } from "./errors";
 import { defaultTargetFromEnv, type CliIo } from "./routes";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export const QUEUE_USAGE = `  redrive                          Move dead-lettered jobs back to the jobs queue, where dispatch
+export const REDRIVE_USAGE = `  redrive                          Move dead-lettered jobs back to the jobs queue, where dispatch
                                    looks each instance up before posting it again.
       --dry-run                    Only count the dead letters, by the code of their last error.
       --limit N                    Move at most N jobs.
       --queue-url URL, --dlq-url URL
                                    SQS jobs queue and dead-letter queue (default: BRIDGE_QUEUE_URL
                                    and BRIDGE_DLQ_URL; without them, the local queue).
-      --data-dir DIR               Folder of the local queue (default: BRIDGE_DATA_DIR or .data).
-  replay --source SOURCE FILE      Enqueue saved deliveries again through parse, normalize and
+      --data-dir DIR               Folder of the local queue (default: BRIDGE_DATA_DIR or .data).`;
+
+export const REPLAY_USAGE = `  replay --source SOURCE FILE      Enqueue saved deliveries again through parse, normalize and
                                    routing. FILE holds one JSON delivery, or one per line (JSON Lines).
       --routes FILE                Routing file (default: BRIDGE_ROUTES_FILE; without one, the
                                    SECMASTER_* default target).
@@ -44,7 +45,7 @@ interface Queues {
 
 /** Runs `secmaster-bridge redrive` and returns the exit code: 0 when every job moved. */
 export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?: boolean } }, env: Env = process.env): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs("redrive", {
     args,
     options: {
       "dry-run": { type: "boolean" },
@@ -94,7 +95,7 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
 
 /** Runs `secmaster-bridge replay` and returns the exit code: 0 when every alert was enqueued or skipped. */
 export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?: boolean } }, env: Env = process.env): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs("replay", {
     args,
     allowPositionals: true,
     options: {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { loadConfig } from "../config";
 import { ConfigError, SecMasterError } from "../errors";
+import { parseCommandArgs } from "./args";
 import { reportCliError } from "./errors";
 import { normalizeDelivery, parseJsonBody, type DefaultTarget } from "../ingest";
 import { EMULATOR_DEFAULTS, hasSecMasterCredentials } from "../local/bridge";
@@ -64,7 +64,7 @@ export function defaultTargetFromEnv(env: Env): DefaultTarget {
 }
 
 async function checkRoutes(args: string[], io: CliIo, env: Env): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const { positionals } = parseCommandArgs("routes check", { args, allowPositionals: true, options: {} });
   const file = positionals[0];
   if (file === undefined || positionals.length > 1) {
     io.err.write("routes check needs exactly one FILE\n");
@@ -156,7 +156,7 @@ function describeCheck(rule: string, target: RouteTarget, found: WorkflowInfo | 
 }
 
 function explainRoutes(args: string[], io: CliIo, env: Env): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs("routes explain", {
     args,
     allowPositionals: true,
     options: {

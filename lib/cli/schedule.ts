@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { normalizeTime } from "../alert/time";
 import { loadConfig } from "../config";
 import { createInstanceBody } from "../delivery/job";
@@ -10,6 +9,7 @@ import { readSchedulesFile, type Schedule } from "../schedule/load";
 import { enqueueScheduledRun, findSchedule, planScheduledRun, type PlannedScheduledRun } from "../schedule/run";
 import { PerProject, createProjectStarter } from "../routing/projects";
 import { isDuplicateInstanceError } from "../secmaster/client";
+import { parseCommandArgs } from "./args";
 import { cliClients } from "./clients";
 import { reportCliError } from "./errors";
 import { openQueues } from "./queue";
@@ -64,7 +64,7 @@ function timeOption(value: string | undefined, option: string, fallback: Date): 
 }
 
 function listSchedules(args: string[], io: CliIo, env: Env, now: () => Date): number {
-  const { values } = parseArgs({ args, options: { schedules: { type: "string" }, from: { type: "string" } } });
+  const { values } = parseCommandArgs("schedule list", { args, options: { schedules: { type: "string" }, from: { type: "string" } } });
   const schedules = schedulesFrom(values.schedules, env, io);
   if (schedules === undefined) return 2;
   const from = timeOption(values.from, "--from", now());
@@ -81,7 +81,7 @@ function listSchedules(args: string[], io: CliIo, env: Env, now: () => Date): nu
 }
 
 async function runSchedule(args: string[], io: CliIo, env: Env, now: () => Date): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs("schedule run", {
     args,
     allowPositionals: true,
     options: {

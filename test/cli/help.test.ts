@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { runCli } from "../../lib/cli/main";
@@ -30,5 +31,61 @@ describe("secmaster-bridge help", () => {
 
     expect(emulator.code).toBe(2);
     expect(emulator.err).toBe("set SECMASTER_AK and SECMASTER_SK to the key pair the emulator should accept\n");
+  });
+
+  it("--version prints the package version", async () => {
+    const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+    const version = await run(["--version"]);
+
+    expect(version.code).toBe(0);
+    expect(version.out).toBe(`${manifest.version}\n`);
+  });
+
+  it("COMMAND --help prints that command's usage", async () => {
+    const help = await run(["replay", "--help"]);
+
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^Usage:\n {2}replay --source SOURCE FILE /);
+    expect(help.out).not.toContain("redrive");
+  });
+});
+
+describe("wrong command lines", () => {
+  it("unknown option names the option and the usage", async () => {
+    const result = await run(["normalize", "--source", "alertmanager", "--bogus", "x", "examples/alertmanager-firing.json"]);
+
+    expect(result.code).toBe(2);
+    expect(result.out).toBe("");
+    expect(result.err).toMatch(/^unknown option --bogus for normalize\n\nUsage:\n {2}normalize --source SOURCE FILE /);
+    expect(result.err).not.toContain("    at ");
+  });
+
+  it.each([
+    [["routes", "explain", "--source", "alertmanager", "--verbose", "x.json"], "unknown option --verbose for routes explain", "  routes check FILE"],
+    [["schedule", "run", "nightly-posture", "--at=2026-01-15T18:00:00Z", "--dryrun"], "unknown option --dryrun for schedule run", "  schedule list"],
+    [["redrive", "-n"], "unknown option -n for redrive", "  redrive "],
+    [["replay", "--source", "splunk", "--queue", "u", "x.json"], "unknown option --queue for replay", "  replay --source SOURCE FILE"],
+    [["emulator", "--host", "0.0.0.0"], "unknown option --host for emulator", "  emulator "],
+  ])("%j is rejected with exit code 2", async (args, message, usage) => {
+    const result = await run(args);
+
+    expect(result.code).toBe(2);
+    expect(result.err.split("\n")[0]).toBe(message);
+    expect(result.err).toContain(`\n\nUsage:\n${usage}`);
+  });
+
+  it("missing option value keeps Node's reason", async () => {
+    const result = await run(["normalize", "examples/alertmanager-firing.json", "--source"]);
+
+    expect(result.code).toBe(2);
+    expect(result.err.split("\n")[0]).toBe("normalize: Option '--source <value>' argument missing");
+  });
+
+  it("unexpected argument is rejected", async () => {
+    const result = await run(["redrive", "now"]);
+
+    expect(result.code).toBe(2);
+    expect(result.err.split("\n")[0]).toBe("redrive: Unexpected argument 'now'. This command does not take positional arguments");
   });
 });
