@@ -16,7 +16,7 @@ import {
   type SourcePath,
 } from "./mapping";
 import { formatPath, missingIdentity } from "./parse";
-import { convertTime, isSupportedTimeZone } from "./time-text";
+import { isSupportedTimeZone, TimeConverter } from "./time-text";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
 const fieldsSchema = z.record(z.string(), z.unknown()).transform((fields, context) =>
@@ -179,7 +179,8 @@ function normalizeItem(item: GenericItem, prefix: PathSegment[], itemContext: It
   const { mapping, context } = itemContext;
   const { root, locate, computed } = readItem(item, prefix, itemContext);
 
-  const { key, episode } = identify(root, mapping, locate);
+  const times = new TimeConverter(mapping.time_zone);
+  const { key, episode } = identify(root, mapping, locate, times);
   const status = statusOf(root, mapping);
   const receivedAt = receivedTime(context);
 
@@ -193,7 +194,7 @@ function normalizeItem(item: GenericItem, prefix: PathSegment[], itemContext: It
     verification_state: "Unknown",
     handle_status: status === "resolved" ? "Closed" : "Open",
   };
-  const options = { sourceId: mapping.source_key, context, locate, timeZone: mapping.time_zone };
+  const options = { sourceId: mapping.source_key, context, locate, timeZone: mapping.time_zone, times };
   const origins = applyFields(root, itemContext.fields, content, options);
   if (content.severity === undefined) content.severity = context.unknownSeverity(`${mapping.source_key} fields.severity`, undefined);
 
@@ -237,7 +238,12 @@ function readItem(item: GenericItem, prefix: PathSegment[], { mapping, cefField 
  * joined with `|`); in the CEF format without `identity.fields`, from the built-in CEF rule.
  * When that fails, `identity.fallback` may hash the canonical item without its volatile fields.
  */
-function identify(root: unknown, mapping: GenericMapping, locate: (path: SourcePath) => string): { key: string; episode: string } {
+function identify(
+  root: unknown,
+  mapping: GenericMapping,
+  locate: (path: SourcePath) => string,
+  times: TimeConverter,
+): { key: string; episode: string } {
   const identity = mapping.identity;
   let key: string | undefined;
   let episode = "";
@@ -253,7 +259,7 @@ function identify(root: unknown, mapping: GenericMapping, locate: (path: SourceP
     if (builtIn !== undefined) {
       key = builtIn.key;
       const rtLocation = locate({ text: "$.rt", segments: ["rt"] });
-      episode = convertTime(builtIn.episode, "auto", { field: rtLocation, timeZone: mapping.time_zone }) ?? builtIn.episode;
+      episode = times.convert(builtIn.episode, "auto", rtLocation) ?? builtIn.episode;
     } else missingField = locate({ text: "$.externalId", segments: ["externalId"] }) + " or rt";
   }
 
@@ -263,7 +269,7 @@ function identify(root: unknown, mapping: GenericMapping, locate: (path: SourceP
     key = `sha256:${createHash("sha256").update(canonicalJson(root, volatile)).digest("hex")}`;
   }
 
-  if (identity?.episode !== undefined) episode = episodeOf(root, identity.episode, mapping, locate);
+  if (identity?.episode !== undefined) episode = episodeOf(root, identity.episode, mapping, locate, times);
   return { key, episode };
 }
 
@@ -272,12 +278,13 @@ function episodeOf(
   { path, type }: { path: SourcePath; type?: (typeof FIELD_TYPES)[number] | undefined },
   mapping: GenericMapping,
   locate: (path: SourcePath) => string,
+  times: TimeConverter,
 ): string {
   const location = locate(path);
   const value = readPath(root, path.segments);
 
   const isTime = type === "epoch_ms" || type === "epoch_s" || type === "rfc3339";
-  const episode = isTime ? convertTime(value, type, { field: location, timeZone: mapping.time_zone }) : scalarText(value);
+  const episode = isTime ? times.convert(value, type, location) : scalarText(value);
   return episode ?? missingIdentity(mapping.source_key, location);
 }
 

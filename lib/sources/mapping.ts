@@ -6,7 +6,7 @@ import { formatPath } from "./parse";
 import { isPlainRecord, parseJsonPath, parseTargetPath, PathSyntaxError, readPath, readSegment, type PathSegment } from "./json-path";
 import { formatLabels } from "./labels";
 import { setField } from "./shapes";
-import { convertTime } from "./time-text";
+import { convertTime, type TimeConverter, type TimeType } from "./time-text";
 import type { NormalizeContext } from "./types";
 
 /**
@@ -252,6 +252,8 @@ export interface ApplyOptions {
   locate: (path: SourcePath) => string;
   /** Zone for zone-less times; see `convertTime`. */
   timeZone?: string | undefined;
+  /** Converter that keeps the times already converted for this item, so each is read once. */
+  times?: TimeConverter | undefined;
 }
 
 /** Origin of a target's value, for error messages. */
@@ -341,13 +343,12 @@ function lookUp(map: ReadonlyMap<string, string | number | boolean>, value: unkn
 
 function convertValue(value: unknown, field: CompiledField, location: string, options: ApplyOptions): unknown {
   const type = field.source.kind === "path" ? field.source.type : undefined;
-  const timeOptions = { field: location, timeZone: options.timeZone };
 
   switch (type) {
     case "epoch_ms":
     case "epoch_s":
     case "rfc3339":
-      return convertTime(value, type, timeOptions);
+      return convertTimeValue(value, type, location, options);
     case "string":
       if (isScalar(value)) return String(value);
       throw conversionError(field, location, "a string", options.sourceId);
@@ -356,8 +357,13 @@ function convertValue(value: unknown, field: CompiledField, location: string, op
       if (typeof value === "string" && /^-?\d{1,15}$/.test(value.trim())) return Number(value);
       throw conversionError(field, location, "an integer", options.sourceId);
     case undefined:
-      return field.kind === "time" ? convertTime(value, "auto", timeOptions) : coerceToKind(value, field.kind);
+      return field.kind === "time" ? convertTimeValue(value, "auto", location, options) : coerceToKind(value, field.kind);
   }
+}
+
+function convertTimeValue(value: unknown, type: TimeType, location: string, options: ApplyOptions): string | undefined {
+  if (options.times !== undefined) return options.times.convert(value, type, location);
+  return convertTime(value, type, { field: location, timeZone: options.timeZone });
 }
 
 /**

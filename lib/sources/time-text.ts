@@ -50,6 +50,35 @@ export function convertTime(value: unknown, type: TimeType, options: ConvertTime
   return normalizeTime(value, { field });
 }
 
+/**
+ * Converts the times of one alert with {@link convertTime} and keeps each result, because a
+ * mapping often reads one value for several targets: a CEF event without `start` and `end`
+ * reads `rt` for the first and last observed times and for the episode. A failed conversion
+ * throws and is not kept.
+ */
+export class TimeConverter {
+  readonly #timeZone: string | undefined;
+  readonly #results = new Map<string, string | undefined>();
+
+  /** @param timeZone Zone for zone-less times; see {@link ConvertTimeOptions.timeZone}. */
+  constructor(timeZone: string | undefined) {
+    this.#timeZone = timeZone;
+  }
+
+  /** Returns `convertTime(value, type, { field, timeZone })`, converting each value and type once. */
+  convert(value: unknown, type: TimeType, field: string | undefined): string | undefined {
+    const options = { field, timeZone: this.#timeZone };
+    if (typeof value !== "string" && typeof value !== "number") return convertTime(value, type, options);
+
+    // The value comes last, so a space inside it cannot make two keys equal.
+    const key = `${type} ${typeof value} ${value}`;
+    if (this.#results.has(key)) return this.#results.get(key);
+    const result = convertTime(value, type, options);
+    this.#results.set(key, result);
+    return result;
+  }
+}
+
 function readCefDate(text: string): { time: LocalTime; zone: string | undefined } | undefined {
   const match = CEF_DATE.exec(text.trim());
   if (match === null) return undefined;
@@ -69,8 +98,15 @@ function readZonelessIso(text: string): { time: LocalTime; zone: undefined } | u
 }
 
 function toLocalTime(parts: readonly (string | number | undefined)[], millisecond: number): LocalTime {
-  const [year, month, day, hour, minute, second] = parts.map(Number) as [number, number, number, number, number, number];
-  return { year, month, day, hour, minute, second, millisecond };
+  return {
+    year: Number(parts[0]),
+    month: Number(parts[1]),
+    day: Number(parts[2]),
+    hour: Number(parts[3]),
+    minute: Number(parts[4]),
+    second: Number(parts[5]),
+    millisecond,
+  };
 }
 
 /** True when `zone` is `UTC`, `GMT`, `Z`, a fixed offset, or an IANA zone name in this runtime's ICU data. */

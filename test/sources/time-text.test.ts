@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { convertTime, isSupportedTimeZone } from "../../lib/sources/time-text";
+import { convertTime, isSupportedTimeZone, TimeConverter } from "../../lib/sources/time-text";
 import { bridgeErrorOf } from "./normalize-context";
 
 describe("convertTime", () => {
@@ -88,6 +88,30 @@ describe("convertTime wall-clock edge cases", () => {
 
     expect(first).toStrictEqual(["2024-07-01T04:00:00.000Z", "2024-07-01T04:00:00.000Z", "2024-07-01T10:00:00.000Z", "2024-07-01T06:30:00.000Z", "2024-07-01T12:00:00.000Z"]);
     expect(second).toStrictEqual(first);
+  });
+});
+
+describe("TimeConverter", () => {
+  it("converts like convertTime", () => {
+    const times = new TimeConverter("Asia/Shanghai");
+
+    expect(times.convert("May 14 2024 19:07:11", "auto", "rt")).toBe("2024-05-14T11:07:11.000Z");
+    expect(times.convert("May 14 2024 19:07:11", "auto", "end")).toBe("2024-05-14T11:07:11.000Z");
+    expect(times.convert("1715684834", "auto", "start")).toBe("2024-05-14T11:07:14.000Z");
+    expect(times.convert("1715684834", "epoch_ms", "start")).toBe("1970-01-20T20:34:44.834Z");
+    expect(times.convert(1715684834, "auto", "start")).toBe("2024-05-14T11:07:14.000Z");
+    expect(times.convert(null, "auto", "start")).toBeUndefined();
+  });
+
+  it("rejects a bad value on every call with its own field", () => {
+    const times = new TimeConverter(undefined);
+
+    const first = bridgeErrorOf(() => times.convert("May 14 2024 19:07:11", "auto", "[0].rt"));
+    const second = bridgeErrorOf(() => times.convert("May 14 2024 19:07:11", "auto", "[0].end"));
+
+    expect(first.code).toBe("BRIDGE.TIME_INVALID");
+    expect(first.field).toBe("[0].rt");
+    expect(second.field).toBe("[0].end");
   });
 });
 
