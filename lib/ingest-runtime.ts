@@ -127,7 +127,9 @@ function loadSourceSettings(
       ? settings.sourceOptions
       : Object.fromEntries(Object.entries(settings.sourceOptions).filter(([sourceId]) => findSource(sourceId, genericSources) !== undefined));
   collectIssues(issues, () => checkSourceOptions(sourceOptions, genericSources));
-  const routing = collectIssues(issues, () => createRoutingSource(settings.routing, target));
+  // Without every mapping the source ids are incomplete, so match.source is not checked then.
+  const sourceIds = mappingIssues.length === 0 ? [...Object.keys(BUILT_IN_SOURCES), ...Object.keys(genericSources)] : undefined;
+  const routing = collectIssues(issues, () => createRoutingSource(settings.routing, target, sourceIds === undefined ? {} : { sourceIds }));
   return { genericSources, routing };
 }
 

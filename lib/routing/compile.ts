@@ -5,6 +5,7 @@ import type { DefaultTarget } from "../ingest";
 import type { AlertStatus } from "../sources/types";
 import { compileConditions, statusesOf, type Condition } from "./conditions";
 import { locateIssue } from "./document";
+import { compilePatternList, patternListSchema, type Pattern } from "./pattern";
 import { ALERT_FIELD_PATH, defaultRouteSchema, matchSchema, routingFileSchema, targetSchema, type TargetDeclaration } from "./schema";
 
 /** A workflow to start, with every id resolved; the same shape as the default target. */
@@ -40,18 +41,24 @@ export function defaultRouteTable(defaultTarget: DefaultTarget): RouteTable {
  * Validates a parsed routing file and compiles it.
  *
  * Every rule is checked, and an invalid rule hides no problem of another. The cross-rule checks
- * (names, repeated workflows, field paths, resolve workflows) read what they need from the raw
- * rules, so they run even when the schema rejected some rule.
+ * (names, repeated workflows, field paths, source ids, resolve workflows) read what they need
+ * from the raw rules, so they run even when the schema rejected some rule.
  *
  * @param input The parsed YAML or JSON document.
  * @param options.origin Name of the file or parameter, at the start of every issue.
  * @param options.defaultTarget The deployment's `SECMASTER_*` target; it supplies a target's
  *   missing `project_id` and `dataclass`, and receives unmatched firing alerts unless the file
  *   sets `default`.
+ * @param options.sourceIds Ids of the sources the deployment accepts, built-in and generic. A
+ *   `match.source` pattern that matches none of them is an issue, because the rule would never
+ *   match. Without the list, `match.source` is not checked.
  * @throws ConfigError listing every issue of every rule, in rule order, each naming the rule
  *   (index and name) and the field.
  */
-export function compileRoutingFile(input: unknown, options: { origin: string; defaultTarget: DefaultTarget }): RouteTable {
+export function compileRoutingFile(
+  input: unknown,
+  options: { origin: string; defaultTarget: DefaultTarget; sourceIds?: readonly string[] | undefined },
+): RouteTable {
   const { origin, defaultTarget } = options;
   const issues: { ruleIndex: number; text: string }[] = [];
   const report: Report = (ruleIndex, field, message) => {
@@ -81,6 +88,7 @@ export function compileRoutingFile(input: unknown, options: { origin: string; de
   }
 
   checkFieldPaths(facts, report);
+  if (options.sourceIds !== undefined) checkSources(facts, options.sourceIds, report);
   checkNames(facts, report);
   checkTargets(facts, report);
   checkResolveWorkflows(facts, declaredDefault === undefined ? "the SECMASTER_WORKFLOW_ID default" : "the default target", defaultTargets, report);
@@ -120,6 +128,8 @@ interface RuleFacts {
   targets: { position: number; target: RouteTarget }[];
   /** Keys of `match.fields` that are dotted paths. */
   fieldPaths: string[];
+  /** The patterns of a valid `match.source`, with the field each was written at. */
+  sourcePatterns: { field: string; pattern: Pattern }[];
 }
 
 function readRuleFacts(input: unknown, index: number, resolve: (target: TargetDeclaration) => RouteTarget): RuleFacts {
@@ -136,7 +146,15 @@ function readRuleFacts(input: unknown, index: number, resolve: (target: TargetDe
       return target.success ? [{ position, target: resolve(target.data) }] : [];
     }),
     fieldPaths: Object.keys(asRecord(match?.fields) ?? {}).filter((path) => ALERT_FIELD_PATH.test(path)),
+    sourcePatterns: readSourcePatterns(match?.source),
   };
+}
+
+function readSourcePatterns(declared: unknown): { field: string; pattern: Pattern }[] {
+  const parsed = patternListSchema.safeParse(declared);
+  if (declared === undefined || !parsed.success) return [];
+  if (!Array.isArray(parsed.data)) return [{ field: "match.source", pattern: parsed.data }];
+  return parsed.data.map((pattern, position) => ({ field: `match.source[${position}]`, pattern }));
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
@@ -148,6 +166,24 @@ function checkFieldPaths(rules: readonly RuleFacts[], report: Report): void {
     for (const path of rule.fieldPaths) {
       const problem = checkAlertPath(path.split("."));
       if (problem !== undefined) report(rule.index, `match.fields.${path}`, problem);
+    }
+  }
+}
+
+/**
+ * Rejects a `match.source` pattern that matches no source id of the deployment, such as a
+ * misspelt id. An `exists` pattern is not checked, because every alert has a source.
+ */
+function checkSources(rules: readonly RuleFacts[], sourceIds: readonly string[], report: Report): void {
+  const known = `known source ids: ${[...sourceIds].sort().join(", ")}`;
+  for (const rule of rules) {
+    for (const { field, pattern } of rule.sourcePatterns) {
+      if (typeof pattern === "object" && "exists" in pattern) continue;
+      const matcher = compilePatternList(pattern);
+      if (sourceIds.some((id) => matcher.test([id]))) continue;
+      const exact = typeof pattern === "string" || "exact" in pattern;
+      const problem = exact ? `${matcher.description} is not a known source id` : `${matcher.description} matches no known source id`;
+      report(rule.index, field, `${problem}, so the rule never matches; ${known}`);
     }
   }
 }

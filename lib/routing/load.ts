@@ -16,6 +16,17 @@ export interface RoutingSettings {
 /** Reads the value of an SSM parameter. */
 export type ParameterReader = (name: string) => Promise<string>;
 
+/** Settings of {@link createRoutingSource}. */
+export interface RoutingSourceOptions {
+  /** Reads the SSM parameter. @default readSsmParameter */
+  readParameter?: ParameterReader;
+  /**
+   * Ids of the sources the deployment accepts. A `match.source` that matches none of them is a
+   * problem of the file. Without the list, `match.source` is not checked.
+   */
+  sourceIds?: readonly string[];
+}
+
 /** Supplies the routing table of a runtime. */
 export interface RoutingSource {
   /** Origin of the rules, for logs. */
@@ -34,16 +45,13 @@ export interface RoutingSource {
  *
  * @throws ConfigError when both settings are given, or the file is unreadable or invalid.
  */
-export function createRoutingSource(
-  settings: RoutingSettings,
-  defaultTarget: DefaultTarget,
-  readParameter: ParameterReader = readSsmParameter,
-): RoutingSource {
+export function createRoutingSource(settings: RoutingSettings, defaultTarget: DefaultTarget, options: RoutingSourceOptions = {}): RoutingSource {
+  const { readParameter = readSsmParameter, sourceIds } = options;
   if (settings.file !== undefined && settings.ssmParameter !== undefined) {
     throw new ConfigError(["BRIDGE_ROUTES_FILE: set either BRIDGE_ROUTES_FILE or BRIDGE_ROUTES_SSM_PARAMETER, not both"]);
   }
   if (settings.file !== undefined) {
-    const table = readRoutingFile(settings.file, defaultTarget);
+    const table = readRoutingFile(settings.file, defaultTarget, "BRIDGE_ROUTES_FILE", sourceIds);
     logger.info("routing rules loaded", { origin: table.origin, rules: table.rules.length });
     return { origin: table.origin, table: () => Promise.resolve(table) };
   }
@@ -58,7 +66,7 @@ export function createRoutingSource(
   return {
     origin,
     table: () => {
-      pending ??= loadFromParameter(parameter, origin, defaultTarget, readParameter).catch((error: unknown) => {
+      pending ??= loadFromParameter(parameter, { origin, defaultTarget, sourceIds }, readParameter).catch((error: unknown) => {
         pending = undefined;
         throw error;
       });
@@ -70,13 +78,20 @@ export function createRoutingSource(
 /**
  * Reads, validates and compiles a routing file.
  *
+ * @param setting Name of the variable or option that named the file, for a file that cannot be read.
+ * @param sourceIds Ids of the known sources, to check `match.source` against; see {@link compileRoutingFile}.
  * @throws ConfigError listing every issue of the file.
  */
-export function readRoutingFile(path: string, defaultTarget: DefaultTarget, setting = "BRIDGE_ROUTES_FILE"): RouteTable {
-  return compileRoutingFile(readConfigFile(path, setting), { origin: path, defaultTarget });
+export function readRoutingFile(path: string, defaultTarget: DefaultTarget, setting = "BRIDGE_ROUTES_FILE", sourceIds?: readonly string[]): RouteTable {
+  return compileRoutingFile(readConfigFile(path, setting), { origin: path, defaultTarget, sourceIds });
 }
 
-async function loadFromParameter(parameter: string, origin: string, defaultTarget: DefaultTarget, readParameter: ParameterReader): Promise<RouteTable> {
+async function loadFromParameter(
+  parameter: string,
+  compileOptions: { origin: string; defaultTarget: DefaultTarget; sourceIds: readonly string[] | undefined },
+  readParameter: ParameterReader,
+): Promise<RouteTable> {
+  const { origin } = compileOptions;
   let text: string;
   try {
     text = await readParameter(parameter);
@@ -89,7 +104,7 @@ async function loadFromParameter(parameter: string, origin: string, defaultTarge
       fix: "check that the parameter exists and that the function's role may call ssm:GetParameter on it",
     });
   }
-  const table = compileRoutingFile(parseConfigText(text, origin), { origin, defaultTarget });
+  const table = compileRoutingFile(parseConfigText(text, origin), compileOptions);
   logger.info("routing rules loaded", { origin, rules: table.rules.length });
   return table;
 }

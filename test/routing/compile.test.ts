@@ -230,6 +230,51 @@ describe("routing file validation", () => {
   });
 });
 
+describe("routing file source ids", () => {
+  const SOURCE_IDS = ["alertmanager", "grafana", "edge-fw"];
+
+  function sourceIssuesOf(source: unknown): readonly string[] {
+    try {
+      compileRoutingFile({ rules: [{ name: "r", match: { source }, targets: [target(1)] }] }, { origin: "routes.yaml", defaultTarget: DEFAULT_TARGET, sourceIds: SOURCE_IDS });
+    } catch (error) {
+      expect((error as ConfigError).code).toBe("BRIDGE.CONFIG_INVALID");
+      return (error as ConfigError).issues;
+    }
+    return [];
+  }
+
+  it("accepts built-in and generic ids", () => {
+    expect(sourceIssuesOf(["alertmanager", "edge-fw"])).toEqual([]);
+  });
+
+  it("rejects an unknown id with the known ids", () => {
+    expect(sourceIssuesOf("nosuchsource")).toEqual([
+      'routes.yaml: rules[0] (name "r"): match.source: "nosuchsource" is not a known source id, so the rule never matches; known source ids: alertmanager, edge-fw, grafana',
+    ]);
+  });
+
+  it("names the list entry of an unknown id", () => {
+    const issues = sourceIssuesOf(["grafana", { exact: "grafna" }]);
+
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^routes\.yaml: rules\[0\] \(name "r"\): match\.source\[1\]: "grafna" is not a known source id/);
+  });
+
+  it("rejects a glob or regex that matches no id", () => {
+    expect(sourceIssuesOf({ glob: "aws-*" })[0]).toContain('match.source: glob "aws-*" matches no known source id');
+    expect(sourceIssuesOf({ regex: "splunk|elastic" })[0]).toContain("match.source: regex /splunk|elastic/ matches no known source id");
+  });
+
+  it("accepts a glob that matches an id", () => {
+    expect(sourceIssuesOf({ glob: "edge-*" })).toEqual([]);
+    expect(sourceIssuesOf({ exists: true })).toEqual([]);
+  });
+
+  it("skips the check without source ids", () => {
+    expect(compile({ rules: [{ name: "r", match: { source: "nosuchsource" }, targets: [target(1)] }] }).rules).toHaveLength(1);
+  });
+});
+
 describe("routing file text", () => {
   it("parses YAML with the line of an error", () => {
     expect(parseConfigText("rules:\n  - name: a\n", "routes.yaml")).toEqual({ rules: [{ name: "a" }] });

@@ -60,6 +60,26 @@ describe("routing source", () => {
     expect(issues).toEqual([`${broken}: rules[0] (name "x"): drop: Invalid input: expected boolean, received string`]);
   });
 
+  it("checks match.source against the given source ids", async () => {
+    const routes = join(dir, "unknown-source.yaml");
+    writeFileSync(routes, "rules:\n  - name: x\n    match: { source: nosuchsource }\n    drop: true\n");
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: readFixture("routing/routes.yaml") } });
+    let issues: readonly string[] = [];
+    try {
+      createRoutingSource({ file: routes, ssmParameter: undefined }, DEFAULT_TARGET, { sourceIds: ["alertmanager"] });
+    } catch (error) {
+      issues = (error as ConfigError).issues;
+    }
+    const fromParameter = await createRoutingSource({ file: undefined, ssmParameter: "/x/routes" }, DEFAULT_TARGET, { sourceIds: ["grafana"] })
+      .table()
+      .catch((error: unknown) => error);
+
+    expect(issues).toEqual([
+      `${routes}: rules[0] (name "x"): match.source: "nosuchsource" is not a known source id, so the rule never matches; known source ids: alertmanager`,
+    ]);
+    expect((fromParameter as ConfigError).issues[0]).toMatch(/^ssm:\/x\/routes: rules\[\d\] \(name "[^"]+"\): match\.source: "alertmanager" is not a known source id/);
+  });
+
   it("rejects both a file and a parameter", () => {
     expect(codeOf(() => createRoutingSource({ file: "a.yaml", ssmParameter: "/b" }, DEFAULT_TARGET))).toBe("BRIDGE.CONFIG_INVALID");
   });
