@@ -6,19 +6,21 @@ import { BridgeError, ConfigError } from "../errors";
 import { parseJsonBody, planDelivery } from "../ingest";
 import { EMULATOR_DEFAULTS } from "../local/bridge";
 import { parseFaults, startEmulator } from "../local/emulator";
-import { checkSourceOptions, loadGenericSources } from "../runtime";
-import { BUILT_IN_SOURCES, findSource } from "../sources/index";
+import { checkSourceOptions } from "../runtime";
+import { BUILT_IN_SOURCES } from "../sources/index";
 import type { SourceAdapter } from "../sources/types";
 import { CliUsageError, parseCommandArgs } from "./args";
 import { reportCliError } from "./errors";
 import { REDRIVE_USAGE, REPLAY_USAGE, redriveCommand, replayCommand } from "./queue";
 import { ROUTES_USAGE, routesCommand } from "./routes";
 import { SCHEDULE_USAGE, scheduleCommand } from "./schedule";
+import { findCliSource } from "./sources";
 
 const NORMALIZE_USAGE = `  normalize --source SOURCE FILE   Print the CreateWorkflowInstance bodies a delivery would produce,
                                    without sending anything.
       --workflow-id ID             Workflow to address (default: SECMASTER_WORKFLOW_ID or the emulator's).
-      --mapping FILE               Mapping file of a generic JSON source (repeatable).
+      --mapping FILE               Mapping file of a generic JSON source, repeatable (default: the
+                                   files of BRIDGE_GENERIC_MAPPINGS).
       --received-at TIME           Receipt time to use, RFC 3339 (default: now).
       --options JSON               Settings of the source (default: its entry in BRIDGE_SOURCE_OPTIONS).`;
 
@@ -52,6 +54,7 @@ const COMMAND_USAGE: Record<string, string> = {
 };
 
 type CliStreams = { out: NodeJS.WritableStream; err: NodeJS.WritableStream };
+type Env = Readonly<Record<string, string | undefined>>;
 
 /** Runs one CLI command and returns the process exit code: 0 on success, 1 on failure, 2 for a wrong command line. */
 export async function runCli(argv: string[], io: CliStreams = { out: process.stdout, err: process.stderr }): Promise<number> {
@@ -73,7 +76,7 @@ export async function runCli(argv: string[], io: CliStreams = { out: process.std
 async function runCommand(command: string | undefined, rest: string[], io: CliStreams): Promise<number> {
   switch (command) {
     case "normalize":
-      return normalizeCommand(rest, io);
+      return normalizeCommand(rest, io, process.env);
     case "emulator":
       return emulatorCommand(rest, io);
     case "routes":
@@ -111,7 +114,7 @@ function packageVersion(): string {
   return manifest.version;
 }
 
-function normalizeCommand(args: string[], io: CliStreams): number {
+function normalizeCommand(args: string[], io: CliStreams, env: Env): number {
   const { values, positionals } = parseCommandArgs("normalize", {
     args,
     allowPositionals: true,
@@ -135,23 +138,20 @@ function normalizeCommand(args: string[], io: CliStreams): number {
     return 2;
   }
   try {
-    const genericSources = loadGenericSources(values.mapping ?? []);
-    const adapter = findSource(values.source, genericSources);
-    if (adapter === undefined) {
-      io.err.write(`unknown source ${JSON.stringify(values.source)}; known sources: ${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}\n`);
-      return 2;
-    }
+    const source = findCliSource(values.source, values.mapping, env, io.err);
+    if (source === undefined) return 2;
+    const { adapter, genericSources } = source;
     const receivedAt = values["received-at"] === undefined ? new Date() : new Date(values["received-at"]);
-    const workflowId = values["workflow-id"] ?? process.env.SECMASTER_WORKFLOW_ID ?? EMULATOR_DEFAULTS.workflowId;
+    const workflowId = values["workflow-id"] ?? env.SECMASTER_WORKFLOW_ID ?? EMULATOR_DEFAULTS.workflowId;
     const plans = planDelivery(
-      { adapter, body: parseJsonBody(readDeliveryFile(file)), receivedAt, options: sourceOptionsOf(adapter.id, values.options, genericSources) },
+      { adapter, body: parseJsonBody(readDeliveryFile(file)), receivedAt, options: sourceOptionsOf(adapter.id, values.options, genericSources, env) },
       {
         defaultSeverity: severity,
         target: {
-          projectId: process.env.SECMASTER_PROJECT_ID ?? EMULATOR_DEFAULTS.projectId,
-          workspaceId: process.env.SECMASTER_WORKSPACE_ID ?? EMULATOR_DEFAULTS.workspaceId,
+          projectId: env.SECMASTER_PROJECT_ID ?? EMULATOR_DEFAULTS.projectId,
+          workspaceId: env.SECMASTER_WORKSPACE_ID ?? EMULATOR_DEFAULTS.workspaceId,
           workflowId,
-          dataclass: cliDataclass(),
+          dataclass: cliDataclass(env),
         },
       },
     );
@@ -206,10 +206,10 @@ if (process.argv[1] !== undefined && /secmaster-bridge(\.js)?$|cli\/main\.ts$/.t
 
 // Settings of one source from --options, else from BRIDGE_SOURCE_OPTIONS, checked as the bridge
 // checks them at start.
-function sourceOptionsOf(sourceId: string, flag: string | undefined, genericSources: Record<string, SourceAdapter<unknown>>): unknown {
+function sourceOptionsOf(sourceId: string, flag: string | undefined, genericSources: Record<string, SourceAdapter<unknown>>, env: Env): unknown {
   let all: Record<string, unknown>;
   if (flag === undefined) {
-    const parsed = ENVIRONMENT_SCHEMA.shape.BRIDGE_SOURCE_OPTIONS.safeParse(process.env.BRIDGE_SOURCE_OPTIONS);
+    const parsed = ENVIRONMENT_SCHEMA.shape.BRIDGE_SOURCE_OPTIONS.safeParse(env.BRIDGE_SOURCE_OPTIONS);
     if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => `BRIDGE_SOURCE_OPTIONS: ${issue.message}`));
     all = parsed.data ?? {};
   } else {
@@ -224,9 +224,9 @@ function sourceOptionsOf(sourceId: string, flag: string | undefined, genericSour
 }
 
 // The data class `npm start` sends: the configured one, or the emulator's when nothing is configured.
-function cliDataclass(): { id?: string; name: string } {
-  const name = process.env.SECMASTER_DATACLASS_NAME ?? EMULATOR_DEFAULTS.dataclassName;
-  const id = process.env.SECMASTER_DATACLASS_ID ?? (process.env.SECMASTER_WORKFLOW_ID === undefined ? EMULATOR_DEFAULTS.dataclassId : undefined);
+function cliDataclass(env: Env): { id?: string; name: string } {
+  const name = env.SECMASTER_DATACLASS_NAME ?? EMULATOR_DEFAULTS.dataclassName;
+  const id = env.SECMASTER_DATACLASS_ID ?? (env.SECMASTER_WORKFLOW_ID === undefined ? EMULATOR_DEFAULTS.dataclassId : undefined);
   return id === undefined ? { name } : { id, name };
 }
 

@@ -10,10 +10,9 @@ import { BridgeError, ConfigError } from "../errors";
 import type { AlertResult } from "../ingest";
 import type { RouteTable } from "../routing/compile";
 import { readRoutingFile } from "../routing/load";
-import { loadGenericSources } from "../runtime";
-import { BUILT_IN_SOURCES, findSource } from "../sources/index";
 import { parseCommandArgs } from "./args";
 import { ProgressBar } from "./progress";
+import { findCliSource } from "./sources";
 import { reportCliError } from "./errors";
 import { defaultTargetFromEnv, type CliIo } from "./routes";
 
@@ -32,7 +31,8 @@ export const REPLAY_USAGE = `  replay --source SOURCE FILE      Enqueue saved de
                                    routing. FILE holds one JSON delivery, or one per line (JSON Lines).
       --routes FILE                Routing file (default: BRIDGE_ROUTES_FILE; without one, the
                                    SECMASTER_* default target).
-      --mapping FILE               Mapping file of a generic JSON source (repeatable).
+      --mapping FILE               Mapping file of a generic JSON source, repeatable (default: the
+                                   files of BRIDGE_GENERIC_MAPPINGS).
       --queue-url URL              SQS jobs queue (default: BRIDGE_QUEUE_URL; without it, the local queue).
       --data-dir DIR               Folder of the local queue (default: BRIDGE_DATA_DIR or .data).`;
 
@@ -118,12 +118,9 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
   }
 
   return withErrors(io, async () => {
-    const mappings = values.mapping ?? splitList(env.BRIDGE_GENERIC_MAPPINGS);
-    const adapter = findSource(values.source!, loadGenericSources(mappings));
-    if (adapter === undefined) {
-      io.err.write(`unknown source ${JSON.stringify(values.source)}; known sources: ${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}\n`);
-      return 2;
-    }
+    const source = findCliSource(values.source!, values.mapping, env, io.err);
+    if (source === undefined) return 2;
+    const { adapter } = source;
     const deliveries = readDeliveries(file);
     const target = defaultTargetFromEnv(env);
     const routesFile = values.routes ?? nonEmpty(env.BRIDGE_ROUTES_FILE);
@@ -248,11 +245,4 @@ async function withErrors(io: CliIo, run: () => Promise<number>): Promise<number
 function nonEmpty(value: string | undefined): string | undefined {
   const trimmed = value?.trim();
   return trimmed === "" ? undefined : trimmed;
-}
-
-function splitList(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item !== "");
 }

@@ -9,10 +9,9 @@ import { defaultRouteTable, type RouteTable, type RouteTarget } from "../routing
 import { routeAlert, type RouteDecision } from "../routing/match";
 import { readRoutingFile } from "../routing/load";
 import type { WorkflowInfo } from "../secmaster/schemas";
-import { loadGenericSources } from "../runtime";
-import { BUILT_IN_SOURCES, findSource } from "../sources/index";
 import type { NormalizedAlert } from "../sources/types";
 import { cliClients } from "./clients";
+import { findCliSource } from "./sources";
 import { formatTable } from "./table";
 
 /** Output streams of a CLI command. */
@@ -31,7 +30,8 @@ export const ROUTES_USAGE = `  routes check FILE                Validate a routi
                                    Show which rule matched each alert of a delivery, and why.
       --routes FILE                Routing file (default: BRIDGE_ROUTES_FILE; without one, the
                                    SECMASTER_* default target).
-      --mapping FILE               Mapping file of a generic JSON source (repeatable).
+      --mapping FILE               Mapping file of a generic JSON source, repeatable (default: the
+                                   files of BRIDGE_GENERIC_MAPPINGS).
       --received-at TIME           Receipt time to use, RFC 3339 (default: now).`;
 
 /** Runs `secmaster-bridge routes …` and returns the exit code. */
@@ -171,11 +171,9 @@ function explainRoutes(args: string[], io: CliIo, env: Env): number {
     io.err.write("routes explain needs --source SOURCE and a delivery FILE\n");
     return 2;
   }
-  const adapter = findSource(values.source, loadGenericSources(values.mapping ?? []));
-  if (adapter === undefined) {
-    io.err.write(`unknown source ${JSON.stringify(values.source)}; known sources: ${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}\n`);
-    return 2;
-  }
+  const source = findCliSource(values.source, values.mapping, env, io.err);
+  if (source === undefined) return 2;
+  const { adapter } = source;
 
   const defaultTarget = defaultTargetFromEnv(env);
   const routesFile = values.routes ?? (env.BRIDGE_ROUTES_FILE?.trim() || undefined);
