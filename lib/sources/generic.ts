@@ -198,7 +198,7 @@ function normalizeItem(item: GenericItem, prefix: PathSegment[], itemContext: It
   const origins = applyFields(root, itemContext.fields, content, options);
   if (content.severity === undefined) content.severity = context.unknownSeverity(`${mapping.source_key} fields.severity`, undefined);
 
-  return { source: mapping.source_key, scope: "", key, episode, status, content: validateContent(content, origins, mapping.source_key) };
+  return { source: mapping.source_key, scope: "", key, episode, status, content: validateContent(content, origins, mapping.source_key, locate) };
 }
 
 interface ReadItem {

@@ -260,8 +260,11 @@ export interface ApplyOptions {
 export interface ValueOrigin {
   targetSegments: PathSegment[];
   target: string;
-  /** Location in the delivery, or undefined for a `const` or `default` value. */
-  field: string | undefined;
+  /**
+   * Source path of the value, or undefined for a `const` or `default` value. Its location is
+   * formatted with `ApplyOptions.locate` only when an error names it.
+   */
+  path: SourcePath | undefined;
 }
 
 /**
@@ -283,30 +286,32 @@ export function applyFields(
     const resolved = resolveValue(item, field, options);
     if (resolved === undefined || resolved.value === undefined) continue;
     setTarget(content, field.targetSegments, resolved.value);
-    origins.push({ targetSegments: field.targetSegments, target: field.target, field: resolved.field });
+    origins.push({ targetSegments: field.targetSegments, target: field.target, path: resolved.path });
   }
   return origins;
 }
 
-function resolveValue(item: unknown, field: CompiledField, options: ApplyOptions): { value: unknown; field: string | undefined } | undefined {
+const WHOLE_ITEM: SourcePath = { text: "$", segments: [] };
+
+function resolveValue(item: unknown, field: CompiledField, options: ApplyOptions): { value: unknown; path: SourcePath | undefined } | undefined {
   const { source } = field;
-  if (source.kind === "const") return { value: coerceToKind(source.value, field.kind), field: undefined };
+  if (source.kind === "const") return { value: coerceToKind(source.value, field.kind), path: undefined };
 
   const found = firstValue(item, source.paths);
   if (found === undefined) {
-    if (source.default !== undefined) return { value: coerceToKind(source.default, field.kind), field: undefined };
+    if (source.default !== undefined) return { value: coerceToKind(source.default, field.kind), path: undefined };
     if (field.target !== "severity") return undefined;
-    const location = options.locate(source.paths[0] ?? { text: "$", segments: [] });
-    return { value: options.context.unknownSeverity(location, undefined), field: location };
+    const path = source.paths[0] ?? WHOLE_ITEM;
+    return { value: options.context.unknownSeverity(options.locate(path), undefined), path };
   }
 
-  const location = options.locate(found.path);
+  // The location is formatted only where a conversion or an unknown severity needs it.
   let value = found.value;
   if (source.join !== undefined) value = joinValue(value, source.join);
   if (source.map !== undefined) value = lookUp(source.map, value);
-  value = convertValue(value, field, location, options);
-  if (field.target === "severity") value = toSeverity(value, found.value, location, options.context);
-  return { value, field: location };
+  value = convertValue(value, field, found.path, options);
+  if (field.target === "severity") value = toSeverity(value, found.value, found.path, options);
+  return { value, path: found.path };
 }
 
 function firstValue(item: unknown, paths: readonly SourcePath[]): { value: unknown; path: SourcePath } | undefined {
@@ -341,23 +346,23 @@ function lookUp(map: ReadonlyMap<string, string | number | boolean>, value: unkn
   return map.get(key) ?? map.get(key.toLowerCase()) ?? value;
 }
 
-function convertValue(value: unknown, field: CompiledField, location: string, options: ApplyOptions): unknown {
+function convertValue(value: unknown, field: CompiledField, path: SourcePath, options: ApplyOptions): unknown {
   const type = field.source.kind === "path" ? field.source.type : undefined;
 
   switch (type) {
     case "epoch_ms":
     case "epoch_s":
     case "rfc3339":
-      return convertTimeValue(value, type, location, options);
+      return convertTimeValue(value, type, options.locate(path), options);
     case "string":
       if (isScalar(value)) return String(value);
-      throw conversionError(field, location, "a string", options.sourceId);
+      throw conversionError(field, options.locate(path), "a string", options.sourceId);
     case "int":
       if (typeof value === "number" && Number.isInteger(value)) return value;
       if (typeof value === "string" && /^-?\d{1,15}$/.test(value.trim())) return Number(value);
-      throw conversionError(field, location, "an integer", options.sourceId);
+      throw conversionError(field, options.locate(path), "an integer", options.sourceId);
     case undefined:
-      return field.kind === "time" ? convertTimeValue(value, "auto", location, options) : coerceToKind(value, field.kind);
+      return field.kind === "time" ? convertTimeValue(value, "auto", options.locate(path), options) : coerceToKind(value, field.kind);
   }
 }
 
@@ -383,10 +388,10 @@ function isScalar(value: unknown): value is string | number | boolean {
   return typeof value === "string" || typeof value === "number" || typeof value === "boolean";
 }
 
-function toSeverity(value: unknown, raw: unknown, location: string, context: NormalizeContext): Severity {
+function toSeverity(value: unknown, raw: unknown, path: SourcePath, options: ApplyOptions): Severity {
   if (isSeverity(value)) return value;
   const fromLabel = typeof value === "string" ? severityFromLabel(value) : undefined;
-  return fromLabel ?? context.unknownSeverity(location, raw);
+  return fromLabel ?? options.context.unknownSeverity(options.locate(path), raw);
 }
 
 function conversionError(field: CompiledField, location: string, expected: string, sourceId: string): InvalidInputError {
@@ -437,7 +442,12 @@ export function compactLists(content: Record<string, unknown>): Record<string, u
  * @throws InvalidInputError `BRIDGE.PAYLOAD_INVALID` naming the target whose value does not fit
  *   and where in the delivery the value came from.
  */
-export function validateContent(content: Record<string, unknown>, origins: readonly ValueOrigin[], sourceId: string): Alert {
+export function validateContent(
+  content: Record<string, unknown>,
+  origins: readonly ValueOrigin[],
+  sourceId: string,
+  locate: (path: SourcePath) => string,
+): Alert {
   const result = alertSchema.safeParse(compactLists(content));
   if (result.success) return result.data;
 
@@ -445,9 +455,10 @@ export function validateContent(content: Record<string, unknown>, origins: reado
   const issuePath = (issue?.path ?? []).map(toSegment);
   const origin = origins.find((candidate) => overlaps(candidate.targetSegments, issuePath) && candidate.targetSegments.length <= issuePath.length);
   const target = origin?.target ?? formatPath(issuePath);
-  const from = origin?.field === undefined ? "" : ` (from ${origin.field})`;
+  const field = origin?.path === undefined ? undefined : locate(origin.path);
+  const from = field === undefined ? "" : ` (from ${field})`;
   throw new InvalidInputError("BRIDGE.PAYLOAD_INVALID", `invalid ${sourceId} alert: target ${target}${from}: ${issue?.message ?? "invalid value"}`, {
-    field: origin?.field,
+    field,
     cause: result.error,
     fix: `send a value that fits ${target}, or change fields["${target}"] in the ${sourceId} mapping`,
   });

@@ -428,6 +428,26 @@ describe("generic payload errors", () => {
   });
 });
 
+describe("generic CEF value errors", () => {
+  const LINE = "CEF:0|ExampleCorp|EdgeFW|9.1|100234|Port scan|7|src=198.51.100.90 cnt=lots rt=May 14 2024 11:07:11 UTC";
+
+  it("names the CEF key of a value that does not fit", () => {
+    const error = bridgeErrorOf(() => normalizeWith(EDGE_FW_MAPPING, { message: LINE }, recordingContext("2024-05-14T11:07:15.000Z")));
+
+    expect(error.message).toBe("invalid edge-fw alert: target count (from message (CEF cnt)): Invalid input: expected number, received string");
+    expect(error.field).toBe("message (CEF cnt)");
+  });
+
+  it("names the item and CEF key in a batch", () => {
+    const body = [{ message: LINE.replace("cnt=lots", "cnt=3 spt=99999") }];
+
+    const error = bridgeErrorOf(() => normalizeWith(EDGE_FW_MAPPING, body, recordingContext("2024-05-14T11:07:15.000Z")));
+
+    expect(error.message).toBe("invalid edge-fw alert: target network_list[0].src_port (from [0].message (CEF spt)): Too big: expected number to be <=65535");
+    expect(error.field).toBe("[0].message (CEF spt)");
+  });
+});
+
 describe("generic mapping config", () => {
   it("accepts the fixture mappings", () => {
     expect(genericMappingSchema.safeParse(IDP_MAPPING).success).toBe(true);
