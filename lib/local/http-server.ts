@@ -64,8 +64,12 @@ async function route(request: IncomingMessage, response: ServerResponse, options
     return;
   }
   const match = ALERTS_ROUTE.exec(url.pathname);
-  if (match === null || request.method !== "POST") {
+  if (match === null) {
     send(response, notFound(request.method ?? "GET", url.pathname));
+    return;
+  }
+  if (request.method !== "POST") {
+    send(response, methodNotAllowed(request.method ?? "GET", url.pathname));
     return;
   }
 
@@ -155,6 +159,20 @@ function notFound(method: string, path: string): APIGatewayProxyStructuredResult
     code: "BRIDGE.ROUTE_NOT_FOUND",
     fix: "post alerts to /v1/alerts/{source}; GET /healthz checks the server",
   });
+}
+
+function methodNotAllowed(method: string, path: string): APIGatewayProxyStructuredResultV2 {
+  return problemResponse(
+    {
+      type: problemType("BRIDGE.METHOD_NOT_ALLOWED"),
+      title: "Method Not Allowed",
+      status: 405,
+      detail: `${method.slice(0, 16)} is not allowed on ${path.slice(0, 128)}`,
+      code: "BRIDGE.METHOD_NOT_ALLOWED",
+      fix: "post alerts with POST; GET /healthz checks the server",
+    },
+    { allow: "POST" },
+  );
 }
 
 function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {

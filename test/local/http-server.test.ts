@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalHttpServer, type LocalHttpServer } from "../../lib/local/http-server";
+
+describe("local HTTP server routes", () => {
+  let server: LocalHttpServer;
+  const sources: string[] = [];
+
+  beforeAll(async () => {
+    server = await startLocalHttpServer({
+      port: 0,
+      maxReadBytes: 1024,
+      ingest: (event) => {
+        sources.push(event.pathParameters?.source ?? "");
+        return Promise.resolve({ statusCode: 202, headers: { "content-type": "application/json" }, body: '{"results":[]}' });
+      },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it.each(["GET", "PUT", "DELETE"])("%s on an alerts URL gets 405", async (method) => {
+    const response = await fetch(`${server.url}/v1/alerts/splunk`, { method });
+    const body = (await response.json()) as Record<string, unknown>;
+
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("POST");
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(body.code).toBe("BRIDGE.METHOD_NOT_ALLOWED");
+    expect(body.type).toBe("urn:secmaster-bridge:problem:method-not-allowed");
+    expect(body.title).toBe("Method Not Allowed");
+    expect(body.status).toBe(405);
+    expect(body.detail).toBe(`${method} is not allowed on /v1/alerts/splunk`);
+    expect(body.fix).toBe("post alerts with POST; GET /healthz checks the server");
+    expect(sources).toEqual([]);
+  });
+
+  it("POST reaches the ingest handler", async () => {
+    const response = await fetch(`${server.url}/v1/alerts/splunk`, { method: "POST", body: "{}" });
+
+    expect(response.status).toBe(202);
+    expect(sources).toEqual(["splunk"]);
+  });
+
+  it("unknown path gets 404", async () => {
+    const response = await fetch(`${server.url}/v1/alert/splunk`, { method: "POST", body: "{}" });
+    const body = (await response.json()) as Record<string, unknown>;
+
+    expect(response.status).toBe(404);
+    expect(response.headers.get("allow")).toBeNull();
+    expect(body.code).toBe("BRIDGE.ROUTE_NOT_FOUND");
+  });
+
+  it("health check answers GET", async () => {
+    const response = await fetch(`${server.url}/healthz`);
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+});
