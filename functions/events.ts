@@ -37,7 +37,7 @@ async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () =>
 
   const request = { adapter, body: match.payload, receivedAt: new Date(), options: config.ingest.sourceOptions[adapter.id] };
   const { mode } = config.delivery;
-  const results = await deliverRequest(request, runtime);
+  const { results } = await deliverRequest(request, runtime);
   const failed = results.filter((result) => result.status === "failed");
   logger.info("event processed", { mode, alerts: results.length, failed: failed.length });
   if (failed.length > 0) {

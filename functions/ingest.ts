@@ -3,9 +3,11 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { inboundChecks, rejectionProblem, verifiedDeliveryOf } from "../lib/auth/middleware";
+import { challengeHeaders } from "../lib/auth/rejections";
 import { loadSecrets } from "../lib/auth/secrets";
 import type { BridgeConfig } from "../lib/config";
-import { deliverRequest } from "../lib/delivery/deliver";
+import { deliverRequest, type DeliveryOutcome } from "../lib/delivery/deliver";
+import { transientFailureCount } from "../lib/delivery/outcome";
 import { problemResponse, problemType } from "../lib/http/problem";
 import type { AlertResult } from "../lib/ingest";
 import { createIngestRuntime, type IngestRuntime } from "../lib/ingest-runtime";
@@ -48,10 +50,10 @@ async function handleIngest(
   const { adapter, body } = verifiedDeliveryOf(event);
   const request = { adapter, body, receivedAt: new Date(), options: config.ingest.sourceOptions[adapter.id] };
   const { mode } = config.delivery;
-  const results = await deliverRequest(request, runtime);
-  logDelivery(results);
-  countDeliveryResults(results, mode);
-  return mode === "queue" ? answerQueued(results, context.awsRequestId) : answer(results, context.awsRequestId);
+  const outcome = await deliverRequest(request, runtime);
+  logDelivery(outcome.results);
+  countDeliveryResults(outcome.results, mode);
+  return mode === "queue" ? answerQueued(outcome, context.awsRequestId) : answer(outcome.results, context.awsRequestId);
 }
 
 function logDelivery(results: readonly AlertResult[]): void {
@@ -83,29 +85,43 @@ function answer(results: AlertResult[], requestId: string): APIGatewayProxyStruc
 }
 
 // Queue mode returns 202 once every job is enqueued. A job the queue did not take makes the whole
-// response retryable (503) unless every failure is permanent (a job too large for the queue, 422).
-// The sender's retry re-enqueues accepted jobs too, and dispatch starts each episode only once.
-function answerQueued(results: AlertResult[], requestId: string): APIGatewayProxyStructuredResultV2 {
+// response retryable (503) unless every failure is permanent (a job too large for the queue even
+// after its text was shortened, 422). The sender's retry re-enqueues accepted jobs too, and
+// dispatch starts each episode only once.
+function answerQueued(outcome: DeliveryOutcome, requestId: string): APIGatewayProxyStructuredResultV2 {
+  const { results, permanentFailures } = outcome;
   const failed = results.filter((result) => result.status === "failed");
   if (failed.length === 0) {
     return { statusCode: 202, headers: { "content-type": "application/json" }, body: JSON.stringify({ results }) };
   }
-  const retryable = failed.some((result) => result.code !== "BRIDGE.JOB_TOO_LARGE");
-  return problemResponse(
-    {
-      type: problemType(retryable ? "BRIDGE.ENQUEUE_FAILED" : "BRIDGE.JOB_TOO_LARGE"),
-      title: retryable ? "Service Unavailable" : "Unprocessable Content",
-      status: retryable ? 503 : 422,
-      detail: `${failed.length} of ${results.length} alerts could not be queued`,
-      code: retryable ? "BRIDGE.ENQUEUE_FAILED" : "BRIDGE.JOB_TOO_LARGE",
-      fix: retryable
-        ? "retry the delivery later; alerts already queued are not started twice"
-        : "shorten the alerts' descriptions or labels at the sender; the queue limit is 256 KiB per alert",
-      instance: requestId,
-      results,
-    },
-    retryable ? { "retry-after": "30" } : {},
-  );
+  const detail = `${failed.length} of ${results.length} alerts could not be queued`;
+  if (transientFailureCount(outcome) > 0) {
+    return problemResponse(
+      {
+        type: problemType("BRIDGE.ENQUEUE_FAILED"),
+        title: "Service Unavailable",
+        status: 503,
+        detail,
+        code: "BRIDGE.ENQUEUE_FAILED",
+        fix: "retry the delivery later; alerts already queued are not started twice",
+        instance: requestId,
+        results,
+      },
+      { "retry-after": "30" },
+    );
+  }
+  const [first] = permanentFailures;
+  return problemResponse({
+    type: problemType("BRIDGE.JOB_TOO_LARGE"),
+    title: "Unprocessable Content",
+    status: 422,
+    detail,
+    code: "BRIDGE.JOB_TOO_LARGE",
+    field: first!.field,
+    fix: first!.fix,
+    instance: requestId,
+    results,
+  });
 }
 
 /** Middy middleware that turns every thrown error into an `application/problem+json` response. */
@@ -116,7 +132,7 @@ function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGateway
       const problem = rejectionProblem(request.error, request.event, request.context.awsRequestId);
       // Every invocation then publishes a metric, so Powertools prints no "no metrics" warning either.
       countMetric(problem.status >= 500 ? METRIC.deliveryErrors : METRIC.deliveriesRejected);
-      request.response = problemResponse(problem);
+      request.response = problemResponse(problem, challengeHeaders(request.error));
     },
   };
 }

@@ -1,32 +1,37 @@
 import { ConfigError } from "../errors";
-import { ingestDelivery, type AlertResult, type IngestRequest } from "../ingest";
+import { ingestDelivery, type IngestRequest } from "../ingest";
 import type { IngestRuntime } from "../ingest-runtime";
-import { enqueueDelivery } from "./enqueue";
+import { enqueueDeliveryOutcome } from "./enqueue";
+import type { DeliveryOutcome } from "./outcome";
+
+export type { DeliveryOutcome, PermanentFailure } from "./outcome";
 
 /**
  * Delivers one parsed request the way `BRIDGE_MODE` asks: in queue mode it enqueues one job per
  * firing alert and workflow, in direct mode it starts them before returning. HTTP deliveries and
- * AWS events share this step, so throttling and dead letters work the same for both.
+ * AWS events share this step, so throttling and dead letters work the same for both. The
+ * outcome separates failures that a retry of the delivery cannot fix from transient ones.
  *
  * @throws ConfigError in direct mode when the runtime has no starter (the queue-only ingest handler).
  */
-export async function deliverRequest(request: IngestRequest, runtime: IngestRuntime): Promise<AlertResult[]> {
+export async function deliverRequest(request: IngestRequest, runtime: IngestRuntime): Promise<DeliveryOutcome> {
   const { config, starter, target, routing, queue } = runtime;
   const routes = await routing.table();
   if (config.delivery.mode === "queue") {
     // The ingest runtime refuses to build in queue mode without a queue.
-    return enqueueDelivery(request, { target, routes, queue: queue!, defaultSeverity: config.ingest.defaultSeverity });
+    return enqueueDeliveryOutcome(request, { target, routes, queue: queue!, defaultSeverity: config.ingest.defaultSeverity });
   }
   if (starter === undefined) {
     throw new ConfigError([
       "BRIDGE_MODE: direct mode needs the handler functions/ingest-direct.handler, which can start workflows; functions/ingest.handler only queues jobs",
     ]);
   }
-  return ingestDelivery(request, {
+  const results = await ingestDelivery(request, {
     target,
     routes,
     starter,
     defaultSeverity: config.ingest.defaultSeverity,
     dispatchConcurrency: config.ingest.dispatchConcurrency,
   });
+  return { results, permanentFailures: [] };
 }

@@ -2,8 +2,10 @@ import { Buffer } from "node:buffer";
 import * as z from "zod";
 import { alertSchema } from "../alert/schema";
 import { BridgeError } from "../errors";
+import { logger } from "../logger";
 import { formatPath } from "../sources/parse";
 import type { StartJob } from "./job";
+import { fitJob, type TruncatedField } from "./truncate";
 
 /**
  * Largest message body a queue accepts, in bytes: the Amazon SQS limit of 262,144 bytes (256 KiB)
@@ -11,6 +13,15 @@ import type { StartJob } from "./job";
  * job that fits locally also fits in SQS.
  */
 export const MAX_MESSAGE_BYTES = 262_144;
+
+/**
+ * Largest JSON size of a job, in bytes, that goes into a queue message as it is. It leaves 4 KiB
+ * of {@link MAX_MESSAGE_BYTES} for the envelope and for what a dead letter adds (`lastError`,
+ * whose SecMaster message is quoted up to 200 characters, `deadLetteredAt` and a raised
+ * `priorAttempts`), so a job that was queued also fits in the dead-letter queue. A larger job has
+ * its free-text fields shortened first (`fitJob` of `./truncate`).
+ */
+export const MAX_JOB_BYTES = MAX_MESSAGE_BYTES - 4_096;
 
 /** A message to send, with the caller's id for matching it to its {@link SendResult}. */
 export interface OutgoingMessage {
@@ -163,13 +174,61 @@ export function newEnvelope(job: StartJob, priorAttempts = 0): JobEnvelope {
 
 /** Outcome of enqueueing one job. */
 export type EnqueueResult =
-  | { job: StartJob; status: "accepted"; messageId: string }
+  | {
+      /** The job as it was sent: with shortened content when `truncated` is not empty. */
+      job: StartJob;
+      status: "accepted";
+      messageId: string;
+      truncated: TruncatedField[];
+    }
   | { job: StartJob; status: "failed"; error: BridgeError };
 
+/** A job encoded for a queue message, or the error that keeps it out of every queue. */
+export type EncodedJob =
+  | { ok: true; job: StartJob; body: string; truncated: TruncatedField[] }
+  | { ok: false; job: StartJob; error: BridgeError };
+
 /**
- * Sends one message per job and reports each job's outcome in input order. A job whose message
- * would exceed {@link MAX_MESSAGE_BYTES} fails with `BRIDGE.JOB_TOO_LARGE` before anything is
- * sent, and the others are still sent.
+ * Encodes a job in the envelope that `wrap` builds, first shortening the free-text fields of its
+ * Alert content when its JSON is over {@link MAX_JOB_BYTES}. A shortened job is logged as a
+ * warning with the alert's key and the bytes removed. The result depends only on the job, so
+ * the same alert is always shortened the same way.
+ *
+ * @returns `ok: false` with `BRIDGE.JOB_TOO_LARGE` (422), naming the largest Alert field in
+ *   `field`, when the job is still too large after shortening.
+ */
+export function encodeJob(job: StartJob, wrap: (job: StartJob) => JobEnvelope): EncodedJob {
+  const body = encodeEnvelope(wrap(job));
+  // The envelope contains the job, so a body within the budget means the job is too.
+  if (Buffer.byteLength(body, "utf8") <= MAX_JOB_BYTES) return { ok: true, job, body, truncated: [] };
+
+  const fit = fitJob(job, MAX_JOB_BYTES);
+  const ids = { actionInstanceId: job.actionInstanceId, workflowId: job.workflowId, source: job.source, alertKey: job.alertKey.slice(0, 200) };
+  if (!fit.fits) {
+    const error = new BridgeError(
+      "BRIDGE.JOB_TOO_LARGE",
+      `failed to queue job ${job.actionInstanceId} for alert ${job.source}/${ids.alertKey}: the job is ${fit.bytes} bytes after shortening ` +
+        `its free-text fields, over the ${MAX_JOB_BYTES}-byte limit of a queue message; its largest field is ${fit.field} (${fit.fieldBytes} bytes)`,
+      {
+        statusCode: 422,
+        field: fit.field,
+        fix: `make the sender send less of the data that becomes the SecMaster Alert field ${fit.field}, such as fewer labels or entries; a queue message holds 256 KiB per alert`,
+      },
+    );
+    // Callers log the failure with the rest of the delivery's outcome.
+    return { ok: false, job, error };
+  }
+  if (fit.truncated.length > 0) {
+    const removedBytes = fit.truncated.reduce((sum, field) => sum + field.removedBytes, 0);
+    logger.warn("alert text truncated to fit a queue message", { ...ids, removedBytes, fields: fit.truncated.map((field) => field.field) });
+  }
+  return { ok: true, job: fit.job, body: encodeEnvelope(wrap(fit.job)), truncated: fit.truncated };
+}
+
+/**
+ * Sends one message per job and reports each job's outcome in input order. A job over
+ * {@link MAX_JOB_BYTES} is shortened by {@link encodeJob}; one that still does not fit fails
+ * with `BRIDGE.JOB_TOO_LARGE` before anything is sent, and the others are still sent.
  *
  * @param options.priorAttempts set to 1 for replayed jobs, which an earlier run may have started.
  */
@@ -178,22 +237,19 @@ export async function enqueueJobs(
   jobs: readonly StartJob[],
   options: { priorAttempts?: number } = {},
 ): Promise<EnqueueResult[]> {
-  const messages: OutgoingMessage[] = jobs.map((job, index) => ({
-    id: String(index),
-    body: encodeEnvelope(newEnvelope(job, options.priorAttempts ?? 0)),
-  }));
+  const encoded = jobs.map((job) => encodeJob(job, (fitted) => newEnvelope(fitted, options.priorAttempts ?? 0)));
   const outcomes = new Map<string, SendResult>();
   const sendable: OutgoingMessage[] = [];
-  for (const message of messages) {
-    const tooLarge = checkMessageSize(message, jobs[Number(message.id)]!.actionInstanceId);
-    if (tooLarge === undefined) sendable.push(message);
-    else outcomes.set(message.id, { id: message.id, ok: false, error: tooLarge });
+  for (const [index, item] of encoded.entries()) {
+    if (item.ok) sendable.push({ id: String(index), body: item.body });
+    else outcomes.set(String(index), { id: String(index), ok: false, error: item.error });
   }
   if (sendable.length > 0) {
     for (const result of await queue.send(sendable)) outcomes.set(result.id, result);
   }
 
-  return jobs.map((job, index) => {
+  return encoded.map((item, index): EnqueueResult => {
+    const { job } = item;
     const outcome = outcomes.get(String(index));
     if (outcome === undefined) {
       const error = new BridgeError("BRIDGE.ENQUEUE_FAILED", `failed to enqueue job ${job.actionInstanceId}: the queue returned no result for it`, {
@@ -201,7 +257,8 @@ export async function enqueueJobs(
       });
       return { job, status: "failed", error };
     }
-    return outcome.ok ? { job, status: "accepted", messageId: outcome.messageId } : { job, status: "failed", error: outcome.error };
+    if (!outcome.ok) return { job, status: "failed", error: outcome.error };
+    return { job, status: "accepted", messageId: outcome.messageId, truncated: item.ok ? item.truncated : [] };
   });
 }
 

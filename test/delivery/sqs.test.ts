@@ -9,7 +9,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { decodeEnvelope, enqueueJobs, MAX_MESSAGE_BYTES } from "../../lib/delivery/queue";
+import { decodeEnvelope, enqueueJobs, MAX_JOB_BYTES, MAX_MESSAGE_BYTES } from "../../lib/delivery/queue";
 import { chunkBySize, SqsQueue } from "../../lib/delivery/sqs";
 import { jobFor } from "./harness";
 
@@ -144,16 +144,49 @@ describe("enqueueJobs over SQS", () => {
     sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
       Successful: input.Entries!.map((entry) => ({ Id: entry.Id, MessageId: `sqs-${entry.Id}`, MD5OfMessageBody: "" })),
     }));
-    const large = jobFor(2, { content: { title: "big", description: "d".repeat(MAX_MESSAGE_BYTES) } });
+    // source_url is never shortened, so this job cannot be made to fit.
+    const large = jobFor(2, { content: { title: "big", source_url: `https://example.com/${"u".repeat(MAX_MESSAGE_BYTES)}` } });
 
     const results = await enqueueJobs(queue(), [jobFor(1), large, jobFor(3)]);
 
     expect(results.map((result) => result.status)).toEqual(["accepted", "failed", "accepted"]);
-    expect(results[1]).toMatchObject({ status: "failed", error: { code: "BRIDGE.JOB_TOO_LARGE" } });
+    expect(results[1]).toMatchObject({ status: "failed", error: { code: "BRIDGE.JOB_TOO_LARGE", statusCode: 422, field: "source_url" } });
     expect(results[1]).toMatchObject({ error: { message: expect.stringContaining(large.actionInstanceId) } });
     const sent = entriesOf(0).map((entry) => decodeEnvelope(entry.MessageBody!));
     expect(sent.map((envelope) => envelope.job.actionInstanceId)).toEqual([jobFor(1).actionInstanceId, jobFor(3).actionInstanceId]);
     expect(sent[0]!.priorAttempts).toBe(0);
+  });
+});
+
+describe("enqueueJobs with an over-size description", () => {
+  it("sends the job with its description truncated", async () => {
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
+      Successful: input.Entries!.map((entry) => ({ Id: entry.Id, MessageId: `sqs-${entry.Id}`, MD5OfMessageBody: "" })),
+    }));
+    const large = jobFor(2, { content: { title: "big", severity: "High", description: "d".repeat(300_000) } });
+
+    const [result] = await enqueueJobs(queue(), [large]);
+
+    expect(result).toMatchObject({ status: "accepted", truncated: [{ field: "description", removedBytes: 42_325 }] });
+    const [sent] = entriesOf(0);
+    expect(Buffer.byteLength(sent!.MessageBody!)).toBeLessThanOrEqual(MAX_JOB_BYTES + 100);
+    const { job } = decodeEnvelope(sent!.MessageBody!);
+    expect(job.actionInstanceId).toBe(large.actionInstanceId);
+    expect(job.content.title).toBe("big");
+    expect(job.content.severity).toBe("High");
+    expect(job.content.description).toBe(`${"d".repeat(257_675)}… [truncated 42325 bytes]`);
+  });
+
+  it("truncates the same job the same way every time", async () => {
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
+      Successful: input.Entries!.map((entry) => ({ Id: entry.Id, MessageId: `sqs-${entry.Id}`, MD5OfMessageBody: "" })),
+    }));
+    const large = jobFor(2, { content: { description: "x".repeat(280_000), labels: "team=secops" } });
+
+    await enqueueJobs(queue(), [large]);
+    await enqueueJobs(queue(), [structuredClone(large)]);
+
+    expect(entriesOf(1)[0]!.MessageBody).toBe(entriesOf(0)[0]!.MessageBody);
   });
 });
 
