@@ -5,11 +5,12 @@ import { BridgeError, InvalidInputError } from "../errors";
 import { problemFromError, type ProblemDetails } from "../http/problem";
 import { checkAlertCount, decodeEventBody, decodeUtf8Body, parseFormWithLimits, parseJsonWithLimits } from "../limits";
 import { logger } from "../logger";
-import { findSource } from "../sources/index";
+import { BUILT_IN_SOURCES, findSource } from "../sources/index";
 import type { SourceAdapter } from "../sources/types";
+import { authChallenge } from "./challenge";
 import { bodyFormatOf } from "./content-type";
 import type { InboundAuth } from "./inbound";
-import { RejectionLog, rejectionReason } from "./rejections";
+import { AuthenticationError, RejectionLog, rejectionReason } from "./rejections";
 import { secretValuesOf } from "./secrets";
 
 /** The delivery handed to the ingest step once a request passed every inbound check. */
@@ -45,7 +46,8 @@ export function verifiedDeliveryOf(event: object): VerifiedDelivery {
  *
  * 1. known source (404) and source-IP allow-list (403);
  * 2. base64 decoding (400) and body size (413);
- * 3. bearer, Basic, path token or HMAC over the raw bytes (401);
+ * 3. bearer, Basic, path token or HMAC over the raw bytes (401, and the error carries the
+ *    source's `WWW-Authenticate` challenge for `challengeHeaders`);
  * 4. content type (415) and UTF-8 (400);
  * 5. JSON or form parsing under the nesting, key and string limits (400, 413, 422);
  * 6. SNS or SMN message signatures (401, 403).
@@ -65,7 +67,7 @@ export function inboundChecks(runtimeOf: () => InboundRuntime): middy.Middleware
         throw new InvalidInputError("BRIDGE.SOURCE_UNKNOWN", `unknown source ${JSON.stringify(sourceId.slice(0, 64))}`, {
           statusCode: 404,
           field: "path.source",
-          fix: "post to /v1/alerts/{source} with a source id listed in the README",
+          fix: `post to /v1/alerts/{source} with a known source id: ${knownSourceIds(genericSources).join(", ")}`,
         });
       }
       logger.appendKeys({ source: adapter.id });
@@ -73,16 +75,25 @@ export function inboundChecks(runtimeOf: () => InboundRuntime): middy.Middleware
       const settings = inbound.settingsFor(adapter.id);
       inbound.checkSourceIp(settings, event.requestContext?.http?.sourceIp);
       const bytes = decodeEventBody(event, limits.maxBodyBytes);
-      inbound.verifyRawRequest(settings, { headers: event.headers, query: event.queryStringParameters, body: bytes }, secretValuesOf(event));
+      try {
+        inbound.verifyRawRequest(settings, { headers: event.headers, query: event.queryStringParameters, body: bytes }, secretValuesOf(event));
 
-      const format = bodyFormatOf(event.headers, adapter.id);
-      const text = decodeUtf8Body(bytes);
-      const body = format === "form" ? parseFormWithLimits(text, limits) : parseJsonWithLimits(text, limits);
-      await inbound.verifyMessage(settings, body, event.headers);
+        const format = bodyFormatOf(event.headers, adapter.id);
+        const text = decodeUtf8Body(bytes);
+        const body = format === "form" ? parseFormWithLimits(text, limits) : parseJsonWithLimits(text, limits);
+        await inbound.verifyMessage(settings, body, event.headers);
 
-      deliveries.set(event, { adapter: withAlertLimit(adapter, limits.maxAlertsPerDelivery), body });
+        deliveries.set(event, { adapter: withAlertLimit(adapter, limits.maxAlertsPerDelivery), body });
+      } catch (error) {
+        if (error instanceof AuthenticationError && settings !== undefined) error.challenge = authChallenge(adapter.id, settings);
+        throw error;
+      }
     },
   };
+}
+
+function knownSourceIds(genericSources: Readonly<Record<string, SourceAdapter<unknown>>>): string[] {
+  return [...Object.keys(BUILT_IN_SOURCES), ...Object.keys(genericSources)].sort();
 }
 
 // The alert count is known only once the adapter split the delivery, so the check wraps it;

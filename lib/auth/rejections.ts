@@ -29,6 +29,8 @@ export type AuthFailureReason =
 export class AuthenticationError extends BridgeError {
   override name = "AuthenticationError";
   readonly reason: AuthFailureReason;
+  /** `WWW-Authenticate` value of a 401, set by the inbound checks once the source is known. */
+  challenge: string | undefined;
 
   constructor(reason: AuthFailureReason, status: 401 | 403 = 401) {
     super(status === 401 ? "BRIDGE.AUTH_FAILED" : "BRIDGE.AUTH_FORBIDDEN", "authentication failed", {
@@ -102,6 +104,12 @@ export class RejectionLog {
     else logger.warn("delivery rejected", attributes);
     return true;
   }
+}
+
+/** Returns the `WWW-Authenticate` header of a 401 rejection, or no headers for any other error. */
+export function challengeHeaders(error: unknown): Record<string, string> {
+  if (!(error instanceof AuthenticationError) || error.statusCode !== 401 || error.challenge === undefined) return {};
+  return { "www-authenticate": error.challenge };
 }
 
 /** Returns the logged reason of an error: the authentication reason, else undefined. */

@@ -27,6 +27,8 @@ const SMN_TOPIC = "urn:smn:ap-southeast-3:0a1b2c3d4e5f60718293a4b5c6d7e8f9:ces-a
 interface Answer {
   status: number;
   contentType: string;
+  /** The `WWW-Authenticate` header, or null. */
+  challenge: string | null;
   json: any;
   text: string;
 }
@@ -89,7 +91,7 @@ describe("inbound authentication and hostile input", () => {
     } catch {
       json = undefined;
     }
-    return { status: response.status, contentType: response.headers.get("content-type") ?? "", json, text };
+    return { status: response.status, contentType: response.headers.get("content-type") ?? "", challenge: response.headers.get("www-authenticate"), json, text };
   }
 
   const certificateUrl = (path = "/SimpleNotificationService-test.pem") => `${certificates.origin}${path}`;
@@ -302,6 +304,32 @@ describe("inbound authentication and hostile input", () => {
       expect(answer.json.detail).toBe("authentication failed");
       expect(answer.json.field).toBe("(request)");
     }
+    if (status === 401) expect(answer.challenge).toMatch(/^[A-Za-z0-9-]+ realm="secmaster-bridge\/[a-z-]+"/);
+    else expect(answer.challenge).toBeNull();
+  });
+
+  it.each([
+    { source: "alertmanager", challenge: 'Bearer realm="secmaster-bridge/alertmanager"' },
+    { source: "sentinel", challenge: 'Basic realm="secmaster-bridge/sentinel", charset="UTF-8"' },
+    { source: "datadog", challenge: 'ApiKey realm="secmaster-bridge/datadog", header="x-api-key"' },
+    { source: "splunk", challenge: 'PathToken realm="secmaster-bridge/splunk", parameter="token"' },
+    { source: "grafana", challenge: 'HMAC-SHA256 realm="secmaster-bridge/grafana", header="x-grafana-alerting-signature"' },
+    { source: "elastic", challenge: 'HMAC-SHA256 realm="secmaster-bridge/elastic", header="x-signature"' },
+    { source: "cloudwatch", challenge: 'SNS-Signature realm="secmaster-bridge/cloudwatch"' },
+    { source: "huaweicloud-ces", challenge: 'SMN-Signature realm="secmaster-bridge/huaweicloud-ces"' },
+  ])("challenges $source with its scheme on 401", async ({ source, challenge }) => {
+    const answer = await send({ source, headers: { "content-type": "application/json" }, body: "{}" });
+
+    expect(answer.status).toBe(401);
+    expect(answer.challenge).toBe(challenge);
+  });
+
+  it("lists the known source ids for an unknown source", async () => {
+    const answer = await send({ source: "no-such-tool", body: "{}" });
+
+    expect(answer.json.fix).toBe(
+      "post to /v1/alerts/{source} with a known source id: alertmanager, cloudwatch, datadog, elastic, grafana, guardduty, huaweicloud-ces, securityhub, sentinel, splunk, wazuh",
+    );
   });
 
   it("starts no workflow instance for any hostile request", () => {
