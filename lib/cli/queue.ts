@@ -13,6 +13,7 @@ import { readRoutingFile } from "../routing/load";
 import { parseCommandArgs } from "./args";
 import { ProgressBar } from "./progress";
 import { findCliSource } from "./sources";
+import { formatCount } from "./table";
 import { reportCliError } from "./errors";
 import { defaultTargetFromEnv, type CliIo } from "./routes";
 
@@ -79,12 +80,12 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
         .map(([code, count]) => `  ${code}: ${count}`);
       if (values["dry-run"] === true) {
         const seen = Object.values(report.byErrorCode).reduce((sum, count) => sum + count, 0);
-        io.out.write(`${seen} dead-lettered jobs in ${queues.deadLetters!.name} (dry run, nothing moved)\n`);
+        io.out.write(`${formatCount(seen, "dead-lettered job")} in ${queues.deadLetters!.name} (dry run, nothing moved)\n`);
       } else {
-        io.out.write(`moved ${report.moved} dead-lettered jobs back to ${queues.queue.name}\n`);
-        if (report.failed > 0) io.out.write(`${report.failed} jobs could not be sent and stay in the dead-letter queue\n`);
+        io.out.write(`moved ${formatCount(report.moved, "dead-lettered job")} back to ${queues.queue.name}\n`);
+        if (report.failed > 0) io.out.write(`failed to send back, left in the dead-letter queue: ${formatCount(report.failed, "job")}\n`);
       }
-      if (report.invalid > 0) io.out.write(`${report.invalid} messages are not jobs and stay in the dead-letter queue\n`);
+      if (report.invalid > 0) io.out.write(`not jobs, left in the dead-letter queue: ${formatCount(report.invalid, "message")}\n`);
       if (codes.length > 0) io.out.write(`by last error:\n${codes.join("\n")}\n`);
       return report.failed > 0 ? 1 : 0;
     } finally {
@@ -153,8 +154,8 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
       }
       progress.finish();
       io.out.write(
-        `replayed ${deliveries.length} deliveries into ${queues.queue.name}: ` +
-          `${totals.accepted} alerts enqueued, ${totals.skipped} skipped, ${totals.failed} failed\n`,
+        `replayed ${formatCount(deliveries.length, "delivery", "deliveries")} into ${queues.queue.name}: ` +
+          `${formatCount(totals.accepted, "alert")} enqueued, ${totals.skipped} skipped, ${totals.failed} failed\n`,
       );
       return totals.failed > 0 ? 1 : 0;
     } finally {

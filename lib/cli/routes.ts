@@ -12,7 +12,7 @@ import type { WorkflowInfo } from "../secmaster/schemas";
 import type { NormalizedAlert } from "../sources/types";
 import { cliClients } from "./clients";
 import { findCliSource } from "./sources";
-import { formatTable } from "./table";
+import { formatCount, formatTable } from "./table";
 
 /** Output streams of a CLI command. */
 export interface CliIo {
@@ -76,11 +76,11 @@ async function checkRoutes(args: string[], io: CliIo, env: Env): Promise<number>
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // compileRoutingFile lists the problems of every rule, so one run shows all there are to fix.
-    const count = `${error.issues.length} ${error.issues.length === 1 ? "problem" : "problems"}`;
+    const count = formatCount(error.issues.length, "problem");
     io.err.write(`${file}: invalid routing file, ${count}\n${error.issues.map((issue) => `  - ${issue}`).join("\n")}\n`);
     return 1;
   }
-  io.out.write(`${file}: valid, ${table.rules.length} ${table.rules.length === 1 ? "rule" : "rules"}\n`);
+  io.out.write(`${file}: valid, ${formatCount(table.rules.length, "rule")}\n`);
   if (!hasSecMasterCredentials(env)) {
     io.out.write("workflows not checked: set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to check each workflow in SecMaster\n");
     return 0;
@@ -89,7 +89,7 @@ async function checkRoutes(args: string[], io: CliIo, env: Env): Promise<number>
   const rows = await checkWorkflows(table, env);
   io.out.write(`${formatTable(["RULE", "PROJECT", "WORKSPACE", "WORKFLOW", "NAME", "ENABLED", "DATACLASS", "RESULT"], rows.map((row) => row.cells))}\n`);
   const failed = rows.filter((row) => !row.ok).length;
-  if (failed > 0) io.err.write(`${failed} of ${rows.length} targets failed the check\n`);
+  if (failed > 0) io.err.write(`${failed} of ${formatCount(rows.length, "target")} failed the check\n`);
   return failed === 0 ? 0 : 1;
 }
 
@@ -181,7 +181,7 @@ function explainRoutes(args: string[], io: CliIo, env: Env): number {
   const receivedAt = values["received-at"] === undefined ? new Date() : new Date(values["received-at"]);
   const alerts = normalizeDelivery({ adapter, body: parseJsonBody(readFileSync(file, "utf8")), receivedAt }, { defaultSeverity: "Medium" });
 
-  io.out.write(`rules from ${table.origin}; ${alerts.length} ${alerts.length === 1 ? "alert" : "alerts"} in ${file}\n`);
+  io.out.write(`rules from ${table.origin}; ${formatCount(alerts.length, "alert")} in ${file}\n`);
   alerts.forEach((alert, index) => {
     io.out.write(`\n${explainAlert(alert, index, alerts.length, table)}\n`);
   });

@@ -8,3 +8,8 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
       .trimEnd();
   return [line(headers), ...rows.map(line)].join("\n");
 }
+
+/** Formats a count with its noun in the singular or the plural: `1 job`, `3 jobs`, `2 deliveries`. */
+export function formatCount(count: number, singular: string, plural = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : plural}`;
+}

@@ -88,6 +88,19 @@ describe("redrive on the local queue", () => {
     expect(moved.every((envelope) => envelope.lastError === undefined && envelope.deadLetteredAt === undefined)).toBe(true);
   });
 
+  it("counts one job in the singular", async () => {
+    await deadLetter(1);
+    const { deadLetters } = openLocalQueues(dataDir, 5);
+    await deadLetters.send([{ id: "x", body: JSON.stringify({ invalidBody: "garbage", lastError: { code: "BRIDGE.JOB_INVALID" } }) }]);
+    const output = capture();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir], output.io, {});
+
+    expect(exitCode).toBe(0);
+    expect(output.out()).toContain("moved 1 dead-lettered job back to");
+    expect(output.out()).toContain("not jobs, left in the dead-letter queue: 1 message\n");
+  });
+
   it("stops at the limit", async () => {
     await deadLetter(4);
     const output = capture();
@@ -155,7 +168,7 @@ describe("redrive on SQS", () => {
     expect(sent.QueueUrl).toBe(QUEUE_URL);
     expect(decodeEnvelope(sent.Entries![0]!.MessageBody!).priorAttempts).toBe(5);
     expect(sqs.commandCalls(DeleteMessageBatchCommand)[0]!.args[0].input).toEqual({ QueueUrl: DLQ_URL, Entries: [{ Id: "d0", ReceiptHandle: "rh-1" }] });
-    expect(output.out()).toContain(`moved 1 dead-lettered jobs back to ${QUEUE_URL}`);
+    expect(output.out()).toContain(`moved 1 dead-lettered job back to ${QUEUE_URL}`);
   });
 
   it("needs both queue URLs", async () => {
@@ -189,6 +202,17 @@ describe("replay", () => {
     expect(jobs).toHaveLength(3);
     expect(jobs.every((envelope) => envelope.priorAttempts === 1)).toBe(true);
     expect(jobs[0]!.job.workflowId).toBe("00000000-0000-4000-8000-00000000f001");
+  });
+
+  it("counts one delivery in the singular", async () => {
+    const file = join(dataDir, "one.json");
+    writeFileSync(file, readFixture("payloads/alertmanager-firing-unicode.json"));
+    const output = capture();
+
+    const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", dataDir, file], output.io, {});
+
+    expect(exitCode).toBe(0);
+    expect(output.out()).toMatch(/^replayed 1 delivery into .*: 1 alert enqueued, 0 skipped, 0 failed\n$/);
   });
 
   it("reports an invalid delivery and goes on", async () => {
