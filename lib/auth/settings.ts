@@ -160,6 +160,11 @@ export function parseAuthSettings(
     if (!name.startsWith(AUTH_PREFIX) || value === undefined || value.trim() === "") continue;
     const rest = name.slice(AUTH_PREFIX.length);
     const suffix = OPTION_SUFFIXES.find((option) => rest.endsWith(`_${option}`) && rest.length > option.length + 1);
+    const likelyOption = suffix === undefined ? misspeltOption(rest, value) : undefined;
+    if (likelyOption !== undefined) {
+      issues.push(`${name}: unknown setting; did you mean ${AUTH_PREFIX}${likelyOption}?`);
+      continue;
+    }
     const sourceKey = suffix === undefined ? rest : rest.slice(0, -(suffix.length + 1));
     if (!/^[A-Z0-9_]+$/.test(sourceKey)) {
       issues.push(`${name}: source part must be the source id in upper case with _ for -, such as BRIDGE_AUTH_HUAWEICLOUD_CES`);
@@ -176,6 +181,49 @@ export function parseAuthSettings(
     if (parsed !== undefined) sources[sourceKey] = parsed;
   }
   return { sources, ...general };
+}
+
+/**
+ * Returns `<SOURCE>_<OPTION>` when a name without an option suffix ends in a near-miss of one,
+ * such as `CLOUDWATCH_TOPIC` for `CLOUDWATCH_TOPICS`. Such a name would otherwise be read as the
+ * scheme of a source called `cloudwatch-topic`. A value that is a scheme name keeps that reading,
+ * because then the name most likely is the scheme setting of a source with such an id.
+ */
+function misspeltOption(rest: string, value: string): string | undefined {
+  if ((AUTH_SCHEMES as readonly string[]).includes(value.trim())) return undefined;
+  const parts = rest.split("_");
+  // Options have one to three parts (TOPICS, ALLOWED_IPS, MAX_AGE_SECONDS), and a source part must remain.
+  for (let optionParts = 1; optionParts <= 3 && optionParts < parts.length; optionParts += 1) {
+    const written = parts.slice(-optionParts).join("_");
+    const option = OPTION_SUFFIXES.find((candidate) => isNearMiss(written, candidate));
+    if (option !== undefined) return `${parts.slice(0, -optionParts).join("_")}_${option}`;
+  }
+  return undefined;
+}
+
+// One edit (insert, delete, replace or swap of neighbours) for short names, two for longer ones.
+function isNearMiss(written: string, option: string): boolean {
+  const allowed = option.length <= 7 ? 1 : 2;
+  return Math.abs(written.length - option.length) <= allowed && editDistance(written, option) <= allowed;
+}
+
+/** Returns the optimal string alignment distance: insertions, deletions, replacements and swaps of neighbours. */
+function editDistance(left: string, right: string): number {
+  // rows[i][j] is the distance between the first i characters of left and the first j of right.
+  const rows: number[][] = [];
+  for (let i = 0; i <= left.length; i += 1) {
+    rows.push(Array.from({ length: right.length + 1 }, (_, j) => (i === 0 ? j : 0)));
+    rows[i]![0] = i;
+  }
+  for (let i = 1; i <= left.length; i += 1) {
+    for (let j = 1; j <= right.length; j += 1) {
+      const cost = left[i - 1] === right[j - 1] ? 0 : 1;
+      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && left[i - 1] === right[j - 2] && left[i - 2] === right[j - 1]) best = Math.min(best, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = best;
+    }
+  }
+  return rows[left.length]![right.length]!;
 }
 
 function parseSource(

@@ -133,6 +133,32 @@ describe("auth settings", () => {
 
     expect(() => new InboundAuth(settings, ["grafana"])).toThrow(ConfigError);
   });
+
+  it.each([
+    ["BRIDGE_AUTH_CLOUDWATCH_TOPIC", "arn:aws:sns:eu-west-1:111122223333:ops", "BRIDGE_AUTH_CLOUDWATCH_TOPICS"],
+    ["BRIDGE_AUTH_SPLUNK_SECRET", "env:SPLUNK_TOKEN", "BRIDGE_AUTH_SPLUNK_SECRETS"],
+    ["BRIDGE_AUTH_WAZUH_ALLOWED_IP", "203.0.113.0/24", "BRIDGE_AUTH_WAZUH_ALLOWED_IPS"],
+    ["BRIDGE_AUTH_HUAWEICLOUD_CES_CERT_HOST", "smn.*.myhuaweicloud.com", "BRIDGE_AUTH_HUAWEICLOUD_CES_CERT_HOSTS"],
+    ["BRIDGE_AUTH_GRAFANA_SIGNATURE_HAEDER", "X-Sig", "BRIDGE_AUTH_GRAFANA_SIGNATURE_HEADER"],
+    ["BRIDGE_AUTH_ELASTIC_MAX_AGE_SECOND", "60", "BRIDGE_AUTH_ELASTIC_MAX_AGE_SECONDS"],
+  ])("suggests the option for %s", (name, value, expected) => {
+    const { issues } = parse({ [name]: value });
+
+    expect(issues).toEqual([`${name}: unknown setting; did you mean ${expected}?`]);
+  });
+
+  it("reads a near-miss name with a scheme value as a source", () => {
+    const { settings, issues } = parse({ BRIDGE_AUTH_EDGE_TOPIC: "none" });
+
+    expect(issues).toEqual([]);
+    expect(settings.sources.EDGE_TOPIC?.scheme).toBe("none");
+  });
+
+  it("keeps the scheme message for an unrelated source name", () => {
+    const { issues } = parse({ BRIDGE_AUTH_GRAFANA: "hmca" });
+
+    expect(issues).toEqual(["BRIDGE_AUTH_GRAFANA: must be one of none, bearer, basic, path-token, hmac, grafana-hmac, sns, smn"]);
+  });
 });
 
 describe("auth settings in the configuration", () => {
