@@ -103,7 +103,16 @@ export const DEFAULT_CEF_FIELD = "$.message";
 export function loadGenericMapping(config: unknown, origin = "generic source mapping"): GenericMapping {
   const result = genericMappingSchema.safeParse(config);
   if (result.success) return result.data;
-  throw new ConfigError(result.error.issues.map((issue) => `${origin}: ${formatPath(issue.path)}: ${issue.message}`));
+  throw new ConfigError(result.error.issues.flatMap((issue) => mappingIssueTexts(issue, origin)));
+}
+
+// Names each unknown key at its own path, because zod reports them at the object that contains them,
+// and names the mapping as a whole "(mapping)" instead of the "(body)" of a delivery.
+function mappingIssueTexts(issue: z.core.$ZodIssue, origin: string): string[] {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => `${origin}: ${formatPath([...issue.path, key])}: unknown key; check its spelling against the mapping reference in docs/sources/generic.md`);
+  }
+  return [`${origin}: ${issue.path.length === 0 ? "(mapping)" : formatPath(issue.path)}: ${issue.message}`];
 }
 
 /** One item of a generic delivery: a JSON object, or a CEF line in the `cef` format. */
@@ -152,16 +161,17 @@ function withBuiltInCefFields(own: readonly CompiledField[]): CompiledField[] {
 function payloadSchema(format: GenericMapping["format"]): z.ZodType<GenericPayload> {
   const isItem = (value: unknown) => isPlainRecord(value) || (format === "cef" && typeof value === "string");
   const expected = format === "cef" ? "a CEF line or a JSON object" : "a JSON object";
+  const params = { fix: `send ${expected}, or an array of them, as this source's mapping expects; see docs/sources/generic.md` };
   return z
     .unknown()
     .superRefine((body, context) => {
       if (isItem(body)) return;
       if (!Array.isArray(body)) {
-        context.addIssue({ code: "custom", message: `expected ${expected} or an array of them` });
+        context.addIssue({ code: "custom", message: `expected ${expected} or an array of them`, params });
         return;
       }
       body.forEach((item, index) => {
-        if (!isItem(item)) context.addIssue({ code: "custom", path: [index], message: `expected ${expected}` });
+        if (!isItem(item)) context.addIssue({ code: "custom", path: [index], message: `expected ${expected}`, params });
       });
     })
     .transform((body) => body as GenericPayload);
@@ -248,6 +258,7 @@ function identify(
   let key: string | undefined;
   let episode = "";
   let missingField = "identity.fields";
+  let missingProblem: string | undefined;
 
   if (identity !== undefined && identity.fields.length > 0) {
     const values = identity.fields.map((path) => scalarText(readPath(root, path.segments)));
@@ -260,11 +271,18 @@ function identify(
       key = builtIn.key;
       const rtLocation = locate({ text: "$.rt", segments: ["rt"] });
       episode = times.convert(builtIn.episode, "auto", rtLocation) ?? builtIn.episode;
-    } else missingField = locate({ text: "$.externalId", segments: ["externalId"] }) + " or rt";
+    } else {
+      missingField = locate({ text: "$.externalId", segments: ["externalId"] });
+      missingProblem = "the CEF event has neither externalId nor rt";
+    }
   }
 
   if (key === undefined) {
-    if (identity?.fallback !== "sha256-of-canonical-body") return missingIdentity(mapping.source_key, missingField);
+    if (identity?.fallback !== "sha256-of-canonical-body") {
+      const include = missingProblem === undefined ? missingField : "the CEF key externalId or rt";
+      const fix = `make the sender include ${include}, or set identity.fallback "sha256-of-canonical-body" in the ${mapping.source_key} mapping`;
+      return missingIdentity(mapping.source_key, missingField, { ...(missingProblem === undefined ? {} : { problem: missingProblem }), fix });
+    }
     const volatile = identity.volatile_fields.map((path) => path.segments);
     key = `sha256:${createHash("sha256").update(canonicalJson(root, volatile)).digest("hex")}`;
   }
@@ -285,7 +303,7 @@ function episodeOf(
 
   const isTime = type === "epoch_ms" || type === "epoch_s" || type === "rfc3339";
   const episode = isTime ? times.convert(value, type, location) : scalarText(value);
-  return episode ?? missingIdentity(mapping.source_key, location);
+  return episode ?? missingIdentity(mapping.source_key, location, { fix: `make the sender include ${location}, or change identity.episode in the ${mapping.source_key} mapping` });
 }
 
 function statusOf(root: unknown, mapping: GenericMapping): AlertStatus {

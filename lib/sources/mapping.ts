@@ -147,7 +147,12 @@ function compileSource(config: unknown, report: Report): ConstSource | PathSourc
   const isConst = isPlainRecord(config) && Object.hasOwn(config, "const");
   const result = (isConst ? constSpecSchema : pathSpecSchema).safeParse(isShortForm ? { path: config } : config);
   if (!result.success) {
-    for (const issue of result.error.issues) report(issuePathInConfig(issue.path, config), issue.message);
+    for (const issue of result.error.issues) {
+      const path = issuePathInConfig(issue.path, config);
+      // zod reports unknown keys at the object that contains them, so each is named at its own path.
+      if (issue.code === "unrecognized_keys") for (const key of issue.keys) report([...path, key], "unknown key of a field rule");
+      else report(path, issue.message);
+    }
     return undefined;
   }
 

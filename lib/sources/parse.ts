@@ -15,7 +15,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /**
- * Parses a delivery with a source's schema.
+ * Parses a delivery with a source's schema. A custom issue may carry its own fix as
+ * `params.fix`, as the generic sources' schemas do, because they have no page of their own.
  *
  * @throws InvalidInputError `BRIDGE.PAYLOAD_INVALID` (422) naming the first failing field and
  *   what the schema expected there.
@@ -27,24 +28,28 @@ export function parsePayload<T>(schema: z.ZodType<T>, body: unknown, source: str
   const issue = result.error.issues[0];
   const field = formatPath(issue?.path ?? []);
   const reason = issue?.message ?? "invalid value";
-  return failPayload(source, field, reason, result.error);
+  const fix = issue?.code === "custom" && typeof issue.params?.fix === "string" ? issue.params.fix : undefined;
+  return failPayload(source, field, reason, result.error, fix);
 }
 
-function failPayload(source: string, field: string, reason: string, cause: unknown): never {
+function failPayload(source: string, field: string, reason: string, cause: unknown, fix: string | undefined): never {
   throw new InvalidInputError("BRIDGE.PAYLOAD_INVALID", `invalid ${source} payload at ${field}: ${reason}`, {
     field,
     cause,
-    fix: `send the ${source} sender's documented payload; see docs/sources/${source}.md`,
+    fix: fix ?? `send the ${source} sender's documented payload; see docs/sources/${source}.md`,
   });
 }
 
 /**
  * Rejects an alert that has no stable identity. The bridge never invents a random id, because a
  * random id would start a new playbook on every retry of the same delivery.
+ *
+ * @param details.problem What is missing, when more than `field` (default: `<field> is missing or empty`).
+ * @param details.fix What to change, for a source whose mapping can supply an identity.
  */
-export function missingIdentity(source: string, field: string): never {
-  throw new InvalidInputError("BRIDGE.IDENTITY_MISSING", `${source} alert has no stable identity: ${field} is missing or empty`, {
+export function missingIdentity(source: string, field: string, details: { problem?: string; fix?: string } = {}): never {
+  throw new InvalidInputError("BRIDGE.IDENTITY_MISSING", `${source} alert has no stable identity: ${details.problem ?? `${field} is missing or empty`}`, {
     field,
-    fix: `make the sender include ${field}, or use the generic source with an identity mapping`,
+    fix: details.fix ?? `make the sender include ${field}, or use the generic source with an identity mapping`,
   });
 }

@@ -140,6 +140,7 @@ describe("generic JSON source", () => {
 
     expect(error.code).toBe("BRIDGE.IDENTITY_MISSING");
     expect(error.field).toBe("[1].alert.uid");
+    expect(error.fix).toBe('make the sender include [1].alert.uid, or set identity.fallback "sha256-of-canonical-body" in the custom-idp mapping');
   });
 
   it("starts a new episode when the episode path changes", () => {
@@ -159,6 +160,7 @@ describe("generic JSON source", () => {
     expect(goldenId(second)).not.toBe(goldenId(first));
     expect(missing.code).toBe("BRIDGE.IDENTITY_MISSING");
     expect(missing.field).toBe("alert.created");
+    expect(missing.fix).toBe("make the sender include alert.created, or change identity.episode in the custom-idp mapping");
   });
 
   it("gives a repeat delivery the same id", () => {
@@ -357,7 +359,9 @@ describe("generic source in CEF format", () => {
     const error = bridgeErrorOf(() => normalizeWith(EDGE_FW_MAPPING, ["CEF:0|V|P|1|s|n|5|src=10.0.0.1"], recordingContext("2024-05-14T11:07:15.000Z")));
 
     expect(error.code).toBe("BRIDGE.IDENTITY_MISSING");
-    expect(error.field).toBe("[0] (CEF externalId) or rt");
+    expect(error.field).toBe("[0] (CEF externalId)");
+    expect(error.message).toBe("edge-fw alert has no stable identity: the CEF event has neither externalId nor rt");
+    expect(error.fix).toBe('make the sender include the CEF key externalId or rt, or set identity.fallback "sha256-of-canonical-body" in the edge-fw mapping');
   });
 
   it("hashes an event without identity when the mapping allows it", () => {
@@ -395,6 +399,7 @@ describe("generic payload errors", () => {
 
     expect(error.code).toBe("BRIDGE.PAYLOAD_INVALID");
     expect(error.field).toBe(field);
+    expect(error.fix).toBe("send a JSON object, or an array of them, as this source's mapping expects; see docs/sources/generic.md");
   });
 
   it("names the target of a value that does not fit", () => {
@@ -464,7 +469,7 @@ describe("generic mapping config", () => {
     ["bad path in spec", { fields: { title: { path: "$.a[x]" } } }, 'idp.json: fields.title.path: invalid path "$.a[x]"'],
     ["bad path in list", { fields: { title: { path: ["$.a", "$."] } } }, 'idp.json: fields.title.path[1]: invalid path "$."'],
     ["bad episode path", { identity: { fields: ["$.a"], episode: "a" } }, 'idp.json: identity.episode.path: path "a" must start with "$"'],
-    ["unknown field key", { fields: { title: { path: "$.a", paht: "$.b" } } }, 'idp.json: fields.title: Unrecognized key: "paht"'],
+    ["unknown field key", { fields: { title: { path: "$.a", paht: "$.b" } } }, "idp.json: fields.title.paht: unknown key of a field rule"],
     ["bad type", { fields: { title: { path: "$.a", type: "date" } } }, "idp.json: fields.title.type:"],
     ["const of wrong type", { fields: { count: { const: "many" } } }, 'idp.json: fields.count.const: value does not fit target "count": Invalid input: expected number, received string'],
     ["severity default", { fields: { severity: { path: "$.a", default: "Critical" } } }, "idp.json: fields.severity.default: severity default must be one of Tips, Low, Medium, High, Fatal"],
@@ -473,11 +478,19 @@ describe("generic mapping config", () => {
     ["cef_field in json format", { cef_field: "$.message" }, 'idp.json: cef_field: cef_field needs "format": "cef"'],
     ["unknown time zone", { time_zone: "Mars/Olympus" }, "idp.json: time_zone: must be UTC, a fixed offset"],
     ["bad source_key", { source_key: "Custom IdP" }, "idp.json: source_key: must be 1-63 lower-case letters"],
-    ["unknown top-level key", { sevirity: {} }, 'idp.json: (body): Unrecognized key: "sevirity"'],
+    ["unknown top-level key", { sevirity: {} }, "idp.json: sevirity: unknown key; check its spelling against the mapping reference"],
+    ["unknown identity key", { identity: { fields: ["$.a"], fallbak: "none" } }, "idp.json: identity.fallbak: unknown key"],
   ])("reports %s", (_case, change, expected) => {
     const issues = configIssuesOf({ ...IDP_MAPPING, ...change });
 
     expect(issues.some((issue) => issue.startsWith(expected))).toBe(true);
+  });
+
+  it("names a mapping that is not an object as a whole", () => {
+    const issues = configIssuesOf(["not", "a", "mapping"]);
+
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^idp\.json: \(mapping\): /);
   });
 
   it("lists every problem at once", () => {
