@@ -64,7 +64,7 @@ describe("chaos run through queue mode", () => {
     });
     // The spy above keeps every metric, so there is nothing to publish, and publishing an empty
     // set would print a Powertools warning after every invocation.
-    vi.spyOn(metrics, "publishStoredMetrics").mockImplementation(() => undefined);
+    vi.spyOn(metrics, "publishStoredMetrics").mockImplementation(() => metrics);
     bridge = await startTestBridge({ inMemoryStore: true, dispatchParallelism: 8, env: CHAOS_ENV });
   });
 
