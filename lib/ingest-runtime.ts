@@ -200,37 +200,38 @@ registerSettingsFileCheck(checkSettingsFiles);
  * Reads generic JSON source mappings. A file contains one mapping or an array of them, and each becomes
  * the source named by its `source_key`.
  *
+ * @param setting Name of the variable or option that listed the files, at the start of each issue.
  * @throws ConfigError listing every problem of every file.
  */
-export function loadGenericSources(files: readonly string[]): Record<string, SourceAdapter<unknown>> {
+export function loadGenericSources(files: readonly string[], setting = "BRIDGE_GENERIC_MAPPINGS"): Record<string, SourceAdapter<unknown>> {
   const issues: string[] = [];
-  const sources = readGenericSources(files, issues);
+  const sources = readGenericSources(files, issues, setting);
   if (issues.length > 0) throw new ConfigError(issues);
   return sources;
 }
 
 // Returns the mappings that are valid and adds the problems of the others to `issues`.
-function readGenericSources(files: readonly string[], issues: string[]): Record<string, SourceAdapter<unknown>> {
+function readGenericSources(files: readonly string[], issues: string[], setting = "BRIDGE_GENERIC_MAPPINGS"): Record<string, SourceAdapter<unknown>> {
   const sources: Record<string, SourceAdapter<unknown>> = {};
   for (const file of files) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(readFileSync(file, "utf8"));
     } catch (error) {
-      issues.push(`BRIDGE_GENERIC_MAPPINGS: cannot read ${file}: ${(error as Error).message}`);
+      issues.push(`${setting}: cannot read ${file}: ${(error as Error).message}`);
       continue;
     }
     for (const [index, entry] of (Array.isArray(parsed) ? parsed : [parsed]).entries()) {
       let adapter: SourceAdapter<unknown>;
       try {
-        adapter = createGenericAdapter(loadGenericMapping(entry, `BRIDGE_GENERIC_MAPPINGS: ${file} mapping ${index}`));
+        adapter = createGenericAdapter(loadGenericMapping(entry, `${setting}: ${file} mapping ${index}`));
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         issues.push(...error.issues);
         continue;
       }
       if (Object.hasOwn(BUILT_IN_SOURCES, adapter.id) || Object.hasOwn(sources, adapter.id)) {
-        issues.push(`BRIDGE_GENERIC_MAPPINGS: ${file} mapping ${index}: source_key ${adapter.id} is already taken`);
+        issues.push(`${setting}: ${file} mapping ${index}: source_key ${adapter.id} is already taken`);
         continue;
       }
       sources[adapter.id] = adapter;

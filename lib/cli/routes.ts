@@ -9,9 +9,10 @@ import { defaultRouteTable, type RouteTable, type RouteTarget } from "../routing
 import { routeAlert, type RouteDecision } from "../routing/match";
 import { readRoutingFile } from "../routing/load";
 import type { WorkflowInfo } from "../secmaster/schemas";
+import { BUILT_IN_SOURCES } from "../sources/index";
 import type { NormalizedAlert } from "../sources/types";
 import { cliClients } from "./clients";
-import { findCliSource } from "./sources";
+import { findCliSource, loadCliGenericSources } from "./sources";
 import { formatCount, formatTable } from "./table";
 
 /** Output streams of a CLI command. */
@@ -22,10 +23,11 @@ export interface CliIo {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export const ROUTES_USAGE = `  routes check FILE                Validate a routing file and list every problem of every rule.
-                                   With SecMaster credentials in the environment, also check that
-                                   each workflow exists, is enabled and runs on the target's data
-                                   class.
+export const ROUTES_USAGE = `  routes check FILE                Validate a routing file and list every problem of every rule,
+                                   including match.source ids that no built-in source and no
+                                   generic source of --mapping has. With SecMaster credentials in
+                                   the environment, also check that each workflow exists, is
+                                   enabled and runs on the target's data class.
   routes explain --source SOURCE [--routes FILE] FILE
                                    Show which rule matched each alert of a delivery, and why.
       --routes FILE                Routing file (default: BRIDGE_ROUTES_FILE; without one, the
@@ -64,15 +66,20 @@ export function defaultTargetFromEnv(env: Env): DefaultTarget {
 }
 
 async function checkRoutes(args: string[], io: CliIo, env: Env): Promise<number> {
-  const { positionals } = parseCommandArgs("routes check", { args, allowPositionals: true, options: {} });
+  const { values, positionals } = parseCommandArgs("routes check", {
+    args,
+    allowPositionals: true,
+    options: { mapping: { type: "string", multiple: true } },
+  });
   const file = positionals[0];
   if (file === undefined || positionals.length > 1) {
     io.err.write("routes check needs exactly one FILE\n");
     return 2;
   }
+  const sourceIds = [...Object.keys(BUILT_IN_SOURCES), ...Object.keys(loadCliGenericSources(values.mapping, env))];
   let table: RouteTable;
   try {
-    table = readRoutingFile(file, defaultTargetFromEnv(env), "routes file");
+    table = readRoutingFile(file, defaultTargetFromEnv(env), "routes file", sourceIds);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // compileRoutingFile lists the problems of every rule, so one run shows all there are to fix.

@@ -19,7 +19,7 @@ export interface CliSource {
  * @throws ConfigError when a mapping file is unreadable or invalid.
  */
 export function findCliSource(sourceId: string, mappingFiles: string[] | undefined, env: Env, err: NodeJS.WritableStream): CliSource | undefined {
-  const genericSources = loadGenericSources(mappingFiles ?? splitList(env.BRIDGE_GENERIC_MAPPINGS));
+  const genericSources = loadCliGenericSources(mappingFiles, env);
   const adapter = findSource(sourceId, genericSources);
   if (adapter !== undefined) return { adapter, genericSources };
 
@@ -29,6 +29,17 @@ export function findCliSource(sourceId: string, mappingFiles: string[] | undefin
       "A generic JSON source needs its mapping file: pass --mapping FILE or set BRIDGE_GENERIC_MAPPINGS\n",
   );
   return undefined;
+}
+
+/**
+ * Loads the generic sources of the `--mapping` files, or else of `BRIDGE_GENERIC_MAPPINGS`. Each
+ * issue starts with the option or the variable that named the file.
+ *
+ * @throws ConfigError when a mapping file is unreadable or invalid.
+ */
+export function loadCliGenericSources(mappingFiles: string[] | undefined, env: Env): Record<string, SourceAdapter<unknown>> {
+  if (mappingFiles !== undefined) return loadGenericSources(mappingFiles, "--mapping");
+  return loadGenericSources(splitList(env.BRIDGE_GENERIC_MAPPINGS));
 }
 
 function splitList(value: string | undefined): string[] {

@@ -172,6 +172,44 @@ describe("routes check", () => {
     );
   });
 
+  it("rejects a match.source that no source has", async () => {
+    const routes = join(dir, "unknown-source.yaml");
+    writeFileSync(routes, "rules:\n  - name: edge\n    match: { source: edge-fw }\n    drop: true\n");
+    const { io, text } = capture();
+
+    const code = await routesCommand(["check", routes], io, {});
+
+    expect(code).toBe(1);
+    expect(text.err).toContain(
+      `  - ${routes}: rules[0] (name "edge"): match.source: "edge-fw" is not a known source id, so the rule never matches; known source ids: alertmanager, cloudwatch, datadog,`,
+    );
+  });
+
+  it("accepts generic source ids from --mapping or BRIDGE_GENERIC_MAPPINGS", async () => {
+    const routes = join(dir, "generic-source.yaml");
+    writeFileSync(routes, "rules:\n  - name: edge\n    match: { source: edge-fw }\n    drop: true\n");
+    const mapping = "test/fixtures/generic/edge-fw-cef-mapping.json";
+    const fromOption = capture();
+    const fromEnv = capture();
+
+    const optionCode = await routesCommand(["check", "--mapping", mapping, routes], fromOption.io, {});
+    const envCode = await routesCommand(["check", routes], fromEnv.io, { BRIDGE_GENERIC_MAPPINGS: mapping });
+
+    expect(fromOption.text.err).toBe("");
+    expect(optionCode).toBe(0);
+    expect(fromEnv.text.err).toBe("");
+    expect(envCode).toBe(0);
+  });
+
+  it("names --mapping in the problems of its files", async () => {
+    const { io, text } = capture();
+
+    const code = await routesCommand(["check", "--mapping", "/nonexistent/mapping.json", "test/fixtures/routing/routes.yaml"], io, {});
+
+    expect(code).not.toBe(0);
+    expect(text.err).toContain("- --mapping: cannot read /nonexistent/mapping.json: ");
+  });
+
   it("runs from the main CLI", async () => {
     const { io, text } = capture();
 
