@@ -94,15 +94,24 @@ async function checkRoutes(args: string[], io: CliIo, env: Env): Promise<number>
   }
 
   const rows = await checkWorkflows(table, env);
+  const rejected = rows.filter((row) => row.credentialsRejected !== undefined);
+  const credentialsFix = "check SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) and the project ids";
+  if (rows.length > 0 && rejected.length === rows.length) {
+    io.err.write(`SecMaster rejected the credentials (${rejected[0]!.credentialsRejected}), so no workflow was checked; ${credentialsFix}\n`);
+    return 1;
+  }
   io.out.write(`${formatTable(["RULE", "PROJECT", "WORKSPACE", "WORKFLOW", "NAME", "ENABLED", "DATACLASS", "RESULT"], rows.map((row) => row.cells))}\n`);
   const failed = rows.filter((row) => !row.ok).length;
   if (failed > 0) io.err.write(`${failed} of ${formatCount(rows.length, "target")} failed the check\n`);
+  if (rejected.length > 0) io.err.write(`SecMaster rejected the credentials for ${formatCount(rejected.length, "target")}; ${credentialsFix}\n`);
   return failed === 0 ? 0 : 1;
 }
 
 interface CheckRow {
   cells: string[];
   ok: boolean;
+  /** Status and code of a 401 answer, which rejects the credentials rather than the target. */
+  credentialsRejected?: string;
 }
 
 async function checkWorkflows(table: RouteTable, env: Env): Promise<CheckRow[]> {
@@ -142,6 +151,7 @@ function describeCheck(rule: string, target: RouteTarget, found: WorkflowInfo | 
   const ids = [rule, target.projectId, target.workspaceId, target.workflowId];
   if (found instanceof SecMasterError) {
     const code = found.errorCode ?? found.code;
+    if (found.httpStatus === 401) return { cells: [...ids, "-", "-", "-", "credentials rejected"], ok: false, credentialsRejected: `401 ${code}` };
     const result = found.httpStatus >= 400 && found.httpStatus < 500 ? `not found or not permitted: ${found.httpStatus} ${code}` : `check failed: ${found.message}`;
     return { cells: [...ids, "-", "-", "-", result], ok: false };
   }

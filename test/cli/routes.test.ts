@@ -172,6 +172,16 @@ describe("routes check", () => {
     );
   });
 
+  it("says once that SecMaster rejected the credentials", async () => {
+    const { io, text } = capture();
+
+    const code = await routesCommand(["check", CHECKED_ROUTES], io, { ...env, SECMASTER_SK: "wrong-secret-key" });
+
+    expect(code).toBe(1);
+    expect(text.out).toBe(`${CHECKED_ROUTES}: valid, 3 rules\n`);
+    expect(text.err).toMatch(/^SecMaster rejected the credentials \(401 APIG\.\d+\), so no workflow was checked; check SECMASTER_AK and SECMASTER_SK \(or SECMASTER_AUTH_TOKEN\) and the project ids\n$/);
+  });
+
   it("rejects a match.source that no source has", async () => {
     const routes = join(dir, "unknown-source.yaml");
     writeFileSync(routes, "rules:\n  - name: edge\n    match: { source: edge-fw }\n    drop: true\n");
