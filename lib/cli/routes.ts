@@ -110,7 +110,7 @@ async function checkRoutes(args: string[], io: CliIo, env: Env): Promise<number>
 interface CheckRow {
   cells: string[];
   ok: boolean;
-  /** Status and code of a 401 answer, which rejects the credentials rather than the target. */
+  /** Status and code of a 401 response, which rejects the credentials rather than the target. */
   credentialsRejected?: string;
 }
 
