@@ -5,10 +5,11 @@ import { BridgeError, InvalidInputError } from "../errors";
 import { problemFromError, type ProblemDetails } from "../http/problem";
 import { checkAlertCount, decodeEventBody, decodeUtf8Body, parseFormWithLimits, parseJsonWithLimits } from "../limits";
 import { logger } from "../logger";
+import { readsCefLines } from "../sources/generic";
 import { BUILT_IN_SOURCES, findSource } from "../sources/index";
 import type { SourceAdapter } from "../sources/types";
 import { authChallenge } from "./challenge";
-import { bodyFormatOf } from "./content-type";
+import { bodyFormatOf, parseTextLines, type BodyFormat } from "./content-type";
 import type { InboundAuth } from "./inbound";
 import { AuthenticationError, RejectionLog, rejectionReason } from "./rejections";
 import { secretValuesOf } from "./secrets";
@@ -49,7 +50,8 @@ export function verifiedDeliveryOf(event: object): VerifiedDelivery {
  * 3. bearer, Basic, path token or HMAC over the raw bytes (401, and the error carries the
  *    source's `WWW-Authenticate` challenge for `challengeHeaders`);
  * 4. content type (415) and UTF-8 (400);
- * 5. JSON or form parsing under the nesting, key and string limits (400, 413, 422);
+ * 5. JSON or form parsing under the nesting, key and string limits, or for a CEF generic source
+ *    `text/plain` lines under the string and alert count limits (400, 413, 422);
  * 6. SNS or SMN message signatures (401, 403).
  *
  * It must run after `loadSecrets`.
@@ -78,9 +80,9 @@ export function inboundChecks(runtimeOf: () => InboundRuntime): middy.Middleware
       try {
         inbound.verifyRawRequest(settings, { headers: event.headers, query: event.queryStringParameters, body: bytes }, secretValuesOf(event));
 
-        const format = bodyFormatOf(event.headers, adapter.id);
+        const format = bodyFormatOf(event.headers, adapter.id, { textLines: readsCefLines(adapter) });
         const text = decodeUtf8Body(bytes);
-        const body = format === "form" ? parseFormWithLimits(text, limits) : parseJsonWithLimits(text, limits);
+        const body = parseBody(text, format, limits);
         await inbound.verifyMessage(settings, body, event.headers);
 
         deliveries.set(event, { adapter: withAlertLimit(adapter, limits.maxAlertsPerDelivery), body });
@@ -90,6 +92,15 @@ export function inboundChecks(runtimeOf: () => InboundRuntime): middy.Middleware
       }
     },
   };
+}
+
+function parseBody(text: string, format: BodyFormat, limits: InboundRuntime["config"]["ingest"]): unknown {
+  if (format === "form") return parseFormWithLimits(text, limits);
+  if (format === "json") return parseJsonWithLimits(text, limits);
+  const lines = parseTextLines(text, limits.maxStringLength);
+  // Each line is one alert, so a body with too many lines is rejected before any is parsed.
+  if (Array.isArray(lines)) checkAlertCount(lines.length, limits.maxAlertsPerDelivery);
+  return lines;
 }
 
 function knownSourceIds(genericSources: Readonly<Record<string, SourceAdapter<unknown>>>): string[] {

@@ -135,7 +135,7 @@ export function createGenericAdapter(mapping: GenericMapping): SourceAdapter<Gen
   const cefField = mapping.cef_field ?? sourcePathSchema.parse(DEFAULT_CEF_FIELD);
   const displayName = mapping.display_name ?? mapping.source_key;
 
-  return {
+  const adapter = {
     id: mapping.source_key,
     displayName,
     schema: payloadSchema(mapping.format),
@@ -145,6 +145,18 @@ export function createGenericAdapter(mapping: GenericMapping): SourceAdapter<Gen
       return items.map((item, index) => normalizeItem(item, prefix(index), { mapping, fields, cefField, displayName, context }));
     },
   } satisfies SourceAdapter<GenericPayload>;
+  if (mapping.format === "cef") CEF_ADAPTERS.add(adapter);
+  return adapter;
+}
+
+const CEF_ADAPTERS = new WeakSet<object>();
+
+/**
+ * Tells whether an adapter is a generic source in the `cef` format, whose payload may be CEF
+ * lines, so that the inbound checks accept raw CEF text as `text/plain`.
+ */
+export function readsCefLines(adapter: SourceAdapter<unknown>): boolean {
+  return CEF_ADAPTERS.has(adapter);
 }
 
 let builtInCefFields: CompiledField[] | undefined;
