@@ -5,6 +5,7 @@ import { loadSecrets } from "../lib/auth/secrets";
 import type { BridgeConfig } from "../lib/config";
 import { BridgeError, InvalidInputError } from "../lib/errors";
 import { deliverRequest } from "../lib/delivery/deliver";
+import { transientFailureCount } from "../lib/delivery/outcome";
 import type { AlertResult } from "../lib/ingest";
 import { logger } from "../lib/logger";
 import type { Runtime } from "../lib/runtime";
@@ -37,14 +38,28 @@ async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () =>
 
   const request = { adapter, body: match.payload, receivedAt: new Date(), options: config.ingest.sourceOptions[adapter.id] };
   const { mode } = config.delivery;
-  const { results } = await deliverRequest(request, runtime);
+  const outcome = await deliverRequest(request, runtime);
+  const { results, permanentFailures } = outcome;
   const failed = results.filter((result) => result.status === "failed");
-  logger.info("event processed", { mode, alerts: results.length, failed: failed.length });
-  if (failed.length > 0) {
+  const deadLettered = results.filter((result) => result.status === "dead-lettered").length;
+  logger.info("event processed", { mode, alerts: results.length, failed: failed.length, deadLettered });
+  if (transientFailureCount(outcome) > 0) {
     // A thrown error makes EventBridge and SNS deliver the event again; alerts that did start
     // are then reported as duplicates.
     throw new BridgeError("BRIDGE.START_FAILED", `${failed.length} of ${results.length} alerts could not be started or queued; the event will be retried`, {
       statusCode: 502,
+    });
+  }
+  if (permanentFailures.length > 0) {
+    // A retry cannot help, but failing the invocation lets Lambda's own retries and any
+    // on-failure destination keep the event until the cause is fixed. The fix is logged.
+    const [first] = permanentFailures;
+    const code = mode === "queue" ? "BRIDGE.JOB_TOO_LARGE" : "BRIDGE.START_REJECTED";
+    logger.error("event alerts rejected in a way a retry does not fix", { code, failed: failed.length, field: first!.field, fix: first!.fix });
+    throw new BridgeError(code, `${permanentFailures.length} of ${results.length} alerts were rejected in a way a retry does not fix: ${first!.fix}`, {
+      statusCode: mode === "queue" ? 422 : 502,
+      field: first!.field,
+      fix: first!.fix,
     });
   }
   return { source: adapter.id, results };

@@ -53,35 +53,56 @@ async function handleIngest(
   const outcome = await deliverRequest(request, runtime);
   logDelivery(outcome.results);
   countDeliveryResults(outcome.results, mode);
-  return mode === "queue" ? answerQueued(outcome, context.awsRequestId) : answer(outcome.results, context.awsRequestId);
+  return mode === "queue" ? answerQueued(outcome, context.awsRequestId) : answer(outcome, context.awsRequestId);
 }
 
 function logDelivery(results: readonly AlertResult[]): void {
-  const counts = { created: 0, duplicate: 0, accepted: 0, skipped: 0, failed: 0 };
+  const counts = { created: 0, duplicate: 0, accepted: 0, skipped: 0, failed: 0, "dead-lettered": 0 };
   for (const result of results) counts[result.status] += 1;
   logger.info("delivery processed", { alerts: results.length, ...counts });
 }
 
-// Any failed alert makes the whole response retryable, so the sender re-sends the delivery. The
-// alerts that did start are reported as duplicates on the next attempt.
-function answer(results: AlertResult[], requestId: string): APIGatewayProxyStructuredResultV2 {
+// Direct mode returns 200 when every alert started (or was skipped), and 202 when some went to the
+// dead-letter queue instead, because those are stored but not started yet. A transient failure
+// makes the whole response retryable (502 with Retry-After), so the sender re-sends the delivery.
+// Alerts that did start are reported as duplicates then. A rejection that no retry fixes and that
+// no dead-letter queue kept is a 502 too, without Retry-After. The sender keeps the alert while
+// its retries fail, and the fix names the setting to correct.
+function answer(outcome: DeliveryOutcome, requestId: string): APIGatewayProxyStructuredResultV2 {
+  const { results, permanentFailures } = outcome;
   const failed = results.filter((result) => result.status === "failed");
   if (failed.length === 0) {
-    return { statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ results }) };
+    const deadLettered = results.some((result) => result.status === "dead-lettered");
+    return { statusCode: deadLettered ? 202 : 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ results }) };
   }
-  return problemResponse(
-    {
-      type: "urn:secmaster-bridge:problem:start-failed",
-      title: "Bad Gateway",
-      status: 502,
-      detail: `${failed.length} of ${results.length} alerts could not be started in SecMaster`,
-      code: "BRIDGE.START_FAILED",
-      fix: "retry the delivery later; alerts already started are not started twice",
-      instance: requestId,
-      results,
-    },
-    { "retry-after": "30" },
-  );
+  if (transientFailureCount(outcome) > 0) {
+    return problemResponse(
+      {
+        type: problemType("BRIDGE.START_FAILED"),
+        title: "Bad Gateway",
+        status: 502,
+        detail: `${failed.length} of ${results.length} alerts could not be started in SecMaster`,
+        code: "BRIDGE.START_FAILED",
+        fix: "retry the delivery later; alerts already started are not started twice",
+        instance: requestId,
+        results,
+      },
+      { "retry-after": "30" },
+    );
+  }
+  const [first] = permanentFailures;
+  const codes = [...new Set(failed.map((result) => result.code ?? "(none)"))].join(", ");
+  return problemResponse({
+    type: problemType("BRIDGE.START_REJECTED"),
+    title: "Bad Gateway",
+    status: 502,
+    detail: `SecMaster rejected ${failed.length} of ${results.length} alerts (${codes}) in a way a retry does not fix, and no dead-letter queue kept them`,
+    code: "BRIDGE.START_REJECTED",
+    field: first!.field,
+    fix: first!.fix,
+    instance: requestId,
+    results,
+  });
 }
 
 // Queue mode returns 202 once every job is enqueued. A job the queue did not take makes the whole

@@ -15,8 +15,12 @@ import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./sources
 export interface AlertResult {
   action_instance_id: string;
   workflow_id: string;
-  /** `accepted`: enqueued in queue mode, started later by dispatch. */
-  status: "created" | "duplicate" | "accepted" | "skipped" | "failed";
+  /**
+   * `accepted`: enqueued in queue mode, started later by dispatch. `dead-lettered`: in direct
+   * mode, SecMaster rejected the start in a way a retry cannot fix, and the job went to the
+   * dead-letter queue for `secmaster-bridge redrive`.
+   */
+  status: "created" | "duplicate" | "accepted" | "skipped" | "failed" | "dead-lettered";
   reason?: string;
   /** Stable error code of a failure, such as `APIG.0301`. */
   code?: string;

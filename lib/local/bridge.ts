@@ -44,7 +44,7 @@ export interface LocalBridge {
   /** The embedded emulator, when no SecMaster credentials were configured. */
   emulator: RunningEmulator | undefined;
   dynamodb: LocalDynamoDB;
-  /** The on-disk jobs queue under `dataDir`, in queue mode without `BRIDGE_QUEUE_URL`. */
+  /** The on-disk jobs queue under `dataDir`, in either mode without `BRIDGE_QUEUE_URL`. */
   queue: LocalQueue | undefined;
   /** The on-disk dead-letter queue next to {@link queue}. */
   deadLetters: LocalQueue | undefined;
@@ -114,16 +114,18 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
     const config = loadConfig(env);
     await ensureIdempotencyTable(dynamodb.endpoint, config.idempotency.tableName);
     const { delivery } = config;
-    const localQueues = delivery.mode === "queue" && delivery.queueUrl === undefined ? openLocalQueues(dataDir, delivery.maxReceives) : undefined;
+    // Direct mode needs the queues too: rejected starts go to the dead-letter queue, and the jobs
+    // that `secmaster-bridge redrive` moves back wait in the jobs queue for the poller below.
+    const localQueues = delivery.queueUrl === undefined ? openLocalQueues(dataDir, delivery.maxReceives) : undefined;
     const runtime = createRuntime(config, localQueues ?? {});
     opened.push(runtime);
 
-    if (delivery.mode === "queue") {
+    if (runtime.queue !== undefined) {
       // The in-process stand-in for the SQS event source that invokes the dispatch function.
       const dispatch = createDispatchHandler(() => dispatchDependencies(runtime), { earlyTimeoutMs: delivery.earlyTimeoutMs });
       opened.push(
         startQueuePoller({
-          queue: runtime.queue!,
+          queue: runtime.queue,
           handler: dispatch,
           batchSize: delivery.localBatchSize,
           functionTimeoutMs: delivery.localVisibilityTimeoutMs,

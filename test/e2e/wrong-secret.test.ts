@@ -63,16 +63,18 @@ describe("bridge with a wrong secret key", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("reports APIG.0301 once per alert without retrying or logging the key", async () => {
+  it("dead-letters each alert once with APIG.0301 and never logs the key", async () => {
     const answer = await postAlerts(bridge.url, "alertmanager", readFixture("payloads/alertmanager-firing-group.json"));
 
-    expect(answer.status).toBe(502);
-    expect(answer.contentType).toBe("application/problem+json");
+    // A rejected signature is not retried, so each alert waits in the dead-letter queue for a redrive.
+    expect(answer.status).toBe(202);
+    expect(answer.contentType).toBe("application/json");
     expect(answer.json.results).toHaveLength(3);
     for (const result of answer.json.results) {
-      expect(result.status).toBe("failed");
+      expect(result.status).toBe("dead-lettered");
       expect(result.code).toBe("APIG.0301");
     }
+    expect(await bridge.deadLetters!.approximateCount()).toBe(3);
     expect(emulator.stats().authFailures).toBe(3);
     expect(emulator.instances()).toHaveLength(0);
     expect(logged.join("")).toContain("APIG.0301");

@@ -2,6 +2,7 @@ import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEventsHandler } from "../../functions/events";
 import type { LocalBridge } from "../../lib/local/bridge";
+import { startMissingWorkflowSetup, type MissingWorkflowSetup } from "../e2e/missing-workflow";
 import { readJsonFixture } from "../helpers/fixtures";
 import { startTestBridge } from "../helpers/local-bridge";
 
@@ -84,5 +85,37 @@ describe("events function in queue mode", () => {
 
     expect(result.results.map((item) => item.status)).toEqual(["accepted"]);
     await expect.poll(() => bridge.emulator!.instances().length, { timeout: 10_000 }).toBe(1);
+  });
+});
+
+describe("events function with a missing workflow", () => {
+  let setup: MissingWorkflowSetup;
+
+  beforeAll(async () => {
+    setup = await startMissingWorkflowSetup();
+  });
+  afterAll(async () => {
+    await setup.close();
+  });
+
+  it("dead-letters the finding instead of failing", async () => {
+    const handler = createEventsHandler(() => setup.bridge.runtime);
+
+    const result = await handler(readJsonFixture("payloads/guardduty-ssh-bruteforce.json"), context("m1"));
+
+    expect(result.results.map((item) => item.status)).toEqual(["dead-lettered"]);
+    expect(result.results[0]!.code).toBe("SecMaster.20030001");
+    expect(await setup.bridge.deadLetters!.approximateCount()).toBe(1);
+  });
+
+  it("fails naming the workflow id without a dead-letter queue", async () => {
+    const runtime = { ...setup.bridge.runtime, deadLetters: undefined };
+    const handler = createEventsHandler(() => runtime);
+
+    await expect(handler(readJsonFixture("payloads/guardduty-iam-credential-exfil.json"), context("m2"))).rejects.toMatchObject({
+      code: "BRIDGE.START_REJECTED",
+      field: "workflow_id",
+      fix: expect.stringContaining("SECMASTER_WORKFLOW_ID"),
+    });
   });
 });
