@@ -88,6 +88,9 @@ export interface DeliveryConfig {
   localBatchSize: number;
 }
 
+/** Values of `LOG_LEVEL`, the Powertools Logger levels from the most verbose to none. Any letter case is accepted. */
+export const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "SILENT"] as const;
+
 /** Prefixes of the variables the bridge owns; an unknown name with one of them is a typo. */
 const OWNED_PREFIXES = ["SECMASTER_", "BRIDGE_"] as const;
 
@@ -177,7 +180,7 @@ export const ENVIRONMENT_SCHEMA = z.object({
       z
         .string()
         .transform((value) => value.toUpperCase())
-        .pipe(z.enum(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "SILENT"]))
+        .pipe(z.enum(LOG_LEVELS))
         .optional(),
     )
     .transform((value) => value ?? "INFO"),

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ENVIRONMENT_SCHEMA } from "../../lib/config";
+import { ENVIRONMENT_SCHEMA, LOG_LEVELS } from "../../lib/config";
 
 const REPOSITORY = new URL("../../", import.meta.url);
 
@@ -27,7 +27,30 @@ describe("settings tables", () => {
 
     expect(missing).toEqual([]);
   });
+
+  it.each(["README.md", "README.zh-CN.md"])("%s lists every LOG_LEVEL value", (file) => {
+    const row = readme(file)
+      .split("\n")
+      .find((line) => line.startsWith("| `LOG_LEVEL` |"));
+
+    expect(row).toBeDefined();
+    expect(LOG_LEVELS.filter((level) => !row!.includes(`\`${level}\``))).toEqual([]);
+  });
 });
+
+// Every page whose twin must agree on facts, as paths from the repository root.
+function translatedPages(): string[] {
+  const docs = readdirSync(new URL("docs/", REPOSITORY), { recursive: true, encoding: "utf8" })
+    .map((path) => `docs/${path.split("\\").join("/")}`)
+    .filter((path) => path.endsWith(".md") && !path.endsWith(".zh-CN.md"));
+  return ["README.md", ...docs];
+}
+
+// Numbers as written, such as 4, 1.2 or 5,242,880. A translation may repeat a number, so the
+// twins are compared as sets.
+function numbersOf(markdown: string): string[] {
+  return [...new Set(markdown.match(/\d+(?:[.,]\d+)*/g) ?? [])].sort();
+}
 
 describe("Chinese translations", () => {
   it("every docs page has a zh-CN twin", () => {
@@ -38,6 +61,12 @@ describe("Chinese translations", () => {
 
     expect(pages).toContain("auth.md");
     expect(withoutTwin).toEqual([]);
+  });
+
+  it.each(translatedPages())("%s and its twin state the same numbers", (page) => {
+    const twin = page.replace(/\.md$/, ".zh-CN.md");
+
+    expect(numbersOf(readme(twin))).toEqual(numbersOf(readme(page)));
   });
 
   it("both READMEs list the same CLI commands", () => {
