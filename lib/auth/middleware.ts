@@ -69,7 +69,8 @@ export function inboundChecks(runtimeOf: () => InboundRuntime): middy.Middleware
         throw new InvalidInputError("BRIDGE.SOURCE_UNKNOWN", `unknown source ${JSON.stringify(sourceId.slice(0, 64))}`, {
           statusCode: 404,
           field: "path.source",
-          fix: `post to /v1/alerts/{source} with a known source id: ${knownSourceIds(genericSources).join(", ")}`,
+          // Generic source ids name a deployment's own systems, so an unauthenticated answer lists only the built-in ones.
+          fix: `post to /v1/alerts/{source} with a built-in source id (${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}) or a generic source id of BRIDGE_GENERIC_MAPPINGS`,
         });
       }
       logger.appendKeys({ source: adapter.id });
@@ -101,10 +102,6 @@ function parseBody(text: string, format: BodyFormat, limits: InboundRuntime["con
   // Each line is one alert, so a body with too many lines is rejected before any is parsed.
   if (Array.isArray(lines)) checkAlertCount(lines.length, limits.maxAlertsPerDelivery);
   return lines;
-}
-
-function knownSourceIds(genericSources: Readonly<Record<string, SourceAdapter<unknown>>>): string[] {
-  return [...Object.keys(BUILT_IN_SOURCES), ...Object.keys(genericSources)].sort();
 }
 
 // The alert count is known only once the adapter split the delivery, so the check wraps it;

@@ -324,11 +324,11 @@ describe("inbound authentication and hostile input", () => {
     expect(answer.challenge).toBe(challenge);
   });
 
-  it("lists the known source ids for an unknown source", async () => {
+  it("lists the built-in source ids for an unknown source", async () => {
     const answer = await send({ source: "no-such-tool", body: "{}" });
 
     expect(answer.json.fix).toBe(
-      "post to /v1/alerts/{source} with a known source id: alertmanager, cloudwatch, datadog, elastic, grafana, guardduty, huaweicloud-ces, securityhub, sentinel, splunk, wazuh",
+      "post to /v1/alerts/{source} with a built-in source id (alertmanager, cloudwatch, datadog, elastic, grafana, guardduty, huaweicloud-ces, securityhub, sentinel, splunk, wazuh) or a generic source id of BRIDGE_GENERIC_MAPPINGS",
     );
   });
 

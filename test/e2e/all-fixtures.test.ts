@@ -73,6 +73,20 @@ describe("every sample delivery through the local bridge", () => {
     }
   });
 
+  it("names no generic source id to an unknown source", async () => {
+    const bridge = await startTestBridge({ inMemoryStore: true, env: { BRIDGE_GENERIC_MAPPINGS: MAPPINGS } });
+    try {
+      const answer = await postAlerts(bridge.url, "no-such-tool", "{}");
+
+      expect(answer.status).toBe(404);
+      expect(answer.json.fix).not.toContain("edge-waf");
+      expect(answer.json.fix).not.toContain("edge-fw");
+      expect(answer.json.fix).toContain("BRIDGE_GENERIC_MAPPINGS");
+    } finally {
+      await bridge.close();
+    }
+  });
+
   it.each(CASES)("$fixture creates $created and skips $skipped", async (testCase) => {
     const bridge = await startTestBridge({ inMemoryStore: true, env: { BRIDGE_GENERIC_MAPPINGS: MAPPINGS } });
     try {
