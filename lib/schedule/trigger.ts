@@ -63,6 +63,20 @@ interface ScheduledEventRun {
   ids: Pick<ScheduledRunResult, "schedule" | "scheduled_time" | "action_instance_id" | "workflow_id">;
 }
 
+// The generic payload fix points to a sender's page; a schedule event comes from the generated rule.
+function parseScheduledEvent(event: unknown): z.infer<typeof scheduledEventSchema> {
+  try {
+    return parsePayload(scheduledEventSchema, event, "schedule");
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    throw new InvalidInputError(error.code, error.message, {
+      ...(error.field === undefined ? {} : { field: error.field }),
+      cause: error,
+      fix: 'send the input of the schedule\'s EventBridge rule, {"schedule": NAME, "time": <$.time>}; see "Running schedules" in docs/routing.md',
+    });
+  }
+}
+
 /**
  * Parses a schedule event and plans its job. The same event always maps to the same
  * `action_instance_id`, whichever mode then runs it.
@@ -70,7 +84,7 @@ interface ScheduledEventRun {
  * @throws InvalidInputError as {@link runScheduledEvent} lists.
  */
 function readScheduledEvent(event: unknown, schedules: readonly Schedule[], target: DefaultTarget): ScheduledEventRun {
-  const parsed = parsePayload(scheduledEventSchema, event, "schedule");
+  const parsed = parseScheduledEvent(event);
   const schedule = findSchedule(schedules, parsed.schedule);
   const scheduledTime = normalizeTime(parsed.time, { field: "time" });
   if (scheduledTime === undefined) {

@@ -87,6 +87,14 @@ describe("schedule function", () => {
     expect(await codeOf({ "detail-type": "Scheduled Event", time: "2026-01-15T19:00:00Z" })).toBe("BRIDGE.PAYLOAD_INVALID");
   });
 
+  it("points a malformed event to the schedule docs", async () => {
+    const failure = (await handler({ "detail-type": "Scheduled Event" }, CONTEXT).catch((error: unknown) => error)) as BridgeError;
+
+    expect(failure.code).toBe("BRIDGE.PAYLOAD_INVALID");
+    expect(failure.field).toBe("schedule");
+    expect(failure.fix).toBe('send the input of the schedule\'s EventBridge rule, {"schedule": NAME, "time": <$.time>}; see "Running schedules" in docs/routing.md');
+  });
+
   it("throws when SecMaster does not start the instance", async () => {
     emulator.setFaults({ rate5xx: 1 });
     try {
