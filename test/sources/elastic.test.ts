@@ -627,6 +627,19 @@ describe("expandDottedKeys", () => {
     expect(Object.hasOwn(expanded.kibana, "__proto__")).toBe(true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
+
+  it("merges, overrides and orders keys", () => {
+    const input = JSON.parse(
+      '{"kibana.alert.uuid":"u1","kibana":{"alert":{"rule":{"name":"r"}},"space_ids":["default"]},"kibana.alert.rule.id":"rid",' +
+        '"@timestamp":"t","_id":"x","host.name":"h","host":"scalar","user":{"name":"a"},"user.name":"b","a..b":1,' +
+        '"list":[{"x.y":1},2,[{"p.q":"r"}]],"m":{"n.o":{"p":1}},"m.n":{"o":{"q":2}}}',
+    ) as unknown;
+
+    expect(JSON.stringify(expandDottedKeys(input))).toBe(
+      '{"kibana":{"alert":{"uuid":"u1","rule":{"name":"r","id":"rid"}},"space_ids":["default"]},"@timestamp":"t","_id":"x",' +
+        '"host":"scalar","user":{"name":"b"},"a":{"":{"b":1}},"list":[{"x":{"y":1}},2,[{"p":{"q":"r"}}]],"m":{"n":{"o":{"p":1,"q":2}}}}',
+    );
+  });
 });
 
 describeDeliveryProperties(elasticSource, ["rule", "alert", "alerts", "context", "date", "results_link"], [STACK, STACK_RECOVERED, PER_ALERT, FLATTENED]);
