@@ -7,40 +7,24 @@ import { ACTION_INSTANCE_NAMESPACE, actionInstanceId, canonicalIdentity } from "
 // uuid.uuid5(uuid.UUID(namespace), json.dumps(["secmaster-bridge/identity/v1", *parts],
 //            ensure_ascii=False, separators=(",", ":")))
 describe("actionInstanceId pinned ids", () => {
-  it("ASCII parts", () => {
-    const id = actionInstanceId({
-      source: "alertmanager",
-      scope: "",
-      key: "5b0f5b2d5f635dca",
-      episode: "2024-05-14T08:02:11.482Z",
-      workflowId: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
-    });
-
-    expect(id).toBe("0b79d96a-89b6-5bd6-a373-8eead3e5a201");
-  });
-
-  it("non-ASCII parts and JSON escapes", () => {
-    const id = actionInstanceId({
-      source: "generic",
-      scope: "租户-东区",
-      key: '告警 éè 🔥 "quoted" back\\slash',
-      episode: "",
-      workflowId: "bbbbbbbb-bbbb-4ccc-8ddd-eeeeeeeeeeee",
-    });
-
-    expect(id).toBe("0af2b820-589c-59b4-b01e-e2d431816ca8");
-  });
-
-  it("name longer than 4 KiB", () => {
-    const id = actionInstanceId({
-      source: "splunk",
-      scope: "https://splunk.example.com:8000",
-      key: "k".repeat(5000),
-      episode: "",
-      workflowId: "cccccccc-bbbb-4ccc-8ddd-eeeeeeeeeeee",
-    });
-
-    expect(id).toBe("ceba4fab-a672-5461-bcfc-8c827df353d3");
+  it.each([
+    [
+      "ASCII parts",
+      { source: "alertmanager", scope: "", key: "5b0f5b2d5f635dca", episode: "2024-05-14T08:02:11.482Z", workflowId: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee" },
+      "0b79d96a-89b6-5bd6-a373-8eead3e5a201",
+    ],
+    [
+      "non-ASCII parts and JSON escapes",
+      { source: "generic", scope: "租户-东区", key: '告警 éè 🔥 "quoted" back\\slash', episode: "", workflowId: "bbbbbbbb-bbbb-4ccc-8ddd-eeeeeeeeeeee" },
+      "0af2b820-589c-59b4-b01e-e2d431816ca8",
+    ],
+    [
+      "name longer than 4 KiB",
+      { source: "splunk", scope: "https://splunk.example.com:8000", key: "k".repeat(5000), episode: "", workflowId: "cccccccc-bbbb-4ccc-8ddd-eeeeeeeeeeee" },
+      "ceba4fab-a672-5461-bcfc-8c827df353d3",
+    ],
+  ])("%s", (_case, parts, expected) => {
+    expect(actionInstanceId(parts)).toBe(expected);
   });
 
   it("same id after a longer name", () => {
