@@ -6,20 +6,15 @@ import { createIngestHandler } from "../../functions/ingest";
 import { openLocalQueues, type LocalQueue } from "../delivery/local-queue";
 import { startQueuePoller } from "../delivery/poller";
 import { createRuntime, type Runtime } from "../runtime";
+import { lockDataDir } from "./data-dir";
 import { startDynalite, ensureIdempotencyTable, type LocalDynamoDB } from "./dynamodb";
 import { parseFaults, startEmulator, type RunningEmulator } from "./emulator";
 import { startLocalHttpServer, type LocalHttpServer } from "./http-server";
+import { cliSettingsOf, EMULATOR_DEFAULTS, emulatorSettings, servedWorkflows, type ServedWorkflows } from "./local-emulator";
+import { checkLocalSettings } from "./preflight";
 import { startLocalSchedules, type LocalScheduler } from "./scheduler";
 
-/** Ids the embedded emulator serves; `npm start` fills the SecMaster settings with them. */
-export const EMULATOR_DEFAULTS = {
-  projectId: "0000000000000000000000000000e001",
-  workspaceId: "00000000-0000-4000-8000-00000000a001",
-  workflowId: "00000000-0000-4000-8000-00000000f001",
-  workflowName: "Alert triage (emulator)",
-  dataclassId: "00000000-0000-4000-8000-00000000d001",
-  dataclassName: "Alert",
-} as const;
+export { EMULATOR_DEFAULTS } from "./local-emulator";
 
 export interface LocalBridgeOptions {
   /** Environment to read settings from. @default process.env */
@@ -50,6 +45,10 @@ export interface LocalBridge {
   deadLetters: LocalQueue | undefined;
   /** Fires the schedules of `BRIDGE_SCHEDULES_FILE`; undefined without that setting. */
   scheduler: LocalScheduler | undefined;
+  /** Workflows the embedded emulator serves and the targets it rejects; undefined without the emulator. */
+  emulatorWorkflows: ServedWorkflows | undefined;
+  /** File in the data folder that locks it and gives CLI commands the settings to reach this bridge. */
+  infoFile: string;
   close(): Promise<void>;
 }
 
@@ -65,50 +64,40 @@ export function hasSecMasterCredentials(env: Readonly<Record<string, string | un
 export async function startLocalBridge(options: LocalBridgeOptions = {}): Promise<LocalBridge> {
   const baseEnv = options.env ?? process.env;
   const dataDir = options.dataDir ?? baseEnv.BRIDGE_DATA_DIR ?? ".data";
-  const env: Record<string, string | undefined> = { ...baseEnv };
-  const opened: { close(): Promise<void> }[] = [];
+  const emulatorPort = options.emulatorPort ?? Number(baseEnv.SECMASTER_EMULATOR_PORT ?? 9400);
+  const emulatorKeys = hasSecMasterCredentials(baseEnv) ? undefined : { accessKey: "LOCALEMULATORKEY0001", secretKey: randomBytes(24).toString("hex") };
+  // The stand-ins' URLs are known only once they listen, so the settings are checked with
+  // placeholders in their place. Port 0 means any free port.
+  const env: Record<string, string | undefined> = {
+    ...baseEnv,
+    ...(emulatorKeys === undefined ? {} : emulatorSettings(baseEnv, `http://127.0.0.1:${emulatorPort}`, emulatorKeys)),
+    BRIDGE_DYNAMODB_ENDPOINT: "http://127.0.0.1:0",
+  };
+  const settings = checkLocalSettings(env, emulatorKeys !== undefined);
+  const storePath = options.inMemoryStore === true ? undefined : join(dataDir, "dynamodb");
+  const lock = await lockDataDir(dataDir, storePath);
+  // Closed last, so the folder stays claimed until every store has closed.
+  const opened: { close(): Promise<void> }[] = [{ close: () => Promise.resolve(lock.release()) }];
 
   try {
-    const dynamodb = await startDynalite(options.inMemoryStore === true ? {} : { path: join(dataDir, "dynamodb") });
+    const dynamodb = await startDynalite(storePath === undefined ? {} : { path: storePath });
     opened.push(dynamodb);
     env.BRIDGE_DYNAMODB_ENDPOINT = dynamodb.endpoint;
 
     let emulator: RunningEmulator | undefined;
-    if (!hasSecMasterCredentials(baseEnv)) {
-      const accessKey = "LOCALEMULATORKEY0001";
-      const secretKey = randomBytes(24).toString("hex");
+    let emulatorWorkflows: ServedWorkflows | undefined;
+    if (emulatorKeys !== undefined) {
+      emulatorWorkflows = servedWorkflows(settings.config, settings.routes, settings.schedules);
       emulator = await startEmulator({
-        port: options.emulatorPort ?? Number(baseEnv.SECMASTER_EMULATOR_PORT ?? 9400),
+        port: emulatorPort,
         projectId: EMULATOR_DEFAULTS.projectId,
-        credentials: [{ accessKey, secretKey }],
-        workspaces: [
-          {
-            workspaceId: EMULATOR_DEFAULTS.workspaceId,
-            workflows: [
-              {
-                id: EMULATOR_DEFAULTS.workflowId,
-                name: EMULATOR_DEFAULTS.workflowName,
-                dataclassId: EMULATOR_DEFAULTS.dataclassId,
-                dataclassName: EMULATOR_DEFAULTS.dataclassName,
-              },
-            ],
-          },
-        ],
+        credentials: [emulatorKeys],
+        workspaces: [{ workspaceId: EMULATOR_DEFAULTS.workspaceId, workflows: emulatorWorkflows.workflows }],
         dataDir,
         ...(baseEnv.SECMASTER_EMULATOR_FAULTS === undefined ? {} : { faults: parseFaults(baseEnv.SECMASTER_EMULATOR_FAULTS) }),
       });
       opened.push(emulator);
-      Object.assign(env, {
-        SECMASTER_ENDPOINT: emulator.url,
-        SECMASTER_REGION: undefined,
-        SECMASTER_PROJECT_ID: EMULATOR_DEFAULTS.projectId,
-        SECMASTER_WORKSPACE_ID: EMULATOR_DEFAULTS.workspaceId,
-        SECMASTER_WORKFLOW_ID: baseEnv.SECMASTER_WORKFLOW_ID ?? EMULATOR_DEFAULTS.workflowId,
-        SECMASTER_DATACLASS_ID: EMULATOR_DEFAULTS.dataclassId,
-        SECMASTER_DATACLASS_NAME: EMULATOR_DEFAULTS.dataclassName,
-        SECMASTER_AK: accessKey,
-        SECMASTER_SK: secretKey,
-      });
+      env.SECMASTER_ENDPOINT = emulator.url;
     }
 
     const config = loadConfig(env);
@@ -144,6 +133,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
 
     const scheduler = startLocalSchedules(config, runtime);
     if (scheduler !== undefined) opened.push(scheduler);
+    lock.publish({ url: server.url, ...(emulator === undefined ? {} : { cliEnv: cliSettingsOf(config, dynamodb.endpoint) }) });
 
     return {
       url: server.url,
@@ -154,6 +144,8 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       queue: localQueues?.queue,
       deadLetters: localQueues?.deadLetters,
       scheduler,
+      emulatorWorkflows,
+      infoFile: lock.file,
       close: () => closeAll(opened),
     };
   } catch (error) {

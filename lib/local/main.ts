@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { ConfigError } from "../errors";
+import { BridgeError, ConfigError } from "../errors";
 import { logger } from "../logger";
 import { startLocalBridge } from "./bridge";
 
@@ -36,8 +36,21 @@ async function main(): Promise<void> {
       instancesUrl: `${bridge.emulator.url}/_emulator/instances`,
       statsUrl: `${bridge.emulator.url}/_emulator/stats`,
       workflowId: secmaster.workflowId,
+      workflows: bridge.emulatorWorkflows?.workflows.map((workflow) => workflow.id),
+      workspaceId: secmaster.workspaceId,
+    });
+    const elsewhere = bridge.emulatorWorkflows?.elsewhere ?? [];
+    if (elsewhere.length > 0) {
+      logger.warn("the emulator serves one project and workspace, so it rejects these targets and their jobs end in the dead-letter queue", {
+        targets: elsewhere.map((target) => `${target.projectId}/${target.workspaceId}/${target.workflowId}`),
+      });
+    }
+    logger.info("CLI commands in another shell reach this emulator and idempotency store through the data folder", {
+      file: bridge.infoFile,
+      commands: "secmaster-bridge schedule run --direct, secmaster-bridge routes check",
     });
   }
+  logger.info("press Ctrl-C to stop the bridge");
 
   const stop = (signal: string) => {
     logger.info("stopping", { signal });
@@ -50,6 +63,15 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     logger.error("invalid configuration", { issues: error.issues });
+  } else if (error instanceof BridgeError) {
+    logger.error("failed to start the local bridge", { code: error.code, reason: error.message, fix: error.fix });
+  } else if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+    const { address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
+    logger.error("failed to start the local bridge", {
+      code: "EADDRINUSE",
+      reason: `${address ?? "127.0.0.1"}:${port ?? "?"} is in use by another process`,
+      fix: "stop that process, or set PORT (bridge, default 3000) and SECMASTER_EMULATOR_PORT (emulator, default 9400) to free ports",
+    });
   } else {
     logger.error("failed to start the local bridge", { error: error as Error });
   }

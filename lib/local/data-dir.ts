@@ -1,0 +1,159 @@
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { BridgeError } from "../errors";
+
+/**
+ * File in the data folder that names the local bridge using the folder. Its presence with the id
+ * of a running process is the folder's lock, and CLI commands read it to reach that bridge.
+ */
+export const LOCAL_BRIDGE_FILE = "local-bridge.json";
+
+/** Contents of {@link LOCAL_BRIDGE_FILE}. */
+export interface LocalBridgeInfo {
+  /** Process id of the bridge. */
+  pid: number;
+  /** Random id of one start, so that a bridge removes only its own file. */
+  startId: string;
+  startedAt: string;
+  /** Base URL of the ingest server, once it listens. */
+  url?: string;
+  /**
+   * Settings that let a CLI command in another shell reach this bridge's SecMaster emulator and
+   * idempotency store, such as `SECMASTER_ENDPOINT` and `BRIDGE_DYNAMODB_ENDPOINT`. Set only while
+   * the bridge runs the emulator.
+   */
+  cliEnv?: Record<string, string>;
+}
+
+/** The claim of a data folder by one local bridge. */
+export interface DataDirLock {
+  /** Path of {@link LOCAL_BRIDGE_FILE}. */
+  file: string;
+  /** Rewrites the file with the bridge's URL and CLI settings once it listens. */
+  publish(details: Pick<LocalBridgeInfo, "url" | "cliEnv">): void;
+  /** Removes the file unless another start has replaced it. */
+  release(): void;
+}
+
+/**
+ * Claims `dataDir` for one local bridge before its stores open. Another bridge that runs on the
+ * folder, or any process that holds the LevelDB lock of `storePath`, makes the claim fail. A file
+ * left by a process that no longer runs (after `kill -9`) is replaced.
+ *
+ * @param storePath The dynalite LevelDB folder to check, or undefined for an in-memory store.
+ * @throws BridgeError `BRIDGE.DATA_DIR_IN_USE` naming the folder, the other bridge and the fix, or
+ *   `BRIDGE.DATA_DIR_UNUSABLE` when the folder or the store cannot be opened.
+ */
+export async function lockDataDir(dataDir: string, storePath: string | undefined): Promise<DataDirLock> {
+  const file = join(dataDir, LOCAL_BRIDGE_FILE);
+  const info: LocalBridgeInfo = { pid: process.pid, startId: randomUUID(), startedAt: new Date().toISOString() };
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    throw unusable(dataDir, error);
+  }
+  claimFile(dataDir, file, info);
+
+  const lock: DataDirLock = {
+    file,
+    publish: (details) => writeInfo(file, { ...info, ...details }),
+    release: () => {
+      if (readInfo(file)?.startId === info.startId) rmSync(file, { force: true });
+    },
+  };
+  if (storePath !== undefined) {
+    try {
+      await probeStore(dataDir, storePath);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+  return lock;
+}
+
+/**
+ * Returns the bridge recorded in `dataDir`, or undefined when there is none or its process has
+ * exited.
+ */
+export function readLocalBridge(dataDir: string): LocalBridgeInfo | undefined {
+  const info = readInfo(join(dataDir, LOCAL_BRIDGE_FILE));
+  return info !== undefined && isRunning(info.pid) ? info : undefined;
+}
+
+function claimFile(dataDir: string, file: string, info: LocalBridgeInfo): void {
+  // Two tries: the second follows the removal of a file whose process has exited.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      writeFileSync(file, `${JSON.stringify(info)}\n`, { flag: "wx", mode: 0o600 });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt === 2) throw unusable(dataDir, error);
+    }
+    const holder = readInfo(file);
+    if (holder !== undefined && isRunning(holder.pid)) throw inUse(dataDir, holder);
+    rmSync(file, { force: true });
+  }
+}
+
+// Opens and closes the LevelDB folder the way dynalite would. dynalite opens it only on its first
+// request and then throws "Database is closed" from a callback, which no caller can catch.
+async function probeStore(dataDir: string, storePath: string): Promise<void> {
+  // `level` is the LevelDB package of dynalite, so it is resolved from dynalite's folder.
+  const requireFromDynalite = createRequire(createRequire(import.meta.url).resolve("dynalite"));
+  const { Level } = requireFromDynalite("level") as { Level: new (path: string) => { open(): Promise<void>; close(): Promise<void> } };
+  const store = new Level(storePath);
+  try {
+    await store.open();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    // abstract-level reports why the open failed in the error's cause.
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code === "LEVEL_LOCKED") throw inUse(dataDir, undefined);
+    throw unusable(dataDir, error, cause?.message);
+  }
+  await store.close();
+}
+
+function writeInfo(file: string, info: LocalBridgeInfo): void {
+  writeFileSync(file, `${JSON.stringify(info)}\n`, { mode: 0o600 });
+}
+
+// A file that cannot be read or parsed counts as absent: the start that wrote it crashed, or it
+// was edited by hand.
+function readInfo(file: string): LocalBridgeInfo | undefined {
+  try {
+    const info = JSON.parse(readFileSync(file, "utf8")) as Partial<LocalBridgeInfo>;
+    return Number.isInteger(info.pid) && typeof info.startId === "string" ? (info as LocalBridgeInfo) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function inUse(dataDir: string, holder: LocalBridgeInfo | undefined): BridgeError {
+  const user = holder === undefined ? "another process holds its idempotency store" : `the local bridge of process ${holder.pid}${holder.url === undefined ? "" : ` at ${holder.url}`} uses it`;
+  const stop = holder === undefined ? "stop the other bridge" : `stop that bridge (Ctrl-C in its shell, or kill ${holder.pid})`;
+  return new BridgeError("BRIDGE.DATA_DIR_IN_USE", `the data folder ${dataDir} is in use: ${user}`, {
+    fix: `${stop}, or give this bridge its own folder and ports: BRIDGE_DATA_DIR=${dataDir}-2 PORT=3001 SECMASTER_EMULATOR_PORT=9401 npm start`,
+  });
+}
+
+function unusable(dataDir: string, error: unknown, detail?: string): BridgeError {
+  const reason = detail ?? (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  return new BridgeError("BRIDGE.DATA_DIR_UNUSABLE", `failed to open the data folder ${dataDir}: ${reason}`, {
+    cause: error,
+    fix: "check that the folder is writable and the disk has space, or set BRIDGE_DATA_DIR to another folder",
+  });
+}
