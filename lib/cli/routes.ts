@@ -12,6 +12,7 @@ import type { WorkflowInfo } from "../secmaster/schemas";
 import { BUILT_IN_SOURCES } from "../sources/index";
 import type { NormalizedAlert } from "../sources/types";
 import { cliClients } from "./clients";
+import { withLocalBridge } from "./local-bridge";
 import { findCliSource, loadCliGenericSources } from "./sources";
 import { formatCount, formatTable } from "./table";
 
@@ -27,7 +28,10 @@ export const ROUTES_USAGE = `  routes check FILE                Validate a routi
                                    including match.source ids that no built-in source and no
                                    generic source of --mapping has. With SecMaster credentials in
                                    the environment, also check that each workflow exists, is
-                                   enabled and runs on the target's data class.
+                                   enabled and runs on the target's data class; without them,
+                                   check against the emulator of the npm start running on the
+                                   data folder, if there is one.
+      --data-dir DIR               Folder of that local bridge (default: BRIDGE_DATA_DIR or .data).
   routes explain --source SOURCE [--routes FILE] FILE
                                    Show which rule matched each alert of a delivery, and why.
       --routes FILE                Routing file (default: BRIDGE_ROUTES_FILE; without one, the
@@ -65,17 +69,18 @@ export function defaultTargetFromEnv(env: Env): DefaultTarget {
   };
 }
 
-async function checkRoutes(args: string[], io: CliIo, env: Env): Promise<number> {
+async function checkRoutes(args: string[], io: CliIo, commandEnv: Env): Promise<number> {
   const { values, positionals } = parseCommandArgs("routes check", {
     args,
     allowPositionals: true,
-    options: { mapping: { type: "string", multiple: true } },
+    options: { mapping: { type: "string", multiple: true }, "data-dir": { type: "string" } },
   });
   const file = positionals[0];
   if (file === undefined || positionals.length > 1) {
     io.err.write("routes check needs exactly one FILE\n");
     return 2;
   }
+  const env = withLocalBridge(commandEnv, values["data-dir"], io.err);
   const sourceIds = [...Object.keys(BUILT_IN_SOURCES), ...Object.keys(loadCliGenericSources(values.mapping, env))];
   let table: RouteTable;
   try {
@@ -89,7 +94,10 @@ async function checkRoutes(args: string[], io: CliIo, env: Env): Promise<number>
   }
   io.out.write(`${file}: valid, ${formatCount(table.rules.length, "rule")}\n`);
   if (!hasSecMasterCredentials(env)) {
-    io.out.write("workflows not checked: set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to check each workflow in SecMaster\n");
+    io.out.write(
+      "workflows not checked: set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to check each workflow in SecMaster, " +
+        "or run npm start on the data folder to check them in its emulator\n",
+    );
     return 0;
   }
 

@@ -1,17 +1,19 @@
 import { normalizeTime } from "../alert/time";
-import { loadConfig } from "../config";
+import { loadConfig, type BridgeConfig } from "../config";
 import { createInstanceBody } from "../delivery/job";
+import { localLambdaContext } from "../delivery/poller";
 import { createStarter, describeStartFailure, type Starter } from "../delivery/start";
 import { hasSecMasterCredentials } from "../local/bridge";
-import { createRuntime } from "../runtime";
 import { isScheduledTime, nextScheduledTime } from "../schedule/expression";
 import { readSchedulesFile, type Schedule } from "../schedule/load";
 import { enqueueScheduledRun, findSchedule, planScheduledRun, type PlannedScheduledRun } from "../schedule/run";
 import { PerProject, createProjectStarter } from "../routing/projects";
 import { isDuplicateInstanceError } from "../secmaster/client";
+import { createStartParts } from "../start-runtime";
 import { parseCommandArgs } from "./args";
 import { cliClients } from "./clients";
 import { reportCliError } from "./errors";
+import { withLocalBridge } from "./local-bridge";
 import { openQueues } from "./queue";
 import { defaultTargetFromEnv, type CliIo } from "./routes";
 import { formatTable } from "./table";
@@ -28,12 +30,14 @@ export const SCHEDULE_USAGE = `  schedule list                    List the sched
                                    NAME and TIME always map to the same action_instance_id.
       --dry-run                    Print the CreateWorkflowInstance body instead of sending it.
       --direct                     Start the instance from this process even in queue mode.
+                                   Without SecMaster credentials it uses the emulator and the
+                                   idempotency store of the npm start running on the data folder.
       --no-store                   Direct mode only: skip the DynamoDB idempotency table and rely
                                    on SecMaster rejecting a known action_instance_id.
       --queue-url URL              Queue mode: SQS jobs queue (default: BRIDGE_QUEUE_URL; without
                                    it, the local queue).
-      --data-dir DIR               Queue mode: folder of the local queue (default: BRIDGE_DATA_DIR
-                                   or .data).
+      --data-dir DIR               Folder of the local queue and of the local bridge (default:
+                                   BRIDGE_DATA_DIR or .data).
   Both take --schedules FILE (default: BRIDGE_SCHEDULES_FILE).`;
 
 /** Runs `secmaster-bridge schedule …` and returns the exit code. */
@@ -49,13 +53,13 @@ export async function scheduleCommand(args: string[], io: CliIo, env: Env = proc
   return 2;
 }
 
-function schedulesFrom(file: string | undefined, env: Env, io: CliIo): Schedule[] | undefined {
+function schedulesFrom(file: string | undefined, env: Env, io: CliIo): { path: string; schedules: Schedule[] } | undefined {
   const path = file ?? (env.BRIDGE_SCHEDULES_FILE?.trim() || undefined);
   if (path === undefined) {
     io.err.write("name the schedules file with --schedules FILE or BRIDGE_SCHEDULES_FILE\n");
     return undefined;
   }
-  return readSchedulesFile(path);
+  return { path, schedules: readSchedulesFile(path) };
 }
 
 function timeOption(value: string | undefined, option: string, fallback: Date): Date {
@@ -65,8 +69,13 @@ function timeOption(value: string | undefined, option: string, fallback: Date): 
 
 function listSchedules(args: string[], io: CliIo, env: Env, now: () => Date): number {
   const { values } = parseCommandArgs("schedule list", { args, options: { schedules: { type: "string" }, from: { type: "string" } } });
-  const schedules = schedulesFrom(values.schedules, env, io);
-  if (schedules === undefined) return 2;
+  const file = schedulesFrom(values.schedules, env, io);
+  if (file === undefined) return 2;
+  const { path, schedules } = file;
+  if (schedules.length === 0) {
+    io.out.write(`${path}: no schedules declared\n`);
+    return 0;
+  }
   const from = timeOption(values.from, "--from", now());
 
   const rows = schedules.map((schedule) => {
@@ -108,9 +117,9 @@ async function runSchedule(args: string[], io: CliIo, env: Env, now: () => Date)
     io.err.write("--no-store applies only when this process starts the instance; add --direct or set BRIDGE_MODE=direct\n");
     return 2;
   }
-  const schedules = schedulesFrom(values.schedules, env, io);
-  if (schedules === undefined) return 2;
-  const schedule = findSchedule(schedules, name);
+  const file = schedulesFrom(values.schedules, env, io);
+  if (file === undefined) return 2;
+  const schedule = findSchedule(file.schedules, name);
   const minute = new Date(Math.floor(now().getTime() / 60_000) * 60_000);
   const at = timeOption(values.at, "--at", minute);
   if (!isScheduledTime(schedule.expression, at)) {
@@ -123,7 +132,7 @@ async function runSchedule(args: string[], io: CliIo, env: Env, now: () => Date)
     return 0;
   }
   if (mode === "queue") return enqueueRun(run, values, env, io);
-  return startRun(run, values["no-store"] === true, env, io);
+  return startRun(run, values["no-store"] === true, withLocalBridge(env, values["data-dir"], io.err), io);
 }
 
 /** Enqueues the run's job (queue mode), the same job that the schedule function enqueues, for dispatch to start. */
@@ -150,11 +159,18 @@ async function enqueueRun(
 async function startRun(run: PlannedScheduledRun, noStore: boolean, env: Env, io: CliIo): Promise<number> {
   const { job } = run;
   if (!hasSecMasterCredentials(env)) {
-    io.err.write("set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to start the instance, or pass --dry-run\n");
+    io.err.write(
+      "set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to start the instance, " +
+        "run npm start on the data folder to use its emulator, or pass --dry-run\n",
+    );
     return 2;
   }
 
-  const { starter, close } = openStarter(env, noStore);
+  const config = loadConfig(env);
+  const { starter, close } = openStarter(config, noStore);
+  // The in-progress idempotency record of this start expires when the SecMaster call's budget
+  // (SECMASTER_TIMEOUT_MS) has passed, as it would with a Lambda invocation.
+  starter.registerLambdaContext(localLambdaContext(config.secmaster.timeoutMs));
   try {
     const outcome = await starter.start(job);
     io.out.write(`${outcome.status} ${job.actionInstanceId} (schedule ${run.schedule} at ${run.scheduledTime}, workflow ${job.workflowId})\n`);
@@ -169,17 +185,12 @@ async function startRun(run: PlannedScheduledRun, noStore: boolean, env: Env, io
 }
 
 /**
- * Opens the starter of `schedule run`: the same runtime as the Lambda functions (DynamoDB
- * idempotency table and all), or with `--no-store` a bare client, where SecMaster's rejection
- * of a known `action_instance_id` is the only guard.
+ * Opens the starter of `schedule run`: the SecMaster clients and DynamoDB idempotency table of
+ * the dispatch function, or with `--no-store` a bare client, where SecMaster's rejection of a
+ * known `action_instance_id` is the only guard.
  */
-function openStarter(env: Env, noStore: boolean): { starter: Starter; close: () => Promise<void> } {
-  const config = loadConfig(env);
-  if (!noStore) {
-    // This path starts the instance itself (direct mode or --direct), so it needs no queue.
-    const runtime = createRuntime({ ...config, delivery: { ...config.delivery, mode: "direct" } });
-    return { starter: runtime.starter, close: () => runtime.close() };
-  }
+function openStarter(config: BridgeConfig, noStore: boolean): { starter: Starter; close: () => Promise<void> } {
+  if (!noStore) return createStartParts(config);
   const clients = cliClients(config.secmaster);
   const starters = new PerProject((projectId) => createStarter({ client: clients.get(projectId), persistenceStore: undefined, isDuplicateError: isDuplicateInstanceError }));
   return {

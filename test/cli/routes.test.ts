@@ -67,7 +67,7 @@ describe("routes check", () => {
   it("validates a file without credentials", async () => {
     const { io, text } = capture();
 
-    const code = await routesCommand(["check", "test/fixtures/routing/routes.yaml"], io, {});
+    const code = await routesCommand(["check", "test/fixtures/routing/routes.yaml"], io, { BRIDGE_DATA_DIR: dir });
 
     expect(code).toBe(0);
     expect(text.out).toContain("test/fixtures/routing/routes.yaml: valid, 4 rules\n");
@@ -162,13 +162,15 @@ describe("routes check", () => {
   it("prints a valid file's summary unchanged", async () => {
     const { io, text } = capture();
 
-    const code = await routesCommand(["check", "test/fixtures/routing/routes.yaml"], io, {});
+    // The test's folder holds no local bridge, whose emulator the command would use.
+    const code = await routesCommand(["check", "test/fixtures/routing/routes.yaml"], io, { BRIDGE_DATA_DIR: dir });
 
     expect(code).toBe(0);
     expect(text.err).toBe("");
     expect(text.out).toBe(
       "test/fixtures/routing/routes.yaml: valid, 4 rules\n" +
-        "workflows not checked: set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to check each workflow in SecMaster\n",
+        "workflows not checked: set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to check each workflow in SecMaster, " +
+        "or run npm start on the data folder to check them in its emulator\n",
     );
   });
 

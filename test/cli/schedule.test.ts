@@ -44,6 +44,15 @@ describe("schedule CLI", () => {
     await emulator.close();
   });
 
+  it("list says when no schedules are declared", async () => {
+    const { io, text } = capture();
+
+    const code = await scheduleCommand(["list", "--schedules", "config/schedules.yaml"], io, {});
+
+    expect(code).toBe(0);
+    expect(text.out).toBe("config/schedules.yaml: no schedules declared\n");
+  });
+
   it("lists next scheduled times", async () => {
     const { io, text } = capture();
 
@@ -121,12 +130,19 @@ describe("schedule CLI", () => {
     expect(await scheduleCommand(["run", "nope"], unknown.io, { BRIDGE_SCHEDULES_FILE: SCHEDULES })).toBe(1);
     expect(await scheduleCommand(["run", "nightly-posture"], noFile.io, {})).toBe(2);
     expect(
-      await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-15T18:00:00Z"], noCredentials.io, { BRIDGE_MODE: "direct", BRIDGE_SCHEDULES_FILE: SCHEDULES }),
+      await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-15T18:00:00Z"], noCredentials.io, {
+        BRIDGE_MODE: "direct",
+        BRIDGE_SCHEDULES_FILE: SCHEDULES,
+        // A folder without a local bridge, whose emulator the command would use.
+        BRIDGE_DATA_DIR: "test/fixtures/schedule",
+      }),
     ).toBe(2);
 
     expect(unknown.text.err).toMatch(/^BRIDGE\.SCHEDULE_UNKNOWN: unknown schedule "nope"; declared schedules: nightly-posture, hourly-sweep, paused\n/);
     expect(noFile.text.err).toBe("name the schedules file with --schedules FILE or BRIDGE_SCHEDULES_FILE\n");
-    expect(noCredentials.text.err).toBe("set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to start the instance, or pass --dry-run\n");
+    expect(noCredentials.text.err).toBe(
+      "set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to start the instance, run npm start on the data folder to use its emulator, or pass --dry-run\n",
+    );
   });
 
   it("rejects an invalid time", async () => {
