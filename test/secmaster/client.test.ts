@@ -519,6 +519,22 @@ describe("SecMasterClient.createWorkflowInstance", () => {
     expect(server.received).toHaveLength(0);
   });
 
+  it.each([
+    ["an array", ["not", "an", "object"]],
+    ["a string", "content"],
+    ["null", null],
+  ])("rejects content that is %s before sending", async (_, content) => {
+    const server = await startServer(echoCreated);
+    const client = makeClient(server);
+    const body = { ...CREATE_BODY, playbook_context: { data_object: { ...CREATE_BODY.playbook_context!.data_object, content } } } as unknown as CreateWorkflowInstanceRequest;
+
+    await expect(client.createWorkflowInstance({ ...createInput, body })).rejects.toMatchObject({
+      code: "BRIDGE.SECMASTER_REQUEST_INVALID",
+      field: "body.playbook_context.data_object.content",
+    });
+    expect(server.received).toHaveLength(0);
+  });
+
   it("rejects an action_id that differs from the workflow", async () => {
     const server = await startServer(echoCreated);
     const client = makeClient(server);
