@@ -3,7 +3,7 @@ import { SEVERITIES, type Severity } from "../alert/schema";
 import { createInstanceBody } from "../delivery/job";
 import { ENVIRONMENT_SCHEMA } from "../config";
 import { BridgeError, ConfigError } from "../errors";
-import { parseJsonBody, planDelivery } from "../ingest";
+import { planDelivery } from "../ingest";
 import { EMULATOR_DEFAULTS } from "../local/bridge";
 import { parseFaults, startEmulator } from "../local/emulator";
 import { checkSourceOptions } from "../runtime";
@@ -14,7 +14,7 @@ import { reportCliError } from "./errors";
 import { REDRIVE_USAGE, REPLAY_USAGE, redriveCommand, replayCommand } from "./queue";
 import { ROUTES_USAGE, routesCommand } from "./routes";
 import { SCHEDULE_USAGE, scheduleCommand } from "./schedule";
-import { findCliSource } from "./sources";
+import { findCliSource, parseDeliveryText } from "./sources";
 
 const NORMALIZE_USAGE = `  normalize --source SOURCE FILE   Print the CreateWorkflowInstance bodies a delivery would produce,
                                    without sending anything.
@@ -22,7 +22,9 @@ const NORMALIZE_USAGE = `  normalize --source SOURCE FILE   Print the CreateWork
       --mapping FILE               Mapping file of a generic JSON source, repeatable (default: the
                                    files of BRIDGE_GENERIC_MAPPINGS).
       --received-at TIME           Receipt time to use, RFC 3339 (default: now).
-      --options JSON               Settings of the source (default: its entry in BRIDGE_SOURCE_OPTIONS).`;
+      --options JSON               Settings of the source (default: its entry in BRIDGE_SOURCE_OPTIONS).
+                                   FILE holds the JSON body the sender posts, or raw CEF lines for a
+                                   generic source in the cef format.`;
 
 const EMULATOR_USAGE = `  emulator                         Run the SecMaster emulator alone on 127.0.0.1. Requires
                                    SECMASTER_AK and SECMASTER_SK, the key pair it accepts.
@@ -144,7 +146,7 @@ function normalizeCommand(args: string[], io: CliStreams, env: Env): number {
     const receivedAt = values["received-at"] === undefined ? new Date() : new Date(values["received-at"]);
     const workflowId = values["workflow-id"] ?? env.SECMASTER_WORKFLOW_ID ?? EMULATOR_DEFAULTS.workflowId;
     const plans = planDelivery(
-      { adapter, body: parseJsonBody(readDeliveryFile(file)), receivedAt, options: sourceOptionsOf(adapter.id, values.options, genericSources, env) },
+      { adapter, body: parseDeliveryText(readDeliveryFile(file), file, adapter), receivedAt, options: sourceOptionsOf(adapter.id, values.options, genericSources, env) },
       {
         defaultSeverity: severity,
         target: {

@@ -10,9 +10,11 @@ import { BridgeError, ConfigError } from "../errors";
 import type { AlertResult } from "../ingest";
 import type { RouteTable } from "../routing/compile";
 import { readRoutingFile } from "../routing/load";
+import { readsCefLines } from "../sources/generic";
+import type { SourceAdapter } from "../sources/types";
 import { parseCommandArgs } from "./args";
 import { ProgressBar } from "./progress";
-import { findCliSource } from "./sources";
+import { findCliSource, isRawCefText, parseDeliveryText } from "./sources";
 import { formatCount } from "./table";
 import { reportCliError } from "./errors";
 import { defaultTargetFromEnv, type CliIo } from "./routes";
@@ -29,7 +31,8 @@ export const REDRIVE_USAGE = `  redrive                          Move dead-lette
       --data-dir DIR               Folder of the local queue (default: BRIDGE_DATA_DIR or .data).`;
 
 export const REPLAY_USAGE = `  replay --source SOURCE FILE      Enqueue saved deliveries again through parse, normalize and
-                                   routing. FILE holds one JSON delivery, or one per line (JSON Lines).
+                                   routing. FILE holds one JSON delivery, or one per line (JSON Lines),
+                                   or raw CEF lines of a cef source, read as one delivery.
       --routes FILE                Routing file (default: BRIDGE_ROUTES_FILE; without one, the
                                    SECMASTER_* default target).
       --mapping FILE               Mapping file of a generic JSON source, repeatable (default: the
@@ -122,7 +125,7 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
     const source = findCliSource(values.source!, values.mapping, env, io.err);
     if (source === undefined) return 2;
     const { adapter } = source;
-    const deliveries = readDeliveries(file);
+    const deliveries = readDeliveries(file, adapter);
     const target = defaultTargetFromEnv(env);
     const routesFile = values.routes ?? nonEmpty(env.BRIDGE_ROUTES_FILE);
     const routes: RouteTable | undefined = routesFile === undefined ? undefined : readRoutingFile(routesFile, target);
@@ -166,13 +169,15 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
 
 /**
  * Reads saved deliveries: the whole file as one JSON document, or else one JSON document per
- * non-empty line.
+ * non-empty line. For a generic source in the `cef` format, raw CEF text is one delivery of its
+ * lines, as the bridge reads a `text/plain` body.
  *
  * @throws BridgeError `BRIDGE.REPLAY_FILE_INVALID` naming every line that is not JSON; nothing
  *   is enqueued then.
  */
-export function readDeliveries(file: string): unknown[] {
+export function readDeliveries(file: string, adapter?: SourceAdapter<unknown>): unknown[] {
   const text = readFileSync(file, "utf8");
+  if (adapter !== undefined && text.trim() !== "" && isRawCefText(text, adapter)) return [parseDeliveryText(text, file, adapter)];
   try {
     return [JSON.parse(text) as unknown];
   } catch {
@@ -189,13 +194,23 @@ export function readDeliveries(file: string): unknown[] {
     }
   }
   if (badLines.length > 0 || deliveries.length === 0) {
-    const where = badLines.length > 0 ? `line ${badLines.slice(0, 10).join(", ")} ${badLines.length > 1 ? "are" : "is"} not JSON` : "it holds no delivery";
+    const where = badLines.length > 0 ? `${listLines(badLines)} not JSON` : "it holds no delivery";
+    const cef = adapter !== undefined && readsCefLines(adapter);
     throw new BridgeError("BRIDGE.REPLAY_FILE_INVALID", `failed to read ${file}: ${where}`, {
       statusCode: 400,
-      fix: "save one JSON delivery per file, or one per line",
+      fix: `save one JSON delivery per file, or one per line${cef ? ", or raw CEF lines as one delivery" : ""}`,
     });
   }
   return deliveries;
+}
+
+// "line 2 is", "lines 1 and 3 are", "lines 1, 3 and 4 are", with at most ten numbers shown.
+function listLines(lines: number[]): string {
+  if (lines.length === 1) return `line ${lines[0]} is`;
+  const shown = lines.slice(0, 10);
+  const more = lines.length - shown.length;
+  const last = more > 0 ? `${more} more` : String(shown.pop());
+  return `lines ${shown.join(", ")} and ${last} are`;
 }
 
 /**

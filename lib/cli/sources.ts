@@ -1,4 +1,8 @@
+import { parseTextLines } from "../auth/content-type";
+import { InvalidInputError } from "../errors";
+import { DEFAULT_DELIVERY_LIMITS } from "../limits";
 import { loadGenericSources } from "../runtime";
+import { readsCefLines } from "../sources/generic";
 import { BUILT_IN_SOURCES, findSource } from "../sources/index";
 import type { SourceAdapter } from "../sources/types";
 
@@ -47,4 +51,32 @@ function splitList(value: string | undefined): string[] {
     .split(",")
     .map((item) => item.trim())
     .filter((item) => item !== "");
+}
+
+/**
+ * Tells whether a saved file is raw CEF text for `adapter`. Only a generic source in the `cef`
+ * format reads CEF lines, as the bridge does for a `text/plain` body. Its file is CEF text unless
+ * it starts like JSON (`{`, `[` or `"`), so a syslog prefix such as `<134>` or `CEF:0|` starts one.
+ */
+export function isRawCefText(text: string, adapter: SourceAdapter<unknown>): boolean {
+  return readsCefLines(adapter) && !/^\s*[[{"]/.test(text);
+}
+
+/**
+ * Parses the text of a saved delivery as the bridge parses its body: raw CEF text of a `cef`
+ * source becomes its non-blank lines, as a `text/plain` body does, and anything else is JSON.
+ *
+ * @throws InvalidInputError `BRIDGE.BODY_EMPTY` or `BRIDGE.BODY_NOT_JSON` naming the file, and
+ *   `BRIDGE.JSON_STRING_TOO_LONG` for a CEF line over the default string limit.
+ */
+export function parseDeliveryText(text: string, file: string, adapter: SourceAdapter<unknown>): unknown {
+  const cef = readsCefLines(adapter);
+  const fix = cef ? "save the delivery as the JSON body the sender posts, or as raw CEF lines" : "save the delivery as the JSON body the sender posts";
+  if (text.trim() === "") throw new InvalidInputError("BRIDGE.BODY_EMPTY", `${file} is empty`, { statusCode: 400, fix });
+  if (isRawCefText(text, adapter)) return parseTextLines(text, DEFAULT_DELIVERY_LIMITS.maxStringLength);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InvalidInputError("BRIDGE.BODY_NOT_JSON", `${file} is not valid JSON: ${(error as Error).message.slice(0, 160)}`, { statusCode: 400, fix, cause: error });
+  }
 }

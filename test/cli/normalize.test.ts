@@ -95,6 +95,23 @@ describe("secmaster-bridge normalize input", () => {
 
     expect(JSON.parse(result.out)[0].playbook_context.data_object.dataclass).toEqual({ id: "00000000-0000-4000-8000-00000000d001", name: "Alert" });
   });
+
+  it("reads raw CEF lines for a cef source", async () => {
+    const result = await normalize(["--source", "edge-fw", "--mapping", fixture("generic/edge-fw-cef-mapping.json"), fixture("generic/edge-fw-cef-lines.txt")]);
+
+    expect(result.err).toBe("");
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.out)).toHaveLength(2);
+  });
+
+  it("names the file and no HTTP header for text that is not JSON", async () => {
+    const result = await normalize(["--source", "alertmanager", fixture("generic/edge-fw-cef-lines.txt")]);
+
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/^BRIDGE\.BODY_NOT_JSON: .*edge-fw-cef-lines\.txt is not valid JSON: /);
+    expect(result.err).toContain("\nfix: save the delivery as the JSON body the sender posts\n");
+    expect(result.err).not.toContain("Content-Type");
+  });
 });
 
 describe("secmaster-bridge normalize source options", () => {

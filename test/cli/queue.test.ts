@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -232,6 +233,25 @@ describe("replay", () => {
     writeFileSync(file, '{"a":1}\nnot json\n{"b":2}\n');
 
     expect(() => readDeliveries(file)).toThrow(expect.objectContaining({ code: "BRIDGE.REPLAY_FILE_INVALID", message: expect.stringContaining("line 2 is not JSON") }));
+  });
+
+  it("lists several bad lines in plain words", () => {
+    const file = join(dataDir, "broken.jsonl");
+    writeFileSync(file, 'not json\n{"a":1}\nnot json\nnot json\n');
+
+    expect(() => readDeliveries(file)).toThrow(expect.objectContaining({ message: expect.stringContaining("lines 1, 3 and 4 are not JSON") }));
+  });
+
+  it("replays raw CEF lines as one delivery", async () => {
+    const output = capture();
+    const mapping = fileURLToPath(new URL("../fixtures/generic/edge-fw-cef-mapping.json", import.meta.url));
+    const file = fileURLToPath(new URL("../fixtures/generic/edge-fw-cef-lines.txt", import.meta.url));
+
+    const exitCode = await replayCommand(["--source", "edge-fw", "--mapping", mapping, "--data-dir", dataDir, file], output.io, {});
+
+    expect(output.err()).toBe("");
+    expect(exitCode).toBe(0);
+    expect(output.out()).toMatch(/^replayed 1 delivery into .*: 2 alerts enqueued, 0 skipped, 0 failed\n$/);
   });
 
   it("reads a file holding one delivery", () => {
