@@ -104,9 +104,9 @@ const positiveInt = (fallback: number) =>
   z
     .string()
     .trim()
-    .regex(/^\d+$/, "must be a whole number")
+    .regex(/^-?\d+$/, "must be a whole number")
     .transform(Number)
-    .refine((value) => value > 0, "must be greater than 0")
+    .refine((value) => value > 0, "must be a positive whole number (1 or more)")
     .optional()
     .transform((value) => value ?? fallback);
 

@@ -59,6 +59,18 @@ describe("loadConfig", () => {
     expect(issues.some((issue) => issue.startsWith("SECMASTER_AK:"))).toBe(true);
   });
 
+  it.each([
+    ["-5", "SECMASTER_TIMEOUT_MS: must be a positive whole number (1 or more)"],
+    ["0", "SECMASTER_TIMEOUT_MS: must be a positive whole number (1 or more)"],
+    ["1.5", "SECMASTER_TIMEOUT_MS: must be a whole number"],
+  ])("reports timeout %s precisely", (value, message) => {
+    expect(issuesOf({ ...VALID, SECMASTER_TIMEOUT_MS: value })).toEqual([message]);
+  });
+
+  it("reports a negative max receives", () => {
+    expect(issuesOf({ ...VALID, BRIDGE_MAX_RECEIVES: "-1" })).toEqual(["BRIDGE_MAX_RECEIVES: must be a positive whole number (1 or more)"]);
+  });
+
   it("reports a misspelt setting", () => {
     expect(issuesOf({ ...VALID, SECMASTER_WORKFLOWID: "x" })).toEqual([
       "SECMASTER_WORKFLOWID: unknown setting; check the spelling against the README's settings table",

@@ -132,7 +132,7 @@ const rawOptionsSchema = z.object({
   SIGNATURE_ENCODING: z.enum(["hex", "base64"], { error: "must be hex or base64" }).optional(),
   MAX_AGE_SECONDS: z
     .string()
-    .regex(/^\d+$/, "must be a whole number of seconds")
+    .regex(/^-?\d+$/, "must be a whole number of seconds")
     .transform(Number)
     .refine((value) => value > 0 && value <= 86_400, "must be between 1 and 86400")
     .optional(),

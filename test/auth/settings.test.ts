@@ -110,6 +110,12 @@ describe("auth settings", () => {
     ]);
   });
 
+  it("reports a negative max age by its range", () => {
+    const { issues } = parse({ BRIDGE_AUTH_ELASTIC: "hmac", BRIDGE_AUTH_ELASTIC_SECRETS: "ssm:/e", BRIDGE_AUTH_ELASTIC_MAX_AGE_SECONDS: "-5" });
+
+    expect(issues).toEqual(["BRIDGE_AUTH_ELASTIC_MAX_AGE_SECONDS: must be between 1 and 86400"]);
+  });
+
   it("never repeats a secret in an issue", () => {
     const { issues } = parse({ BRIDGE_AUTH_SPLUNK: "path-token", BRIDGE_AUTH_SPLUNK_SECRETS: "hunter2-very-secret" });
 
