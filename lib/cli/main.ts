@@ -40,7 +40,7 @@ ${ROUTES_USAGE}
 ${SCHEDULE_USAGE}
 ${REDRIVE_USAGE}
 ${REPLAY_USAGE}
-  help                             Show this text; COMMAND --help shows the options of one command.
+  help [COMMAND]                   Show this text, or the options of one command (as COMMAND --help).
   --version                        Print the version of secmaster-bridge.
 
 Sources: ${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}`;
@@ -93,8 +93,9 @@ async function runCommand(command: string | undefined, rest: string[], io: CliSt
     case "-v":
       io.out.write(`${packageVersion()}\n`);
       return 0;
-    case undefined:
     case "help":
+      return helpCommand(rest, io);
+    case undefined:
     case "--help":
     case "-h":
       io.out.write(`${USAGE}\n`);
@@ -103,6 +104,22 @@ async function runCommand(command: string | undefined, rest: string[], io: CliSt
       io.err.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
       return 2;
   }
+}
+
+// `help` prints the general usage, and `help COMMAND` the usage of that command, as `COMMAND --help` does.
+function helpCommand(args: string[], io: CliStreams): number {
+  const [command] = args;
+  if (command === undefined) {
+    io.out.write(`${USAGE}\n`);
+    return 0;
+  }
+  const usage = COMMAND_USAGE[command];
+  if (usage === undefined) {
+    io.err.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+    return 2;
+  }
+  io.out.write(`Usage:\n${usage}\n`);
+  return 0;
 }
 
 // `--help` or `-h` before the `--` that ends the options.

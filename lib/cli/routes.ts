@@ -31,6 +31,8 @@ export const ROUTES_USAGE = `  routes check FILE                Validate a routi
                                    enabled and runs on the target's data class; without them,
                                    check against the emulator of the npm start running on the
                                    data folder, if there is one.
+      --mapping FILE               Mapping file of a generic JSON source, repeatable (default: the
+                                   files of BRIDGE_GENERIC_MAPPINGS).
       --data-dir DIR               Folder of that local bridge (default: BRIDGE_DATA_DIR or .data).
   routes explain --source SOURCE [--routes FILE] FILE
                                    Show which rule matched each alert of a delivery, and why.

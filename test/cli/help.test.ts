@@ -49,6 +49,28 @@ describe("secmaster-bridge help", () => {
     expect(help.out).toMatch(/^Usage:\n {2}replay --source SOURCE FILE /);
     expect(help.out).not.toContain("redrive");
   });
+
+  it("routes check --help lists --mapping", async () => {
+    const help = await run(["routes", "check", "--help"]);
+
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/routes check FILE[^]*\n {6}--mapping FILE {2,}[^]*\n {6}--data-dir DIR[^]*routes explain/);
+  });
+
+  it.each(["routes", "normalize", "schedule"])("help %s prints that command's usage", async (command) => {
+    const help = await run(["help", command]);
+
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(new RegExp(`^Usage:\\n {2}${command} `));
+    expect(help.out).not.toContain("redrive");
+  });
+
+  it("help of an unknown command exits with 2", async () => {
+    const help = await run(["help", "rotues"]);
+
+    expect(help.code).toBe(2);
+    expect(help.err.split("\n")[0]).toBe('unknown command "rotues"');
+  });
 });
 
 describe("wrong command lines", () => {
