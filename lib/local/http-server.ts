@@ -59,22 +59,25 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 
 async function route(request: IncomingMessage, response: ServerResponse, options: LocalHttpServerOptions): Promise<void> {
   const url = new URL(request.url ?? "/", "http://localhost");
-  if (url.pathname === "/healthz" && request.method === "GET") {
-    send(response, { statusCode: 200, headers: { "content-type": "application/json" }, body: '{"status":"ok"}' });
+  const method = request.method ?? "GET";
+  // Problem responses carry this id as `instance`, as those of the ingest handler do.
+  const requestId = randomUUID();
+  if (url.pathname === "/healthz") {
+    if (method === "GET") send(response, { statusCode: 200, headers: { "content-type": "application/json" }, body: '{"status":"ok"}' });
+    else send(response, methodNotAllowed(method, url.pathname, requestId, HEALTH_METHOD));
     return;
   }
   const match = ALERTS_ROUTE.exec(url.pathname);
   if (match === null) {
-    send(response, notFound(request.method ?? "GET", url.pathname));
+    send(response, notFound(method, url.pathname, requestId));
     return;
   }
-  if (request.method !== "POST") {
-    send(response, methodNotAllowed(request.method ?? "GET", url.pathname));
+  if (method !== "POST") {
+    send(response, methodNotAllowed(method, url.pathname, requestId, ALERTS_METHOD));
     return;
   }
 
   const body = await readBody(request, options.maxReadBytes);
-  const requestId = randomUUID();
   const event = toEvent(request, url, decodeURIComponent(match[1]!), body, requestId);
   try {
     send(response, await options.ingest(event, lambdaContext(requestId, options.functionTimeoutMs ?? 30_000)));
@@ -150,18 +153,29 @@ function lambdaContext(requestId: string, timeoutMs: number): Context {
   };
 }
 
-function notFound(method: string, path: string): APIGatewayProxyStructuredResultV2 {
+function notFound(method: string, path: string, requestId: string): APIGatewayProxyStructuredResultV2 {
   return problemResponse({
     type: problemType("BRIDGE.ROUTE_NOT_FOUND"),
     title: "Not Found",
     status: 404,
-    detail: `no route for ${method} ${path.slice(0, 128)}`,
+    detail: `no route for ${method.slice(0, 16)} ${path.slice(0, 128)}`,
     code: "BRIDGE.ROUTE_NOT_FOUND",
+    field: "path",
     fix: "post alerts to /v1/alerts/{source}; GET /healthz checks the server",
+    instance: requestId,
   });
 }
 
-function methodNotAllowed(method: string, path: string): APIGatewayProxyStructuredResultV2 {
+/** The one method a route allows, and the fix a 405 on it gives. */
+interface AllowedMethod {
+  method: string;
+  fix: string;
+}
+
+const ALERTS_METHOD: AllowedMethod = { method: "POST", fix: "post alerts with POST; GET /healthz checks the server" };
+const HEALTH_METHOD: AllowedMethod = { method: "GET", fix: "check the server with GET /healthz; post alerts to /v1/alerts/{source}" };
+
+function methodNotAllowed(method: string, path: string, requestId: string, allowed: AllowedMethod): APIGatewayProxyStructuredResultV2 {
   return problemResponse(
     {
       type: problemType("BRIDGE.METHOD_NOT_ALLOWED"),
@@ -169,9 +183,11 @@ function methodNotAllowed(method: string, path: string): APIGatewayProxyStructur
       status: 405,
       detail: `${method.slice(0, 16)} is not allowed on ${path.slice(0, 128)}`,
       code: "BRIDGE.METHOD_NOT_ALLOWED",
-      fix: "post alerts with POST; GET /healthz checks the server",
+      field: "method",
+      fix: allowed.fix,
+      instance: requestId,
     },
-    { allow: "POST" },
+    { allow: allowed.method },
   );
 }
 

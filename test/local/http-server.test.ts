@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalHttpServer, type LocalHttpServer } from "../../lib/local/http-server";
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 describe("local HTTP server routes", () => {
   let server: LocalHttpServer;
   const sources: string[] = [];
@@ -32,7 +34,22 @@ describe("local HTTP server routes", () => {
     expect(body.status).toBe(405);
     expect(body.detail).toBe(`${method} is not allowed on /v1/alerts/splunk`);
     expect(body.fix).toBe("post alerts with POST; GET /healthz checks the server");
+    expect(body.field).toBe("method");
+    expect(body.instance).toMatch(UUID);
     expect(sources).toEqual([]);
+  });
+
+  it.each(["POST", "PUT", "DELETE"])("%s on /healthz gets 405", async (method) => {
+    const response = await fetch(`${server.url}/healthz`, { method });
+    const body = (await response.json()) as Record<string, unknown>;
+
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("GET");
+    expect(body.code).toBe("BRIDGE.METHOD_NOT_ALLOWED");
+    expect(body.detail).toBe(`${method} is not allowed on /healthz`);
+    expect(body.fix).toBe("check the server with GET /healthz; post alerts to /v1/alerts/{source}");
+    expect(body.field).toBe("method");
+    expect(body.instance).toMatch(UUID);
   });
 
   it("POST reaches the ingest handler", async () => {
@@ -49,6 +66,8 @@ describe("local HTTP server routes", () => {
     expect(response.status).toBe(404);
     expect(response.headers.get("allow")).toBeNull();
     expect(body.code).toBe("BRIDGE.ROUTE_NOT_FOUND");
+    expect(body.field).toBe("path");
+    expect(body.instance).toMatch(UUID);
   });
 
   it("health check answers GET", async () => {
