@@ -170,6 +170,7 @@ function jobFor(alert: NormalizedAlert, target: DefaultTarget): StartJob {
     dataclass: target.dataclass,
     source: alert.source,
     alertKey: alert.key,
+    identity: { scope: alert.scope, key: alert.key, episode: alert.episode },
     content: alert.content,
   };
 }

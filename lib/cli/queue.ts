@@ -4,12 +4,13 @@ import { SEVERITIES, type Severity } from "../alert/schema";
 import { enqueueDelivery } from "../delivery/enqueue";
 import { openLocalQueues } from "../delivery/local-queue";
 import type { MessageQueue } from "../delivery/queue";
-import { redriveDeadLetters } from "../delivery/redrive";
+import { redriveDeadLetters, type RedriveReport, type RedriveTarget } from "../delivery/redrive";
 import { SqsQueue } from "../delivery/sqs";
 import { BridgeError, ConfigError } from "../errors";
 import type { AlertResult } from "../ingest";
 import type { RouteTable } from "../routing/compile";
 import { readRoutingFile } from "../routing/load";
+import { secMasterIdSchema } from "../routing/schema";
 import { readsCefLines } from "../sources/generic";
 import type { SourceAdapter } from "../sources/types";
 import { parseCommandArgs } from "./args";
@@ -28,7 +29,14 @@ export const REDRIVE_USAGE = `  redrive                          Move dead-lette
       --queue-url URL, --dlq-url URL
                                    SQS jobs queue and dead-letter queue (default: BRIDGE_QUEUE_URL
                                    and BRIDGE_DLQ_URL; without them, the local queue).
-      --data-dir DIR               Folder of the local queue (default: BRIDGE_DATA_DIR or .data).`;
+      --data-dir DIR               Folder of the local queue (default: BRIDGE_DATA_DIR or .data).
+      --workflow-id ID             Re-target the moved jobs to this workflow, each with the
+                                   action_instance_id the bridge derives for its alert and ID.
+                                   Jobs queued by earlier versions carry no alert identity and stay.
+      --workspace-id ID, --project-id ID
+                                   With --workflow-id: also change the workspace or project.
+      --from-workflow ID           With --workflow-id: re-target and move only the jobs that target
+                                   workflow ID; the others stay in the dead-letter queue.`;
 
 export const REPLAY_USAGE = `  replay --source SOURCE FILE      Enqueue saved deliveries again through parse, normalize and
                                    routing. FILE holds one JSON delivery, or one per line (JSON Lines),
@@ -57,6 +65,10 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
       "queue-url": { type: "string" },
       "dlq-url": { type: "string" },
       "data-dir": { type: "string" },
+      "workflow-id": { type: "string" },
+      "workspace-id": { type: "string" },
+      "project-id": { type: "string" },
+      "from-workflow": { type: "string" },
     },
   });
   const limit = values.limit === undefined ? undefined : Number(values.limit);
@@ -64,6 +76,8 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
     io.err.write(`--limit must be a whole number greater than 0, got ${JSON.stringify(values.limit)}\n`);
     return 2;
   }
+  const retarget = redriveTarget(values, io);
+  if (retarget === null) return 2;
 
   return withErrors(io, async () => {
     const queues = openQueues(values, env, true);
@@ -74,6 +88,7 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
         to: queues.queue,
         dryRun: values["dry-run"] === true,
         ...(limit === undefined ? {} : { limit }),
+        ...(retarget === undefined ? {} : { retarget }),
         onProgress: (done, total) => progress.update(done, total),
       });
       progress.finish();
@@ -89,12 +104,68 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
         if (report.failed > 0) io.out.write(`failed to send back, left in the dead-letter queue: ${formatCount(report.failed, "job")}\n`);
       }
       if (report.invalid > 0) io.out.write(`not jobs, left in the dead-letter queue: ${formatCount(report.invalid, "message")}\n`);
+      if (retarget !== undefined) writeRetargeting(report, retarget, values["dry-run"] === true, io);
       if (codes.length > 0) io.out.write(`by last error:\n${codes.join("\n")}\n`);
-      return report.failed > 0 ? 1 : 0;
+      return report.failed > 0 || report.withoutIdentity > 0 ? 1 : 0;
     } finally {
       queues.close();
     }
   });
+}
+
+const RETARGET_OPTIONS = [
+  ["workflow-id", "workflowId"],
+  ["workspace-id", "workspaceId"],
+  ["project-id", "projectId"],
+  ["from-workflow", "fromWorkflowId"],
+] as const;
+
+/**
+ * Reads the re-targeting options of `redrive`: undefined without them, null (after writing the
+ * problems) when they are invalid. Ids get the same format check as the routing file's.
+ */
+function redriveTarget(values: Partial<Record<(typeof RETARGET_OPTIONS)[number][0], string>>, io: CliIo): RedriveTarget | undefined | null {
+  const given = RETARGET_OPTIONS.filter(([option]) => values[option] !== undefined);
+  if (given.length === 0) return undefined;
+  const problems: string[] = [];
+  if (values["workflow-id"] === undefined) problems.push(`--${given[0]![0]} needs --workflow-id, the workflow the jobs go to`);
+  const target: Record<string, string> = {};
+  for (const [option, key] of given) {
+    const checked = secMasterIdSchema.safeParse(values[option]);
+    if (checked.success) target[key] = checked.data;
+    else problems.push(`--${option} ${checked.error.issues[0]!.message}, got ${JSON.stringify(values[option]!.slice(0, 140))}`);
+  }
+  if (problems.length > 0) {
+    io.err.write(problems.map((problem) => `${problem}\n`).join(""));
+    return null;
+  }
+  return target as unknown as RedriveTarget;
+}
+
+const RETARGET_LINES_SHOWN = 20;
+
+/** Writes what a re-targeting redrive changed (or would change) and what it left behind. */
+function writeRetargeting(report: RedriveReport, target: RedriveTarget, dryRun: boolean, io: CliIo): void {
+  const verb = dryRun ? "would re-target" : "re-targeted";
+  for (const change of report.retargeted.slice(0, RETARGET_LINES_SHOWN)) {
+    const workspace = change.oldWorkspaceId === change.newWorkspaceId ? "" : `, workspace ${change.oldWorkspaceId} -> ${change.newWorkspaceId}`;
+    io.out.write(
+      `${verb} ${change.oldActionInstanceId} -> ${change.newActionInstanceId} ` +
+        `(${change.source}/${change.alertKey}, workflow ${change.oldWorkflowId} -> ${change.newWorkflowId}${workspace})\n`,
+    );
+  }
+  const hidden = report.retargeted.length - RETARGET_LINES_SHOWN;
+  if (hidden > 0) io.out.write(`… and ${formatCount(hidden, "more job")}${dryRun ? "" : " (each is logged as dead-lettered job re-targeted)"}\n`);
+  if (report.otherWorkflow > 0) {
+    io.out.write(`targeting another workflow than ${target.fromWorkflowId}, left in the dead-letter queue: ${formatCount(report.otherWorkflow, "job")}\n`);
+  }
+  if (report.withoutIdentity > 0) {
+    io.out.write(
+      `not re-targetable, left in the dead-letter queue: ${formatCount(report.withoutIdentity, "job")}; ` +
+        "they carry no alert identity (queued by an earlier version), so the id for the new workflow cannot be derived. " +
+        "Fix the routing, then replay the original deliveries: secmaster-bridge replay --source SOURCE FILE\n",
+    );
+  }
 }
 
 /** Runs `secmaster-bridge replay` and returns the exit code: 0 when every alert was enqueued or skipped. */

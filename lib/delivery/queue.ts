@@ -115,6 +115,8 @@ const jobSchema = z.object({
   dataclass: z.object({ id: nonEmpty.optional(), name: nonEmpty }),
   source: nonEmpty,
   alertKey: z.string(),
+  // Optional, so that jobs queued before it existed still decode.
+  identity: z.object({ scope: z.string(), key: z.string(), episode: z.string() }).optional(),
   content: alertSchema,
 });
 

@@ -26,6 +26,7 @@ export function planScheduledRun(schedule: Schedule, scheduledTime: string, defa
     dataclass: target?.dataclass ?? defaultTarget.dataclass,
     source: SCHEDULE_SOURCE,
     alertKey: schedule.name,
+    identity: { scope: "", key: schedule.name, episode: scheduledTime },
     content: renderScheduledAlert(schedule, scheduledTime),
   };
 }

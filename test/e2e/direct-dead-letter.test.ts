@@ -1,4 +1,3 @@
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIngestHandler } from "../../functions/ingest";
 import { redriveCommand } from "../../lib/cli/queue";
@@ -6,7 +5,7 @@ import { startLocalHttpServer, type LocalHttpServer } from "../../lib/local/http
 import { readFixture } from "../helpers/fixtures";
 import { postAlerts } from "../helpers/local-bridge";
 import { captureLogOutput, type LogCapture } from "../helpers/log-capture";
-import { CREATED_LATER_WORKFLOW, MISSING_WORKFLOW_ID, startEmulatorWith, startMissingWorkflowSetup, TRIAGE_WORKFLOW, type MissingWorkflowSetup } from "./missing-workflow";
+import { CREATED_LATER_WORKFLOW, MISSING_WORKFLOW_ID, startEmulatorWith, startMissingWorkflowSetup, textSink, TRIAGE_WORKFLOW, type MissingWorkflowSetup } from "./missing-workflow";
 
 /** The members of a problem response that these tests read. */
 interface ProblemBody {
@@ -15,13 +14,6 @@ interface ProblemBody {
   field: string;
   fix: string;
   results: { status: string; reason: string }[];
-}
-
-function textSink(): PassThrough & { text(): string } {
-  const stream = new PassThrough();
-  const chunks: string[] = [];
-  stream.on("data", (chunk: Buffer) => chunks.push(chunk.toString("utf8")));
-  return Object.assign(stream, { text: () => chunks.join("") });
 }
 
 describe("direct mode with a missing workflow", () => {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { EMULATOR_DEFAULTS, startLocalBridge, type LocalBridge } from "../../lib/local/bridge";
 import { startEmulator, type EmulatorWorkflow, type RunningEmulator } from "../../lib/local/emulator";
 
@@ -30,9 +31,12 @@ export function startEmulatorWith(workflows: EmulatorWorkflow[], port = 0): Prom
 export interface MissingWorkflowSetup {
   /** The emulator the bridge calls; a test may replace it with one on the same port. */
   emulator: RunningEmulator;
+  /** The bridge; a test may replace it with one on the same data folder. */
   bridge: LocalBridge;
+  /** The bridge's settings, for a restart with a corrected one. */
+  env: Record<string, string>;
   dataDir: string;
-  /** Stops the bridge and the current emulator, and removes the data folder. */
+  /** Stops the current bridge and emulator, and removes the data folder. */
   close(): Promise<void>;
 }
 
@@ -43,29 +47,34 @@ export interface MissingWorkflowSetup {
 export async function startMissingWorkflowSetup(): Promise<MissingWorkflowSetup> {
   const dataDir = mkdtempSync(join(tmpdir(), "secmaster-bridge-test-"));
   const emulator = await startEmulatorWith([TRIAGE_WORKFLOW]);
-  const bridge = await startLocalBridge({
-    port: 0,
-    dataDir,
-    inMemoryStore: true,
-    env: {
-      BRIDGE_MODE: "direct",
-      SECMASTER_ENDPOINT: emulator.url,
-      SECMASTER_PROJECT_ID: EMULATOR_DEFAULTS.projectId,
-      SECMASTER_WORKSPACE_ID: EMULATOR_DEFAULTS.workspaceId,
-      SECMASTER_WORKFLOW_ID: MISSING_WORKFLOW_ID,
-      SECMASTER_AK: ACCESS_KEY,
-      SECMASTER_SK: SECRET_KEY,
-    },
-  });
+  const env = {
+    BRIDGE_MODE: "direct",
+    SECMASTER_ENDPOINT: emulator.url,
+    SECMASTER_PROJECT_ID: EMULATOR_DEFAULTS.projectId,
+    SECMASTER_WORKSPACE_ID: EMULATOR_DEFAULTS.workspaceId,
+    SECMASTER_WORKFLOW_ID: MISSING_WORKFLOW_ID,
+    SECMASTER_AK: ACCESS_KEY,
+    SECMASTER_SK: SECRET_KEY,
+  };
+  const bridge = await startLocalBridge({ port: 0, dataDir, inMemoryStore: true, env });
   const setup: MissingWorkflowSetup = {
     emulator,
     bridge,
+    env,
     dataDir,
     close: async () => {
-      await bridge.close();
+      await setup.bridge.close();
       await setup.emulator.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
   return setup;
+}
+
+/** Creates a stream that keeps what a CLI command writes, for `out` and `err`. */
+export function textSink(): PassThrough & { text(): string } {
+  const stream = new PassThrough();
+  const chunks: string[] = [];
+  stream.on("data", (chunk: Buffer) => chunks.push(chunk.toString("utf8")));
+  return Object.assign(stream, { text: () => chunks.join("") });
 }
