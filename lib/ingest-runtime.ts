@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { InboundAuth } from "./auth/inbound";
+import { authSourceKeys, unknownAuthSources } from "./auth/settings";
 import { registerSettingsFileCheck, type BridgeConfig } from "./config";
 import type { MessageQueue } from "./delivery/queue";
 import { SqsQueue } from "./delivery/sqs";
@@ -116,7 +117,7 @@ function loadSourceSettings(
   settings: SourceSettings,
   target: DefaultTarget,
   issues: string[],
-): { genericSources: Record<string, SourceAdapter<unknown>>; routing: RoutingSource | undefined } {
+): { genericSources: Record<string, SourceAdapter<unknown>>; mappingsLoaded: boolean; routing: RoutingSource | undefined } {
   const mappingIssues: string[] = [];
   const genericSources = readGenericSources(settings.genericMappingFiles, mappingIssues);
   issues.push(...mappingIssues);
@@ -127,10 +128,11 @@ function loadSourceSettings(
       ? settings.sourceOptions
       : Object.fromEntries(Object.entries(settings.sourceOptions).filter(([sourceId]) => findSource(sourceId, genericSources) !== undefined));
   collectIssues(issues, () => checkSourceOptions(sourceOptions, genericSources));
-  // Without every mapping the source ids are incomplete, so match.source is not checked then.
-  const sourceIds = mappingIssues.length === 0 ? [...Object.keys(BUILT_IN_SOURCES), ...Object.keys(genericSources)] : undefined;
-  const routing = collectIssues(issues, () => createRoutingSource(settings.routing, target, sourceIds === undefined ? {} : { sourceIds }));
-  return { genericSources, routing };
+  // match.source is not checked against the source ids here: the events and schedule functions
+  // share ingest's routing file without its generic mappings, and a rule naming a generic source
+  // must not stop them. `routes check` and `npm start` check it with the full list.
+  const routing = collectIssues(issues, () => createRoutingSource(settings.routing, target));
+  return { genericSources, mappingsLoaded: mappingIssues.length === 0, routing };
 }
 
 /** Runs `load` and moves the issues of a ConfigError it throws into `issues`. */
@@ -171,11 +173,13 @@ function checkSettingsFiles(env: Env): string[] {
     .map((file) => file.trim())
     .filter((file) => file !== "");
   // The SSM parameter is read at the first delivery, not at start, so only a routing file is checked.
-  loadSourceSettings(
+  const { genericSources, mappingsLoaded } = loadSourceSettings(
     { genericMappingFiles, sourceOptions: parseSourceOptions(text("BRIDGE_SOURCE_OPTIONS")), routing: { file: text("BRIDGE_ROUTES_FILE"), ssmParameter: undefined } },
     target,
     issues,
   );
+  // A misspelt source id in a BRIDGE_AUTH_ name would otherwise show only after the other problems are fixed.
+  if (mappingsLoaded) issues.push(...unknownAuthSources(authSourceKeys(env), [...Object.keys(BUILT_IN_SOURCES), ...Object.keys(genericSources)]));
   const schedulesFile = text("BRIDGE_SCHEDULES_FILE");
   if (schedulesFile !== undefined) collectIssues(issues, () => readSchedulesFile(schedulesFile));
   return issues;

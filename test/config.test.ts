@@ -175,6 +175,15 @@ describe("loadConfig with file settings", () => {
     expect(settingsOf(issues)).toEqual(["BRIDGE_SOURCE_OPTIONS"]);
   });
 
+  it("names a misspelt auth source beside its missing secret", () => {
+    const issues = issuesOf({ ...DIRECT, BRIDGE_AUTH_SPLUNKK: "path-token" });
+
+    expect(issues).toContain(
+      "BRIDGE_AUTH_SPLUNKK: no source has the id splunkk; check the spelling against the README's source list",
+    );
+    expect(issues.some((issue) => issue.startsWith("BRIDGE_AUTH_SPLUNKK_SECRETS: "))).toBe(true);
+  });
+
   it("reads no file when the environment is valid", () => {
     const config = loadConfig({ ...DIRECT, BRIDGE_ROUTES_FILE: badRoutes });
 
@@ -204,6 +213,15 @@ describe("createIngestRuntime problems", () => {
     const issues = issuesThrownBy(() => createIngestRuntime(config));
 
     expect(settingsOf(issues)).toEqual(["BRIDGE_GENERIC_MAPPINGS"]);
+  });
+
+  it("accepts a rule for a generic source that this function has no mapping for", () => {
+    // The events and schedule functions share ingest's routing file without its generic mappings.
+    const routes = join(dir, "generic-routes.yaml");
+    writeFileSync(routes, "rules:\n  - name: idp\n    match: { source: my-idp }\n    targets: [{ workspace_id: 11111111-2222-4333-8444-555555555555, workflow_id: aaaaaaaa-0000-4000-8000-000000000002 }]\n");
+    const config = loadConfig({ ...DIRECT, BRIDGE_ROUTES_FILE: routes });
+
+    expect(createIngestRuntime(config).routing.origin).toBe(routes);
   });
 
   it("names a missing queue beside a routing problem", () => {

@@ -157,22 +157,15 @@ export function parseAuthSettings(
 ): AuthSettings {
   const grouped = new Map<string, Record<string, string>>();
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(AUTH_PREFIX) || value === undefined || value.trim() === "") continue;
-    const rest = name.slice(AUTH_PREFIX.length);
-    const suffix = OPTION_SUFFIXES.find((option) => rest.endsWith(`_${option}`) && rest.length > option.length + 1);
-    const likelyOption = suffix === undefined ? misspeltOption(rest, value) : undefined;
-    if (likelyOption !== undefined) {
-      issues.push(`${name}: unknown setting; did you mean ${AUTH_PREFIX}${likelyOption}?`);
+    const variable = readAuthVariable(name, value);
+    if (variable === undefined) continue;
+    if ("issue" in variable) {
+      issues.push(variable.issue);
       continue;
     }
-    const sourceKey = suffix === undefined ? rest : rest.slice(0, -(suffix.length + 1));
-    if (!/^[A-Z0-9_]+$/.test(sourceKey)) {
-      issues.push(`${name}: source part must be the source id in upper case with _ for -, such as BRIDGE_AUTH_HUAWEICLOUD_CES`);
-      continue;
-    }
-    const options = grouped.get(sourceKey) ?? {};
-    options[suffix ?? "scheme"] = value.trim();
-    grouped.set(sourceKey, options);
+    const options = grouped.get(variable.sourceKey) ?? {};
+    options[variable.option] = variable.value;
+    grouped.set(variable.sourceKey, options);
   }
 
   const sources: Record<string, SourceAuthSettings> = {};
@@ -181,6 +174,36 @@ export function parseAuthSettings(
     if (parsed !== undefined) sources[sourceKey] = parsed;
   }
   return { sources, ...general };
+}
+
+/** One `BRIDGE_AUTH_` variable split into its source key and option, or the problem with its name. */
+type AuthVariable = { sourceKey: string; option: string; value: string } | { issue: string };
+
+// Returns undefined for a variable that is not a set BRIDGE_AUTH_ variable.
+function readAuthVariable(name: string, value: string | undefined): AuthVariable | undefined {
+  if (!name.startsWith(AUTH_PREFIX) || value === undefined || value.trim() === "") return undefined;
+  const rest = name.slice(AUTH_PREFIX.length);
+  const suffix = OPTION_SUFFIXES.find((option) => rest.endsWith(`_${option}`) && rest.length > option.length + 1);
+  const likelyOption = suffix === undefined ? misspeltOption(rest, value) : undefined;
+  if (likelyOption !== undefined) return { issue: `${name}: unknown setting; did you mean ${AUTH_PREFIX}${likelyOption}?` };
+  const sourceKey = suffix === undefined ? rest : rest.slice(0, -(suffix.length + 1));
+  if (!/^[A-Z0-9_]+$/.test(sourceKey)) {
+    return { issue: `${name}: source part must be the source id in upper case with _ for -, such as BRIDGE_AUTH_HUAWEICLOUD_CES` };
+  }
+  return { sourceKey, option: suffix ?? "scheme", value: value.trim() };
+}
+
+/**
+ * Lists the source keys that `BRIDGE_AUTH_` variables name, including those whose settings are
+ * invalid, so that a misspelt source id is reported together with the other settings problems.
+ */
+export function authSourceKeys(env: Readonly<Record<string, string | undefined>>): string[] {
+  const keys = new Set<string>();
+  for (const [name, value] of Object.entries(env)) {
+    const variable = readAuthVariable(name, value);
+    if (variable !== undefined && !("issue" in variable)) keys.add(variable.sourceKey);
+  }
+  return [...keys].sort();
 }
 
 /**
@@ -386,8 +409,13 @@ export function sourceKeyOf(sourceId: string): string {
 
 /** Lists the settings whose source key names no known source, as configuration issues. */
 export function checkAuthSources(settings: AuthSettings, sourceIds: readonly string[]): string[] {
+  return unknownAuthSources(Object.keys(settings.sources), sourceIds);
+}
+
+/** Lists the source keys that name no known source, as configuration issues. */
+export function unknownAuthSources(sourceKeys: readonly string[], sourceIds: readonly string[]): string[] {
   const known = new Set(sourceIds.map(sourceKeyOf));
-  return Object.keys(settings.sources)
+  return sourceKeys
     .filter((key) => !known.has(key))
     .map((key) => `${AUTH_PREFIX}${key}: no source has the id ${key.toLowerCase().replace(/_/g, "-")}; check the spelling against the README's source list`);
 }
