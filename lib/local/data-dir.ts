@@ -60,6 +60,7 @@ export async function lockDataDir(dataDir: string, storePath: string | undefined
     file,
     publish: (details) => writeInfo(file, { ...info, ...details }),
     release: () => {
+      claimedHere.delete(file);
       if (readInfo(file)?.startId === info.startId) rmSync(file, { force: true });
     },
   };
@@ -83,17 +84,27 @@ export function readLocalBridge(dataDir: string): LocalBridgeInfo | undefined {
   return info !== undefined && isRunning(info.pid) ? info : undefined;
 }
 
+// Lock files this process holds. A file with this process's id that is not among them was left by
+// an earlier process with the same id, as after a container restart over a mounted data folder.
+const claimedHere = new Set<string>();
+
+function holderIsAlive(file: string, holder: LocalBridgeInfo): boolean {
+  if (holder.pid === process.pid) return claimedHere.has(file);
+  return isRunning(holder.pid);
+}
+
 function claimFile(dataDir: string, file: string, info: LocalBridgeInfo): void {
   // Two tries: the second follows the removal of a file whose process has exited.
   for (let attempt = 1; ; attempt++) {
     try {
       writeFileSync(file, `${JSON.stringify(info)}\n`, { flag: "wx", mode: 0o600 });
+      claimedHere.add(file);
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt === 2) throw unusable(dataDir, error);
     }
     const holder = readInfo(file);
-    if (holder !== undefined && isRunning(holder.pid)) throw inUse(dataDir, holder);
+    if (holder !== undefined && holderIsAlive(file, holder)) throw inUse(dataDir, holder);
     rmSync(file, { force: true });
   }
 }

@@ -93,6 +93,16 @@ describe("data folder lock", () => {
     expect(readLocalBridge(dataDir)?.url).toBe(bridge.url);
   });
 
+  it("file with this process id from an earlier start is replaced", async () => {
+    // A container restarted over a mounted data folder can get the same process id again.
+    writeFileSync(join(dataDir, LOCAL_BRIDGE_FILE), JSON.stringify({ pid: process.pid, startId: "before-restart", startedAt: "2026-01-15T08:00:00.000Z" }));
+
+    const bridge = await start();
+
+    expect(readLocalBridge(dataDir)?.startId).not.toBe("before-restart");
+    expect(readLocalBridge(dataDir)?.url).toBe(bridge.url);
+  });
+
   it("close releases the folder", async () => {
     const first = await start();
     await first.close();
