@@ -126,13 +126,15 @@ async function runSchedule(args: string[], io: CliIo, env: Env, now: () => Date)
     io.err.write(`note: ${at.toISOString()} is not a scheduled time of ${schedule.expression.text}; running it anyway\n`);
   }
 
-  const run = { schedule: schedule.name, scheduledTime: at.toISOString(), job: planScheduledRun(schedule, at.toISOString(), defaultTargetFromEnv(env)) };
+  // A direct run may use a running local bridge's settings, so the job is planned for its target.
+  const runEnv = mode === "direct" ? withLocalBridge(env, values["data-dir"], io.err) : env;
+  const run = { schedule: schedule.name, scheduledTime: at.toISOString(), job: planScheduledRun(schedule, at.toISOString(), defaultTargetFromEnv(runEnv)) };
   if (values["dry-run"] === true) {
     io.out.write(`${JSON.stringify(createInstanceBody(run.job), null, 2)}\n`);
     return 0;
   }
   if (mode === "queue") return enqueueRun(run, values, env, io);
-  return startRun(run, values["no-store"] === true, withLocalBridge(env, values["data-dir"], io.err), io);
+  return startRun(run, values["no-store"] === true, runEnv, io);
 }
 
 /** Enqueues the run's job (queue mode), the same job that the schedule function enqueues, for dispatch to start. */
