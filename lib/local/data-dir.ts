@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { BridgeError } from "../errors";
@@ -97,7 +97,9 @@ function claimFile(dataDir: string, file: string, info: LocalBridgeInfo): void {
   // Two tries: the second follows the removal of a file whose process has exited.
   for (let attempt = 1; ; attempt++) {
     try {
-      writeFileSync(file, `${JSON.stringify(info)}\n`, { flag: "wx", mode: 0o600 });
+      // Linking a complete temporary file fails when the name exists, so no reader ever sees a
+      // half-written lock, and of two starts only one creates it.
+      withTemporaryFile(file, info, (temporary) => linkSync(temporary, file));
       claimedHere.add(file);
       return;
     } catch (error) {
@@ -105,7 +107,20 @@ function claimFile(dataDir: string, file: string, info: LocalBridgeInfo): void {
     }
     const holder = readInfo(file);
     if (holder !== undefined && holderIsAlive(file, holder)) throw inUse(dataDir, holder);
+    // NOTE: two starts that find the same stale file at the same moment can both remove it and
+    // both claim the folder; a start that is not at the same moment is stopped.
     rmSync(file, { force: true });
+  }
+}
+
+// Writes `info` to a temporary file next to `file`, passes its path to `place`, and removes it.
+function withTemporaryFile(file: string, info: LocalBridgeInfo, place: (temporary: string) => void): void {
+  const temporary = `${file}.${randomUUID()}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(info)}\n`, { mode: 0o600 });
+  try {
+    place(temporary);
+  } finally {
+    rmSync(temporary, { force: true });
   }
 }
 
@@ -128,8 +143,9 @@ async function probeStore(dataDir: string, storePath: string): Promise<void> {
   await store.close();
 }
 
+// Replaces the file in one rename, so a CLI command reading it never sees it half-written.
 function writeInfo(file: string, info: LocalBridgeInfo): void {
-  writeFileSync(file, `${JSON.stringify(info)}\n`, { mode: 0o600 });
+  withTemporaryFile(file, info, (temporary) => renameSync(temporary, file));
 }
 
 // A file that cannot be read or parsed counts as absent: the start that wrote it crashed, or it

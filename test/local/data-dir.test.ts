@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -101,6 +101,13 @@ describe("data folder lock", () => {
 
     expect(readLocalBridge(dataDir)?.startId).not.toBe("before-restart");
     expect(readLocalBridge(dataDir)?.url).toBe(bridge.url);
+  });
+
+  it("leaves no temporary file beside the lock", async () => {
+    await start();
+
+    expect(readdirSync(dataDir).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+    expect(readLocalBridge(dataDir)?.pid).toBe(process.pid);
   });
 
   it("close releases the folder", async () => {
