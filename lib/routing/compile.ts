@@ -183,7 +183,7 @@ function checkSources(rules: readonly RuleFacts[], sourceIds: readonly string[],
       if (sourceIds.some((id) => matcher.test([id]))) continue;
       const exact = typeof pattern === "string" || "exact" in pattern;
       const problem = exact ? `${matcher.description} is not a known source id` : `${matcher.description} matches no known source id`;
-      report(rule.index, field, `${problem}, so the rule never matches; ${known}`);
+      report(rule.index, field, `${problem}, so the rule never matches; ${known}; a generic source counts once its mapping is given (--mapping FILE or BRIDGE_GENERIC_MAPPINGS)`);
     }
   }
 }

@@ -249,7 +249,7 @@ describe("routing file source ids", () => {
 
   it("rejects an unknown id with the known ids", () => {
     expect(sourceIssuesOf("nosuchsource")).toEqual([
-      'routes.yaml: rules[0] (name "r"): match.source: "nosuchsource" is not a known source id, so the rule never matches; known source ids: alertmanager, edge-fw, grafana',
+      'routes.yaml: rules[0] (name "r"): match.source: "nosuchsource" is not a known source id, so the rule never matches; known source ids: alertmanager, edge-fw, grafana; a generic source counts once its mapping is given (--mapping FILE or BRIDGE_GENERIC_MAPPINGS)',
     ]);
   });
 

@@ -75,7 +75,7 @@ describe("routing source", () => {
       .catch((error: unknown) => error);
 
     expect(issues).toEqual([
-      `${routes}: rules[0] (name "x"): match.source: "nosuchsource" is not a known source id, so the rule never matches; known source ids: alertmanager`,
+      `${routes}: rules[0] (name "x"): match.source: "nosuchsource" is not a known source id, so the rule never matches; known source ids: alertmanager; a generic source counts once its mapping is given (--mapping FILE or BRIDGE_GENERIC_MAPPINGS)`,
     ]);
     expect((fromParameter as ConfigError).issues[0]).toMatch(/^ssm:\/x\/routes: rules\[\d\] \(name "[^"]+"\): match\.source: "alertmanager" is not a known source id/);
   });
