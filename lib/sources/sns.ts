@@ -138,7 +138,7 @@ export function normalizeSnsControl(
 ): NormalizedAlert {
   const confirming = control.Type === "SubscriptionConfirmation";
   const skipReason = confirming
-    ? "SNS subscription confirmation; confirm it in the SNS console or enable auto-confirm"
+    ? "SNS subscription confirmation; the bridge requests its link when the source's AUTO_CONFIRM setting is true, otherwise confirm it in the SNS console"
     : "SNS unsubscribe confirmation; the topic no longer sends to this endpoint";
   const content: Alert = compact({
     title: `${confirming ? "SNS subscription confirmation" : "SNS unsubscribe confirmation"} for ${control.TopicArn}`,

@@ -213,7 +213,7 @@ describe("cloudWatchSource golden content", () => {
         key: "sns:SubscriptionConfirmation",
         episode: "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
         status: "firing",
-        skipReason: "SNS subscription confirmation; confirm it in the SNS console or enable auto-confirm",
+        skipReason: "SNS subscription confirmation; the bridge requests its link when the source's AUTO_CONFIRM setting is true, otherwise confirm it in the SNS console",
         content: {
           title: "SNS subscription confirmation for arn:aws:sns:eu-west-1:111122223333:ops-alarms",
           description: "You have chosen to subscribe to the topic arn:aws:sns:eu-west-1:111122223333:ops-alarms.\nTo confirm the subscription, visit the SubscribeURL included in this message.",

@@ -402,7 +402,7 @@ describe("guardDutySource deliveries", () => {
 
     const [alert] = normalizeBody(guardDutySource, confirmation);
 
-    expect(alert?.skipReason).toBe("SNS subscription confirmation; confirm it in the SNS console or enable auto-confirm");
+    expect(alert?.skipReason).toBe("SNS subscription confirmation; the bridge requests its link when the source's AUTO_CONFIRM setting is true, otherwise confirm it in the SNS console");
     expect(alert?.key).toBe("sns:SubscriptionConfirmation");
     expect(alert?.episode).toBe("165545c9-2a5c-472c-8df2-7ff2be2b3b1b");
     expect(alertSchema.safeParse(alert?.content).success).toBe(true);
