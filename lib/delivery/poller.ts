@@ -2,6 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { logger } from "../logger";
 import type { MessageQueue, ReceivedMessage } from "./queue";
+import { inInvocationScope } from "../local/invocation-scope";
 
 /** An SQS event handler, such as the dispatch function's. */
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -99,7 +100,7 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
     const event: SQSEvent = { Records: messages.map((message) => toSqsRecord(message, arn)) };
     let failedIds: Set<string>;
     try {
-      const response = await options.handler(event, localLambdaContext(options.functionTimeoutMs));
+      const response = await inInvocationScope(() => options.handler(event, localLambdaContext(options.functionTimeoutMs)));
       failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
     } catch (error) {
       logger.error("dispatch invocation failed; its jobs come back after the visibility timeout", {

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { problemResponse, problemType } from "../http/problem";
+import { inInvocationScope } from "./invocation-scope";
 
 /** A Lambda handler for API Gateway HTTP API events (payload format 2.0). */
 export type HttpApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -80,7 +81,7 @@ async function route(request: IncomingMessage, response: ServerResponse, options
   const body = await readBody(request, options.maxReadBytes);
   const event = toEvent(request, url, decodeURIComponent(match[1]!), body, requestId);
   try {
-    send(response, await options.ingest(event, lambdaContext(requestId, options.functionTimeoutMs ?? 30_000)));
+    send(response, await inInvocationScope(() => options.ingest(event, lambdaContext(requestId, options.functionTimeoutMs ?? 30_000))));
   } catch {
     send(response, { statusCode: 500, headers: { "content-type": "application/json" }, body: '{"message":"Internal Server Error"}' });
   }

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { BridgeError, ConfigError } from "../errors";
 import { logger } from "../logger";
 import { startLocalBridge } from "./bridge";
+import { enableInvocationScopes, inInvocationScope } from "./invocation-scope";
 
 /**
  * Entry point of `npm start`: the bridge on 127.0.0.1 with its embedded stand-ins, until Ctrl-C.
@@ -56,11 +57,13 @@ async function main(): Promise<void> {
     logger.info("stopping", { signal });
     void bridge.close().then(() => process.exit(0));
   };
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
+  // Signal handlers run outside the process's log context, so each gets one.
+  process.once("SIGINT", () => inInvocationScope(() => stop("SIGINT")));
+  process.once("SIGTERM", () => inInvocationScope(() => stop("SIGTERM")));
 }
 
-main().catch((error: unknown) => {
+await enableInvocationScopes();
+inInvocationScope(main).catch((error: unknown) => {
   if (error instanceof ConfigError) {
     logger.error("invalid configuration", { issues: error.issues });
   } else if (error instanceof BridgeError) {

@@ -6,6 +6,7 @@ import { logger } from "../logger";
 import { nextScheduledTime } from "../schedule/expression";
 import { readSchedulesFile, type Schedule } from "../schedule/load";
 import type { ScheduledRunResult } from "../schedule/trigger";
+import { inInvocationScope } from "./invocation-scope";
 
 /**
  * Starts firing the schedules of `BRIDGE_SCHEDULES_FILE` through the schedule function's handler,
@@ -98,7 +99,7 @@ export class LocalScheduler {
       const iso = time.toISOString();
       const event = { schedule: schedule.name, time: iso, event_id: `local-${schedule.name}-${iso}` };
       try {
-        results.push(await this.#options.fire(event, localContext(event.event_id)));
+        results.push(await inInvocationScope(() => this.#options.fire(event, localContext(event.event_id))));
       } catch (error) {
         logger.error("local scheduled run failed", { schedule: schedule.name, scheduledTime: iso, error: error as Error });
       }
