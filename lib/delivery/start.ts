@@ -1,4 +1,4 @@
-import { IdempotencyConfig, makeIdempotent, IdempotencyAlreadyInProgressError } from "@aws-lambda-powertools/idempotency";
+import { IdempotencyConfig, makeIdempotent, IdempotencyAlreadyInProgressError, IdempotencyItemNotFoundError } from "@aws-lambda-powertools/idempotency";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import type { Context } from "aws-lambda";
 import { BridgeError, SecMasterError } from "../errors";
@@ -183,8 +183,10 @@ export function createStarter(options: StarterOptions): Starter {
       try {
         return await idempotentCall(job, signal, startOptions);
       } catch (error) {
-        if (!(error instanceof IdempotencyAlreadyInProgressError)) throw error;
-        // Another invocation is starting the same job right now; its outcome decides ours.
+        // Another invocation is starting the same job right now, and its outcome decides ours. When
+        // its record vanished between our failed write and the read of it (it failed and deleted
+        // the record), the next attempt takes the job over.
+        if (!(error instanceof IdempotencyAlreadyInProgressError || error instanceof IdempotencyItemNotFoundError)) throw error;
         if (Date.now() + wait > deadline) {
           throw new BridgeError(
             "BRIDGE.START_IN_PROGRESS",

@@ -1,3 +1,6 @@
+import { IdempotencyItemAlreadyExistsError, IdempotencyItemNotFoundError } from "@aws-lambda-powertools/idempotency";
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import type { IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WorkflowInstanceCreator } from "../../lib/delivery/start";
 import { jobFor, startDeliveryHarness, type DeliveryHarness } from "./harness";
@@ -29,5 +32,38 @@ describe("createStarter with the DynamoDB store", () => {
     expect(first.status).toBe("created");
     expect(second.status).toBe("duplicate");
     expect(harness.emulator.stats().duplicateAttempts).toBe(0);
+  });
+});
+
+describe("starter racing another copy of a job", () => {
+  let harness: DeliveryHarness;
+
+  beforeAll(async () => {
+    harness = await startDeliveryHarness();
+  });
+
+  afterAll(async () => {
+    await harness.close();
+  });
+
+  it("takes the job over when the other copy's record vanished", async () => {
+    // The other copy held the record when this one wrote, then failed and deleted it before this
+    // one read it: the write conflicts, and the read finds nothing.
+    class RacedStore extends DynamoDBPersistenceLayer {
+      conflicts = 1;
+      protected override async _putRecord(record: IdempotencyRecord): Promise<void> {
+        if (this.conflicts-- > 0) throw new IdempotencyItemAlreadyExistsError("record written by another copy");
+        await super._putRecord(record);
+      }
+      protected override _getRecord(): Promise<IdempotencyRecord> {
+        return Promise.reject(new IdempotencyItemNotFoundError("record deleted by another copy"));
+      }
+    }
+    const starter = harness.starter({ persistenceStore: harness.persistence(RacedStore) });
+
+    const outcome = await starter.start(jobFor(9101));
+
+    expect(outcome.status).toBe("created");
+    expect(harness.emulator.instances().map((instance) => instance.instance_id)).toContain(jobFor(9101).actionInstanceId);
   });
 });
