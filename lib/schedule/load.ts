@@ -47,21 +47,34 @@ export function parseSchedulesText(text: string, origin: string): Schedule[] {
  */
 export function compileSchedules(input: unknown, origin: string): Schedule[] {
   const parsed = schedulesFileSchema.safeParse(input);
+  // Issues by schedule index, so that each schedule's problems are listed together and in order.
+  const issues: { index: number; text: string }[] = [];
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${origin}: ${locateIssue(input, issue.path, "schedules")}: ${issue.message}`));
+    for (const issue of parsed.error.issues) {
+      issues.push({ index: typeof issue.path[1] === "number" ? issue.path[1] : -1, text: `${origin}: ${locateIssue(input, issue.path, "schedules")}: ${issue.message}` });
+    }
   }
 
-  const issues: string[] = [];
+  // The names and templates are checked on the raw entries too, so that an invalid field of one
+  // schedule does not hide the problems of the others.
+  const list = input !== null && typeof input === "object" ? (input as Record<string, unknown>).schedules : undefined;
   const seen = new Map<string, number>();
-  parsed.data.schedules.forEach((schedule, index) => {
+  (Array.isArray(list) ? list : []).forEach((entry: unknown, index) => {
+    if (entry === null || typeof entry !== "object") return;
+    const { name, alert } = entry as { name?: unknown; alert?: unknown };
     const where = `${origin}: ${locateIssue(input, ["schedules", index], "schedules")}`;
-    const first = seen.get(schedule.name);
-    if (first === undefined) seen.set(schedule.name, index);
-    else issues.push(`${where}: name: duplicates the name of schedules[${first}]`);
-
-    for (const problem of checkTemplate(schedule.alert)) issues.push(`${where}: alert${problem}`);
+    if (typeof name === "string") {
+      const first = seen.get(name);
+      if (first === undefined) seen.set(name, index);
+      else issues.push({ index, text: `${where}: name: duplicates the name of schedules[${first}]` });
+    }
+    if (alert !== null && typeof alert === "object" && !Array.isArray(alert)) {
+      for (const problem of checkTemplate(alert as Record<string, unknown>)) issues.push({ index, text: `${where}: alert${problem}` });
+    }
   });
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0 || !parsed.success) {
+    throw new ConfigError(issues.sort((left, right) => left.index - right.index).map((issue) => issue.text));
+  }
 
   return parsed.data.schedules.map((schedule) => ({
     name: schedule.name,

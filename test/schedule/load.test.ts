@@ -64,6 +64,20 @@ describe("schedules file", () => {
     expect(issues[2]).toMatch(/^schedules\.yaml: schedules\[1\] \(name "extra"\): alert: Unrecognized key: "titel"/);
   });
 
+  it("lists template problems beside another schedule's invalid expression", () => {
+    const issues = issuesOf({
+      schedules: [
+        { name: "one", expression: "cron(0 18 * * * *)", alert: {} },
+        { name: "two", expression: "rate(1 hour)", alert: { title: "{{sheduled_time}}" } },
+      ],
+    });
+
+    expect(issues).toEqual([
+      'schedules.yaml: schedules[0] (name "one"): expression: cron needs ? in exactly one of day-of-month and day-of-week',
+      'schedules.yaml: schedules[1] (name "two"): alert: unknown placeholder {{sheduled_time}}; use {{schedule_name}}, {{scheduled_time}}, {{scheduled_date}}',
+    ]);
+  });
+
   it("rejects duplicate names", () => {
     expect(
       issuesOf({
