@@ -59,7 +59,8 @@ async function handleIngest(
 function logDelivery(results: readonly AlertResult[]): void {
   const counts = { created: 0, duplicate: 0, accepted: 0, skipped: 0, failed: 0, "dead-lettered": 0 };
   for (const result of results) counts[result.status] += 1;
-  logger.info("delivery processed", { alerts: results.length, ...counts });
+  // One result per alert and workflow, and one per skipped alert.
+  logger.info("delivery processed", { results: results.length, ...counts });
 }
 
 // Direct mode returns 200 when every alert started (or was skipped), and 202 when some went to the

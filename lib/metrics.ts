@@ -12,7 +12,10 @@ export const metrics = new Metrics({
 
 /** Names of the bridge's counters; each is a CloudWatch metric with unit Count. */
 export const METRIC = {
-  /** Alerts found in deliveries, skipped ones included. */
+  /**
+   * Results of deliveries: one per alert and workflow it was routed to, and one per skipped alert.
+   * An alert routed to two workflows counts twice.
+   */
   alertsReceived: "AlertsReceived",
   /** Resolved alerts and vendor test notifications acknowledged without a start. */
   alertsSkipped: "AlertsSkipped",
