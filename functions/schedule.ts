@@ -1,14 +1,16 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { Context } from "aws-lambda";
-import { latestSecretValues, loadSecrets, resolveSecMasterCredentials, sameCredentials } from "../lib/auth/secrets";
-import { loadConfig, type BridgeConfig } from "../lib/config";
+import { loadSecrets } from "../lib/auth/secrets";
+import type { BridgeConfig } from "../lib/config";
 import { ConfigError } from "../lib/errors";
 import { createIngestRuntime, type IngestRuntime } from "../lib/ingest-runtime";
 import { logger } from "../lib/logger";
 import { createRuntime } from "../lib/runtime";
 import { readSchedulesFile, type Schedule } from "../lib/schedule/load";
 import { enqueueScheduledEvent, runScheduledEvent, type ScheduledRunResult } from "../lib/schedule/trigger";
+import { getConfig } from "./config";
+import { credentialBoundCache } from "./credential-cache";
 
 /** The runtime and the schedules of one execution environment. */
 export interface ScheduleRuntime {
@@ -20,37 +22,26 @@ export interface ScheduleRuntime {
   schedules: readonly Schedule[];
 }
 
-let config: BridgeConfig | undefined;
-let current: ScheduleRuntime | undefined;
-
-function getConfig(): BridgeConfig {
-  config ??= loadConfig();
-  return config;
-}
+let queueRuntime: IngestRuntime | undefined;
+let schedules: readonly Schedule[] | undefined;
+// Direct mode: the full runtime, rebuilt when a SecMaster key fetched from SSM or Secrets Manager changes.
+const directRuntime = credentialBoundCache(createRuntime);
 
 /**
  * Reads `BRIDGE_SCHEDULES_FILE` and builds the runtime on first use. In queue mode that is the
- * ingest runtime, built once. In direct mode it is the full runtime, rebuilt when a SecMaster
- * credential fetched from SSM or Secrets Manager has changed.
+ * ingest runtime, built once. In direct mode it is the full runtime.
  */
 function getScheduleRuntime(): ScheduleRuntime {
   const settings = getConfig();
   if (settings.schedulesFile === undefined) {
     throw new ConfigError(["BRIDGE_SCHEDULES_FILE: required by the schedule function; set it to the schedules file packaged with it"]);
   }
+  schedules ??= readSchedulesFile(settings.schedulesFile);
   if (settings.delivery.mode === "queue") {
-    current ??= { runtime: createIngestRuntime(settings), schedules: readSchedulesFile(settings.schedulesFile) };
-    return current;
+    queueRuntime ??= createIngestRuntime(settings);
+    return { runtime: queueRuntime, schedules };
   }
-
-  const credentials = resolveSecMasterCredentials(settings.secmaster.credentials, latestSecretValues());
-  if (current === undefined || !sameCredentials(current.runtime.config.secmaster.credentials, credentials)) {
-    const previous = current?.runtime;
-    const schedules = current?.schedules ?? readSchedulesFile(settings.schedulesFile);
-    current = { runtime: createRuntime({ ...settings, secmaster: { ...settings.secmaster, credentials } }), schedules };
-    void previous?.close();
-  }
-  return current;
+  return { runtime: directRuntime.get(), schedules };
 }
 
 async function handleScheduledEvent(event: unknown, context: Context, runtimeOf: () => ScheduleRuntime): Promise<ScheduledRunResult> {
