@@ -88,3 +88,17 @@ export class SecMasterError extends BridgeError {
     this.ambiguous = details.ambiguous ?? false;
   }
 }
+
+/**
+ * Runs `load` and moves the issues of a ConfigError it throws into `issues`, so that a caller can
+ * check several settings and report every problem in one error. Other errors pass through.
+ */
+export function collectIssues<T>(issues: string[], load: () => T): T | undefined {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    issues.push(...error.issues);
+    return undefined;
+  }
+}

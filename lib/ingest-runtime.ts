@@ -6,7 +6,7 @@ import { registerSettingsFileCheck, type BridgeConfig } from "./config";
 import type { MessageQueue } from "./delivery/queue";
 import { SqsQueue } from "./delivery/sqs";
 import type { Starter } from "./delivery/start";
-import { ConfigError } from "./errors";
+import { ConfigError, collectIssues } from "./errors";
 import type { DefaultTarget } from "./ingest";
 import { createRoutingSource, type RoutingSettings, type RoutingSource } from "./routing/load";
 import { readSchedulesFile } from "./schedule/load";
@@ -133,17 +133,6 @@ function loadSourceSettings(
   // must not stop them. `routes check` and `npm start` check it with the full list.
   const routing = collectIssues(issues, () => createRoutingSource(settings.routing, target));
   return { genericSources, mappingsLoaded: mappingIssues.length === 0, routing };
-}
-
-/** Runs `load` and moves the issues of a ConfigError it throws into `issues`. */
-function collectIssues<T>(issues: string[], load: () => T): T | undefined {
-  try {
-    return load();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    issues.push(...error.issues);
-    return undefined;
-  }
 }
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -1,5 +1,5 @@
 import { loadConfig, type BridgeConfig } from "../config";
-import { ConfigError } from "../errors";
+import { ConfigError, collectIssues } from "../errors";
 import type { RouteTable } from "../routing/compile";
 import { readRoutingFile } from "../routing/load";
 import { checkSourceOptions, loadGenericSources } from "../runtime";
@@ -29,15 +29,7 @@ export interface LocalSettings {
 export function checkLocalSettings(env: Readonly<Record<string, string | undefined>>, withEmulator: boolean): LocalSettings {
   const config = loadConfig(env);
   const issues: string[] = [];
-  const collect = <T>(read: () => T): T | undefined => {
-    try {
-      return read();
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      issues.push(...error.issues);
-      return undefined;
-    }
-  };
+  const collect = <T>(read: () => T): T | undefined => collectIssues(issues, read);
 
   if (withEmulator && env.SECMASTER_EMULATOR_FAULTS !== undefined) collect(() => parseFaults(env.SECMASTER_EMULATOR_FAULTS!));
   const genericSources = collect(() => loadGenericSources(config.ingest.genericMappingFiles));
