@@ -8,8 +8,8 @@ export default defineConfig({
     // The suite starts real servers on 127.0.0.1; two workers fit the 2-core CI machine.
     pool: "forks",
     maxWorkers: 2,
-    // An AWS SDK client whose mock misses a call looks for credentials; its last fallback asks the
-    // EC2 instance metadata service. Tests must never reach for it: the SDK skips it with this set.
+    // An AWS SDK client whose mock misses a call looks for credentials, and its last fallback
+    // queries the EC2 instance metadata service. With this set, the SDK skips that fallback.
     env: { AWS_EC2_METADATA_DISABLED: "true" },
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -22,7 +22,7 @@ export interface StartParts {
 }
 
 /**
- * What the dispatch function needs: the configuration, the job queues and the start parts. It
+ * Runtime of the dispatch function: the configuration, the job queues and the start parts. It
  * leaves out the ingest parts (sources, routing, inbound authentication), so the dispatch bundle
  * does not carry them.
  */

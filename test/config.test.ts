@@ -215,7 +215,7 @@ describe("createIngestRuntime problems", () => {
     expect(settingsOf(issues)).toEqual(["BRIDGE_GENERIC_MAPPINGS"]);
   });
 
-  it("accepts a rule for a generic source that this function has no mapping for", () => {
+  it("accepts rules for unmapped generic sources", () => {
     // The events and schedule functions share ingest's routing file without its generic mappings.
     const routes = join(dir, "generic-routes.yaml");
     writeFileSync(routes, "rules:\n  - name: idp\n    match: { source: my-idp }\n    targets: [{ workspace_id: 11111111-2222-4333-8444-555555555555, workflow_id: aaaaaaaa-0000-4000-8000-000000000002 }]\n");

@@ -69,7 +69,7 @@ export function inboundChecks(runtimeOf: () => InboundRuntime): middy.Middleware
         throw new InvalidInputError("BRIDGE.SOURCE_UNKNOWN", `unknown source ${JSON.stringify(sourceId.slice(0, 64))}`, {
           statusCode: 404,
           field: "path.source",
-          // Generic source ids name a deployment's own systems, so an unauthenticated answer lists only the built-in ones.
+          // Generic source ids name a deployment's own systems, so an unauthenticated response lists only the built-in ones.
           fix: `post to /v1/alerts/{source} with a built-in source id (${Object.keys(BUILT_IN_SOURCES).sort().join(", ")}) or a generic source id of BRIDGE_GENERIC_MAPPINGS`,
         });
       }

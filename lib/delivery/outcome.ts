@@ -12,7 +12,7 @@ export interface PermanentFailure {
   fix: string;
 }
 
-/** What one delivery became, as `deliverRequest` returns it. */
+/** Outcome of one delivery, as `deliverRequest` returns it. */
 export interface DeliveryOutcome {
   /** One result per alert and workflow, in plan order. */
   results: AlertResult[];

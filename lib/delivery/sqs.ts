@@ -25,8 +25,8 @@ export const SQS_BATCH_ENTRIES = 10;
 export interface SqsQueueOptions {
   /**
    * Client to send with. Without one, the queue loads `@aws-sdk/client-sqs` and makes a client on
-   * its first request, so a function that seldom touches the queue (dispatch, which only delays
-   * and dead-letters failed jobs through it) does not load the SQS client at cold start.
+   * its first request. Dispatch uses the queue only to delay and dead-letter failed jobs, so it
+   * does not load the SQS client at cold start.
    */
   client?: SQSClient;
   queueUrl: string;

@@ -137,10 +137,17 @@ function textCandidates(content: Alert): TextCandidate[] {
   });
   content.file_info?.forEach((entry, index) => add(["file_info", index, "file_content"], entry, "file_content"));
   // Ties are broken by path, so the order never depends on the order of the object's keys.
-  others.sort((left, right) => right.bytes - left.bytes || (left.field < right.field ? -1 : left.field > right.field ? 1 : 0));
+  others.sort(byBytesThenField);
 
   const description = candidateAt(["description"], top, "description");
   return description === undefined ? others : [description, ...others];
+}
+
+// Longest first, then by field path in code-unit order.
+function byBytesThenField(left: TextCandidate, right: TextCandidate): number {
+  if (left.bytes !== right.bytes) return right.bytes - left.bytes;
+  if (left.field === right.field) return 0;
+  return left.field < right.field ? -1 : 1;
 }
 
 function candidateAt(path: readonly (string | number)[], holder: Record<string, unknown>, key: string): TextCandidate | undefined {

@@ -107,8 +107,8 @@ function claimFile(dataDir: string, file: string, info: LocalBridgeInfo): void {
     }
     const holder = readInfo(file);
     if (holder !== undefined && holderIsAlive(file, holder)) throw inUse(dataDir, holder);
-    // NOTE: two starts that find the same stale file at the same moment can both remove it and
-    // both claim the folder; a start that is not at the same moment is stopped.
+    // NOTE: two starts that find the same stale file at the same moment can both remove it, and
+    // then both claim the folder. A later start is stopped.
     rmSync(file, { force: true });
   }
 }
@@ -143,7 +143,7 @@ async function probeStore(dataDir: string, storePath: string): Promise<void> {
   await store.close();
 }
 
-// Replaces the file in one rename, so a CLI command reading it never sees it half-written.
+// Replaces the file in one rename, so a CLI command never reads it half-written.
 function writeInfo(file: string, info: LocalBridgeInfo): void {
   withTemporaryFile(file, info, (temporary) => renameSync(temporary, file));
 }

@@ -162,7 +162,7 @@ describe("routes check", () => {
   it("prints a valid file's summary unchanged", async () => {
     const { io, text } = capture();
 
-    // The test's folder holds no local bridge, whose emulator the command would use.
+    // The test's folder contains no local bridge, whose emulator the command would use.
     const code = await routesCommand(["check", "test/fixtures/routing/routes.yaml"], io, { BRIDGE_DATA_DIR: dir });
 
     expect(code).toBe(0);
