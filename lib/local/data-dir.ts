@@ -97,7 +97,7 @@ function claimFile(dataDir: string, file: string, info: LocalBridgeInfo): void {
   // Two tries: the second follows the removal of a file whose process has exited.
   for (let attempt = 1; ; attempt++) {
     try {
-      // Linking a complete temporary file fails when the name exists, so no reader ever sees a
+      // Linking a complete temporary file fails when the name exists, so no reader gets a
       // half-written lock, and of two starts only one creates it.
       withTemporaryFile(file, info, (temporary) => linkSync(temporary, file));
       claimedHere.add(file);
