@@ -1,4 +1,4 @@
-/** A part of the dispatch bundle on its own, for figure 5: the undici Pool our SecMaster client sends with. */
-import { Pool } from "undici";
+/** A part of the dispatch bundle on its own, for figure 5: the undici Pool module our SecMaster client sends with. */
+import Pool from "undici/lib/dispatcher/pool.js";
 
 export const parts = [Pool];

@@ -1,4 +1,7 @@
-import { Pool } from "undici";
+import type { Pool as UndiciPool } from "undici";
+// These modules alone: the package root also loads fetch, WebSocket and the cache stores.
+import undiciRequest from "undici/lib/api/api-request.js";
+import Pool from "undici/lib/dispatcher/pool.js";
 import { SecMasterError } from "../errors";
 import type { SecMasterEndpoint } from "./endpoint";
 import { parseRetryAfterMs } from "./retry";
@@ -63,7 +66,7 @@ export class SecMasterTransport {
   readonly #projectId: string;
   readonly #credentials: SecMasterCredentials;
   readonly #timeouts: TransportTimeouts;
-  readonly #pool: Pool;
+  readonly #pool: UndiciPool;
 
   constructor(options: {
     endpoint: SecMasterEndpoint;
@@ -127,7 +130,7 @@ export class SecMasterTransport {
     let responseHeaders: Record<string, string | string[] | undefined>;
     let bodyText: string;
     try {
-      const response = await this.#pool.request({
+      const response = await undiciRequest.call(this.#pool, {
         method: request.method,
         path,
         headers: this.buildHeaders(request, options.now),

@@ -64,6 +64,12 @@ describe("dispatch bundle", () => {
     expect(inputsOf(dispatch)).toContain("lib/secmaster/client.ts");
   });
 
+  it("leaves out undici's fetch, WebSocket and cache stores", () => {
+    const undiciWeb = inputsOf(dispatch).filter((path) => /node_modules\/undici\/(index\.js|lib\/(web\/fetch\/index|web\/websocket\/|web\/eventsource\/|cache\/|mock\/))/.test(path));
+
+    expect(undiciWeb).toEqual([]);
+  });
+
   it("bundles its AWS SDK clients", () => {
     expect(externalImportsOf(dispatch).filter((path) => path.startsWith("@aws-sdk/"))).toEqual([]);
     expect(inputsOf(dispatch).some((path) => path.includes("node_modules/@aws-sdk/client-dynamodb/"))).toBe(true);
