@@ -50,7 +50,7 @@ export interface AwsJsonClientOptions {
    * @default `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then the regional endpoint
    */
   endpoint?: string | undefined;
-  /** @default {@link environmentCredentials} */
+  /** @default the provider of {@link setDefaultCredentialsProvider}, else {@link environmentCredentials} */
   credentials?: AwsCredentialsProvider | undefined;
   /**
    * Attempts per call, the first one included. Throttling, 5xx answers, timeouts and network
@@ -134,6 +134,17 @@ export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): Aw
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
+let processCredentials: AwsCredentialsProvider | undefined;
+
+/**
+ * Sets where clients made without a `credentials` option get their credentials in this process,
+ * or goes back to the environment with `undefined`. The CLI sets the AWS SDK's credential chain so
+ * that profiles and SSO work on a laptop; the Lambda functions keep the environment.
+ */
+export function setDefaultCredentialsProvider(provider: AwsCredentialsProvider | undefined): void {
+  processCredentials = provider;
+}
+
 /** The endpoint a client of `service` uses in `region`, following the AWS SDKs' environment overrides. */
 export function resolveEndpoint(service: AwsJsonService, region: string, env: NodeJS.ProcessEnv = process.env): URL {
   const configured = env[`AWS_ENDPOINT_URL_${service.endpointVariable}`] || env.AWS_ENDPOINT_URL;
@@ -162,7 +173,7 @@ export class AwsJsonClient {
     this.region = region;
     this.endpoint = options.endpoint === undefined ? resolveEndpoint(options.service, region, env) : new URL(options.endpoint);
     this.#service = options.service;
-    this.#credentials = options.credentials ?? (() => environmentCredentials(env));
+    this.#credentials = options.credentials ?? (() => (processCredentials === undefined ? environmentCredentials(env) : processCredentials()));
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 3);
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#retryBaseMs = options.retryBaseMs ?? 100;

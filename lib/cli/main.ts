@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { SEVERITIES, type Severity } from "../alert/schema";
+import { setDefaultCredentialsProvider } from "../aws/client";
+import { sdkCredentialChain } from "../aws/sdk-credentials";
 import { createInstanceBody } from "../delivery/job";
 import { ENVIRONMENT_SCHEMA } from "../config";
 import { BridgeError, ConfigError } from "../errors";
@@ -220,6 +222,8 @@ async function emulatorCommand(args: string[], io: CliStreams): Promise<number> 
 }
 
 if (process.argv[1] !== undefined && /secmaster-bridge(\.js)?$|cli\/main\.ts$/.test(process.argv[1])) {
+  // On a laptop, AWS calls take credentials from profiles and SSO as the AWS CLI does.
+  setDefaultCredentialsProvider(sdkCredentialChain());
   process.exitCode = await runCli(process.argv.slice(2));
 }
 

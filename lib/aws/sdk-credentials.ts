@@ -1,0 +1,16 @@
+import type { AwsCredentials, AwsCredentialsProvider } from "./client";
+
+/**
+ * The AWS SDK's credential chain for commands run on a laptop: environment, shared config and
+ * credentials files with profiles, SSO, web identity, and container or instance roles. The SDK
+ * package is loaded on the first call, so a command that makes no AWS call does not load it. The
+ * chain caches what it resolves and renews temporary credentials before they expire.
+ */
+export function sdkCredentialChain(): AwsCredentialsProvider {
+  let chain: Promise<() => Promise<AwsCredentials>> | undefined;
+  return async () => {
+    chain ??= import("@aws-sdk/credential-provider-node").then(({ defaultProvider }) => defaultProvider());
+    const resolved = await (await chain)();
+    return { accessKeyId: resolved.accessKeyId, secretAccessKey: resolved.secretAccessKey, sessionToken: resolved.sessionToken };
+  };
+}
