@@ -1,29 +1,29 @@
 import type middy from "@middy/core";
-import secretsManager from "@middy/secrets-manager";
-import ssm from "@middy/ssm";
-import { getInternal } from "@middy/util";
+import { AwsJsonClient, type AwsJsonService } from "../aws/client";
 import type { SecMasterCredentials } from "../config";
 import { BridgeError } from "../errors";
 import { logger } from "../logger";
-import { parseSecretReference, splitSecretValue, type AuthSettings, type SecretReference } from "./settings";
+import { fetchSecretValues, SecretFetchError, type AwsClientFactory } from "./secret-fetch";
+import { parseSecretReference, type AuthSettings, type SecretReference } from "./settings";
+
+export type { AwsClientFactory } from "./secret-fetch";
 
 /** Secret values fetched from SSM Parameter Store and Secrets Manager, by reference label (`ssm:/name`). */
 export type SecretValues = ReadonlyMap<string, readonly string[]>;
 
-/** AWS SDK client settings for the secret middlewares; tests pass their own client classes. */
-export interface SecretClients {
-  /** Client class for `@middy/ssm`. @default SSMClient */
-  ssmClient?: unknown;
-  /** Client class for `@middy/secrets-manager`. @default SecretsManagerClient */
-  secretsManagerClient?: unknown;
-}
-
 /** Options of {@link loadSecrets}. */
-export interface LoadSecretsOptions extends SecretClients {
+export interface LoadSecretsOptions {
   /** Settings with the references to fetch; read on the first invocation. */
   authOf: () => AuthSettings;
   /** SecMaster credentials, whose `ssm:` and `secretsmanager:` values are fetched too. */
   secmasterOf?: () => SecMasterCredentials;
+  /**
+   * Makes the SSM or Secrets Manager client, once per service, on the first fetch that needs it.
+   * @default `new AwsJsonClient({ service })`, which reads the region, credentials and endpoint from the environment
+   */
+  clientOf?: AwsClientFactory;
+  /** Current time in milliseconds, for the cache. @default Date.now */
+  now?: () => number;
 }
 
 /** Every reference that must be fetched per invocation: the sources' secrets and the SecMaster credentials. */
@@ -59,95 +59,101 @@ export function latestSecretValues(): SecretValues {
 }
 
 /**
- * Middy middleware that fetches every `ssm:` and `secretsmanager:` secret through `@middy/ssm`
- * and `@middy/secrets-manager`, cached for `BRIDGE_SECRETS_TTL_SECONDS`, so a rotated secret is
- * used within that time without a deploy. Values are stored for {@link secretValuesOf}.
+ * Time after the TTL during which values fetched earlier are still used while SSM or Secrets
+ * Manager fails transiently, so a short throttling or outage does not reject every delivery.
+ */
+const STALE_GRACE_MS = 120_000;
+
+/** Wait between refresh attempts while values fetched earlier are used, which also limits the warnings. */
+const STALE_RETRY_MS = 10_000;
+
+interface CachedSecrets {
+  values: SecretValues;
+  refreshAtMs: number;
+  /** End of the grace period: a refresh that fails after it rejects the invocation. */
+  staleUntilMs: number;
+}
+
+/**
+ * Middy middleware that fetches every `ssm:` and `secretsmanager:` secret on the first invocation
+ * and again once `BRIDGE_SECRETS_TTL_SECONDS` has passed, so a rotated secret is used within that
+ * time without a deploy. Values are stored for {@link secretValuesOf}. Concurrent invocations
+ * share one refresh.
+ *
+ * When a refresh fails with throttling, a 5xx response, a timeout or a network error, the values
+ * fetched earlier stay in use for up to 120 s after the TTL, with a warning and another attempt
+ * every 10 s. Other failures, such as a denied or deleted parameter, reject at once.
  *
  * @throws BridgeError `BRIDGE.SECRETS_UNAVAILABLE` (503) when a secret cannot be fetched; the
- *   sender retries, and the log names the reference, never a value.
+ *   sender retries, and the message and log name the reference, never a value.
  */
 export function loadSecrets(options: LoadSecretsOptions): middy.MiddlewareObj {
-  let fetchers: { middlewares: middy.MiddlewareObj[]; internalKeys: Map<string, SecretReference> } | undefined;
+  const now = options.now ?? Date.now;
+  const makeClient = options.clientOf ?? ((service: AwsJsonService) => new AwsJsonClient({ service }));
+  const clients = new Map<AwsJsonService, AwsJsonClient>();
+  const clientOf: AwsClientFactory = (service) => {
+    let client = clients.get(service);
+    if (client === undefined) {
+      client = makeClient(service);
+      clients.set(service, client);
+    }
+    return client;
+  };
 
-  const build = () => {
-    const auth = options.authOf();
-    const references = remoteSecretReferences(auth, options.secmasterOf?.());
-    const internalKeys = new Map<string, SecretReference>();
-    const ssmData: Record<string, string> = {};
-    const secretsManagerData: Record<string, string> = {};
-    for (const [index, reference] of references.entries()) {
-      const key = `bridgeSecret${index}`;
-      internalKeys.set(key, reference);
-      if (reference.kind === "ssm") ssmData[key] = reference.name;
-      else if (reference.kind === "secretsmanager") secretsManagerData[key] = reference.secretId;
+  let plan: { references: SecretReference[]; ttlMs: number } | undefined;
+  let cached: CachedSecrets | undefined;
+  let refreshing: Promise<SecretValues> | undefined;
+
+  const refresh = async (references: SecretReference[], ttlMs: number): Promise<SecretValues> => {
+    try {
+      const values = await fetchSecretValues(references, clientOf);
+      const fetchedAtMs = now();
+      cached = { values, refreshAtMs: fetchedAtMs + ttlMs, staleUntilMs: fetchedAtMs + ttlMs + STALE_GRACE_MS };
+      return values;
+    } catch (error) {
+      if (!(error instanceof SecretFetchError)) throw error;
+      const failedAtMs = now();
+      if (error.transient && cached !== undefined && failedAtMs < cached.staleUntilMs) {
+        cached.refreshAtMs = Math.min(failedAtMs + STALE_RETRY_MS, cached.staleUntilMs);
+        logger.warn("failed to refresh secrets; using the values fetched earlier", {
+          references: error.references.map((reference) => reference.label),
+          error: error.reason,
+          staleUntil: new Date(cached.staleUntilMs).toISOString(),
+        });
+        return cached.values;
+      }
+      throw secretsUnavailable(error);
     }
-    const cacheExpiry = auth.secretsTtlSeconds * 1000;
-    const middlewares: middy.MiddlewareObj[] = [];
-    if (Object.keys(ssmData).length > 0) {
-      middlewares.push(
-        ssm({
-          fetchData: ssmData,
-          cacheKey: "secmaster-bridge-ssm",
-          cacheExpiry,
-          disablePrefetch: true,
-          ...(options.ssmClient === undefined ? {} : { AwsClient: options.ssmClient as never }),
-        }) as middy.MiddlewareObj,
-      );
-    }
-    if (Object.keys(secretsManagerData).length > 0) {
-      middlewares.push(
-        secretsManager({
-          fetchData: secretsManagerData,
-          cacheKey: "secmaster-bridge-secrets-manager",
-          cacheExpiry,
-          disablePrefetch: true,
-          ...(options.secretsManagerClient === undefined ? {} : { AwsClient: options.secretsManagerClient as never }),
-        }) as middy.MiddlewareObj,
-      );
-    }
-    return { middlewares, internalKeys };
+  };
+
+  const currentValues = (references: SecretReference[], ttlMs: number): Promise<SecretValues> => {
+    if (cached !== undefined && now() < cached.refreshAtMs) return Promise.resolve(cached.values);
+    refreshing ??= refresh(references, ttlMs).finally(() => {
+      refreshing = undefined;
+    });
+    return refreshing;
   };
 
   return {
     before: async (request) => {
-      fetchers ??= build();
-      if (fetchers.internalKeys.size === 0) return;
-      for (const middleware of fetchers.middlewares) await middleware.before?.(request);
-
-      const values = new Map<string, readonly string[]>();
-      for (const [key, reference] of fetchers.internalKeys) {
-        let fetched: unknown;
-        try {
-          fetched = ((await getInternal([key], request)) as Record<string, unknown>)[key];
-        } catch (error) {
-          throw secretsUnavailable(reference, error);
-        }
-        const secrets = secretStrings(fetched, reference);
-        if (secrets === undefined) throw secretsUnavailable(reference, undefined);
-        values.set(reference.label, secrets);
+      if (plan === undefined) {
+        const auth = options.authOf();
+        plan = { references: remoteSecretReferences(auth, options.secmasterOf?.()), ttlMs: auth.secretsTtlSeconds * 1000 };
       }
+      if (plan.references.length === 0) return;
+
+      const values = await currentValues(plan.references, plan.ttlMs);
       valuesByEvent.set(request.event as object, values);
       latestValues = values;
     },
   };
 }
 
-function secretsUnavailable(reference: SecretReference, cause: unknown): BridgeError {
-  logger.error("failed to fetch a secret", {
-    reference: reference.label,
-    error: cause instanceof Error ? { name: cause.name, message: cause.message } : "the stored value is empty or is JSON without the referenced key",
-  });
-  return new BridgeError("BRIDGE.SECRETS_UNAVAILABLE", `failed to fetch secret ${reference.label}`, { statusCode: 503, cause });
-}
-
-// SSM returns a string (or an array for StringList); Secrets Manager a string or parsed JSON.
-function secretStrings(fetched: unknown, reference: SecretReference): string[] | undefined {
-  let value = fetched;
-  if (reference.kind === "secretsmanager" && reference.jsonKey !== undefined) {
-    value = typeof value === "object" && value !== null && Object.hasOwn(value, reference.jsonKey) ? (value as Record<string, unknown>)[reference.jsonKey] : undefined;
-  }
-  const strings = typeof value === "string" ? splitSecretValue(value) : Array.isArray(value) ? value.filter((item): item is string => typeof item === "string").flatMap(splitSecretValue) : [];
-  return strings.length === 0 ? undefined : strings;
+// The message reaches the sender, so the AWS error, which may name the role and resource ARNs, is only logged.
+function secretsUnavailable(error: SecretFetchError): BridgeError {
+  const labels = error.references.map((reference) => reference.label);
+  logger.error("failed to fetch a secret", { references: labels, error: error.reason });
+  return new BridgeError("BRIDGE.SECRETS_UNAVAILABLE", `failed to fetch secret ${labels.join(", ")}`, { statusCode: 503, cause: error });
 }
 
 /** Returns every secret value of a source's references: values read at start plus those fetched for this invocation. */

@@ -12,8 +12,8 @@ export type SignedContent = (typeof SIGNED_CONTENTS)[number];
 
 /**
  * Source of a secret. A `value` secret was read from another environment variable (`env:NAME`)
- * at start. An `ssm` or `secretsmanager` secret is fetched per invocation through Middy's
- * middlewares and cached for `BRIDGE_SECRETS_TTL_SECONDS`.
+ * at start. An `ssm` or `secretsmanager` secret is fetched by the `loadSecrets` middleware and
+ * cached for `BRIDGE_SECRETS_TTL_SECONDS`.
  */
 export type SecretReference =
   | { kind: "value"; values: readonly string[]; label: string }

@@ -1,4 +1,4 @@
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { AwsJsonClient, SSM } from "../aws/client";
 import { BridgeError, ConfigError } from "../errors";
 import type { DefaultTarget } from "../ingest";
 import { logger } from "../logger";
@@ -109,15 +109,19 @@ async function loadFromParameter(
   return table;
 }
 
-let ssmClient: SSMClient | undefined;
+let ssmClient: AwsJsonClient | undefined;
 
 /**
- * Reads an SSM parameter with the AWS SDK, decrypting a SecureString. The client is made on first
- * use and kept, so later reads reuse its connections.
+ * Reads an SSM parameter with `GetParameter`, decrypting a SecureString. The client is made on
+ * first use from the environment (region, credentials, endpoint) and kept, so later reads reuse
+ * its connections.
+ *
+ * @throws AwsServiceError when SSM returns an error, such as `ParameterNotFound`.
+ * @throws BridgeError `BRIDGE.ROUTES_UNAVAILABLE` (503) when the parameter has no value.
  */
 export async function readSsmParameter(name: string): Promise<string> {
-  ssmClient ??= new SSMClient({});
-  const response = await ssmClient.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+  ssmClient ??= new AwsJsonClient({ service: SSM });
+  const response = await ssmClient.call<{ Parameter?: { Value?: string } }>("GetParameter", { Name: name, WithDecryption: true });
   const value = response.Parameter?.Value;
   if (value === undefined) {
     throw new BridgeError("BRIDGE.ROUTES_UNAVAILABLE", `SSM parameter ${name} has no value`, { statusCode: 503 });

@@ -1,24 +1,34 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
-import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { BridgeError, ConfigError } from "../../lib/errors";
 import { createRoutingSource, readSsmParameter } from "../../lib/routing/load";
+import { startAwsStandin, StandinFault, type AwsStandin } from "../helpers/aws-standin";
 import { readFixture } from "../helpers/fixtures";
 import { DEFAULT_TARGET } from "./helpers";
 
-const ssm = mockClient(SSMClient);
+const GET_PARAMETER = "AmazonSSM.GetParameter";
 const dir = mkdtempSync(join(tmpdir(), "routing-load-"));
+let standin: AwsStandin;
 
-afterEach(() => {
-  ssm.reset();
+beforeAll(async () => {
+  standin = await startAwsStandin();
+  for (const [name, value] of Object.entries(standin.env())) vi.stubEnv(name, value);
 });
-afterAll(() => {
-  ssm.restore();
+afterEach(() => {
+  expect(standin.refused).toEqual([]);
+  standin.calls.length = 0;
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await standin.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+function getParameterCalls(): Record<string, unknown>[] {
+  return standin.calls.filter((call) => call.target === GET_PARAMETER).map((call) => call.input);
+}
 
 function codeOf(run: () => unknown): string | undefined {
   try {
@@ -63,7 +73,7 @@ describe("routing source", () => {
   it("checks match.source against the given source ids", async () => {
     const routes = join(dir, "unknown-source.yaml");
     writeFileSync(routes, "rules:\n  - name: x\n    match: { source: nosuchsource }\n    drop: true\n");
-    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: readFixture("routing/routes.yaml") } });
+    standin.handle(GET_PARAMETER, () => ({ Parameter: { Value: readFixture("routing/routes.yaml") } }));
     let issues: readonly string[] = [];
     try {
       createRoutingSource({ file: routes, ssmParameter: undefined }, DEFAULT_TARGET, { sourceIds: ["alertmanager"] });
@@ -93,9 +103,7 @@ describe("routing source", () => {
   });
 
   it("reads the SSM parameter once", async () => {
-    ssm.on(GetParameterCommand, { Name: "/secmaster-bridge/test/routes", WithDecryption: true }).resolves({
-      Parameter: { Name: "/secmaster-bridge/test/routes", Value: readFixture("routing/routes.yaml") },
-    });
+    standin.handle(GET_PARAMETER, () => ({ Parameter: { Name: "/secmaster-bridge/test/routes", Value: readFixture("routing/routes.yaml") } }));
     const source = createRoutingSource({ file: undefined, ssmParameter: "/secmaster-bridge/test/routes" }, DEFAULT_TARGET);
 
     const first = await source.table();
@@ -104,14 +112,16 @@ describe("routing source", () => {
     expect(source.origin).toBe("ssm:/secmaster-bridge/test/routes");
     expect(first.rules).toHaveLength(4);
     expect(second).toBe(first);
-    expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1);
+    expect(getParameterCalls()).toEqual([{ Name: "/secmaster-bridge/test/routes", WithDecryption: true }]);
   });
 
   it("retries the SSM parameter after a failure", async () => {
-    ssm
-      .on(GetParameterCommand)
-      .rejectsOnce(new ParameterNotFound({ message: "not found", $metadata: {} }))
-      .resolves({ Parameter: { Value: '{"rules": []}' } });
+    let attempts = 0;
+    standin.handle(GET_PARAMETER, () => {
+      attempts += 1;
+      if (attempts === 1) throw new StandinFault("ParameterNotFound", "not found");
+      return { Parameter: { Value: '{"rules": []}' } };
+    });
     const source = createRoutingSource({ file: undefined, ssmParameter: "/x/routes" }, DEFAULT_TARGET);
 
     const failure = await source.table().catch((error: unknown) => error);
@@ -121,11 +131,11 @@ describe("routing source", () => {
     expect((failure as BridgeError).statusCode).toBe(503);
     expect((failure as BridgeError).message).toBe("failed to read the routing rules from SSM parameter /x/routes: ParameterNotFound");
     expect(table.rules).toEqual([]);
-    expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
+    expect(getParameterCalls()).toHaveLength(2);
   });
 
   it("names the parameter in validation issues", async () => {
-    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: "rules:\n  - name: x\n" } });
+    standin.handle(GET_PARAMETER, () => ({ Parameter: { Value: "rules:\n  - name: x\n" } }));
 
     const failure = await createRoutingSource({ file: undefined, ssmParameter: "/x/routes" }, DEFAULT_TARGET)
       .table()
@@ -135,10 +145,11 @@ describe("routing source", () => {
   });
 
   it("rejects a parameter without a value", async () => {
-    ssm.on(GetParameterCommand).resolves({ Parameter: { Name: "/x" } });
+    standin.handle(GET_PARAMETER, () => ({ Parameter: { Name: "/x" } }));
 
     const failure = await readSsmParameter("/x").catch((error: unknown) => error);
 
     expect((failure as BridgeError).code).toBe("BRIDGE.ROUTES_UNAVAILABLE");
+    expect((failure as BridgeError).message).toBe("SSM parameter /x has no value");
   });
 });
