@@ -207,7 +207,7 @@ module.exports = async ({ resolveVariable }) => {
   return {
     /** Environment of the ingest function: routing and inbound authentication. */
     ingestEnvironment: { ...routingEnvironment, ...authEnvironment },
-    /** ARNs of the SSM parameters that hold secrets, read with ssm:GetParameters by @middy/ssm. */
+    /** ARNs of the SSM parameters that hold secrets, read with ssm:GetParameters by the functions. */
     secretParameterArns: secretParameters.map(parameterArn),
     /** Environment of the functions that route alerts. */
     routingEnvironment,
