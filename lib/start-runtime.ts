@@ -1,6 +1,5 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import type { BridgeConfig } from "./config";
+import { DynamoDBStore } from "./delivery/dynamodb-store";
 import type { MessageQueue } from "./delivery/queue";
 import { SqsQueue } from "./delivery/sqs";
 import { createStarter, type Starter } from "./delivery/start";
@@ -86,19 +85,18 @@ export function createStartParts(config: BridgeConfig): StartParts {
   );
   const client = clients.get(config.secmaster.projectId);
 
-  const dynamodb = new DynamoDBClient(
-    config.idempotency.dynamodbEndpoint === undefined
-      ? {}
-      : {
-          endpoint: config.idempotency.dynamodbEndpoint,
-          region: process.env.AWS_REGION ?? "local",
-          // dynalite accepts any key pair; these name the local store and grant nothing.
-          credentials: { accessKeyId: "dynalite", secretAccessKey: "dynalite" },
-        },
-  );
-  const persistenceStore = new DynamoDBPersistenceLayer({
+  // The store makes its DynamoDB client on its first request, from these settings.
+  const persistenceStore = new DynamoDBStore({
     tableName: config.idempotency.tableName,
-    awsSdkV3Client: dynamodb,
+    clientOptions:
+      config.idempotency.dynamodbEndpoint === undefined
+        ? {}
+        : {
+            endpoint: config.idempotency.dynamodbEndpoint,
+            region: process.env.AWS_REGION ?? "local",
+            // dynalite accepts any key pair; these name the local store and grant nothing.
+            credentials: () => ({ accessKeyId: "dynalite", secretAccessKey: "dynalite" }),
+          },
   });
 
   const starters = new PerProject((projectId) =>
@@ -118,7 +116,6 @@ export function createStartParts(config: BridgeConfig): StartParts {
     starter,
     close: async () => {
       for (const projectClient of clients.values()) await projectClient.close();
-      dynamodb.destroy();
     },
   };
 }

@@ -1,7 +1,7 @@
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createDispatchHandler } from "../../functions/dispatch";
+import { DynamoDBStore } from "../../lib/delivery/dynamodb-store";
 import { toSqsRecord } from "../../lib/delivery/poller";
 import { encodeEnvelope, newEnvelope } from "../../lib/delivery/queue";
 import type { StartJob } from "../../lib/delivery/job";
@@ -29,9 +29,9 @@ afterEach(() => {
  * accepted the instance but before the idempotency record was marked complete. The record stays
  * in progress until the Lambda invocation that owns it would have ended.
  */
-class DyingAfterAcceptPersistence extends DynamoDBPersistenceLayer {
+class DyingAfterAcceptPersistence extends DynamoDBStore {
   static deaths = 0;
-  override async saveSuccess(...args: Parameters<DynamoDBPersistenceLayer["saveSuccess"]>): Promise<void> {
+  override async saveSuccess(...args: Parameters<DynamoDBStore["saveSuccess"]>): Promise<void> {
     if (DyingAfterAcceptPersistence.deaths > 0) {
       DyingAfterAcceptPersistence.deaths -= 1;
       throw new Error("dispatcher killed before the record was completed");

@@ -1,6 +1,6 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import type { Context } from "aws-lambda";
+import { AwsJsonClient, DYNAMODB } from "../../lib/aws/client";
+import { DynamoDBStore } from "../../lib/delivery/dynamodb-store";
 import type { StartJob } from "../../lib/delivery/job";
 import { createStarter, type Starter, type StarterOptions, type WorkflowInstanceCreator } from "../../lib/delivery/start";
 import { localLambdaContext } from "../../lib/delivery/poller";
@@ -18,10 +18,10 @@ const CREDENTIALS = { accessKey: "DELIVERYTESTKEY00001", secretKey: "delivery-te
 export interface DeliveryHarness {
   emulator: RunningEmulator;
   dynamodb: LocalDynamoDB;
-  dynamodbClient: DynamoDBClient;
+  dynamodbClient: AwsJsonClient;
   client: SecMasterClient;
-  /** A Powertools DynamoDB store over dynalite; `subclass` lets a test make a failing one. */
-  persistence(subclass?: typeof DynamoDBPersistenceLayer): DynamoDBPersistenceLayer;
+  /** A DynamoDB idempotency store over dynalite; `subclass` lets a test make a failing one. */
+  persistence(subclass?: typeof DynamoDBStore): DynamoDBStore;
   /** A starter over the harness client and a fresh persistence store unless one is given. */
   starter(overrides?: Partial<StarterOptions>): Starter;
   close(): Promise<void>;
@@ -37,10 +37,11 @@ export async function startDeliveryHarness(options: { faults?: FaultSettings; at
   });
   const dynamodb = await startDynalite();
   await ensureIdempotencyTable(dynamodb.endpoint, TABLE);
-  const dynamodbClient = new DynamoDBClient({
+  const dynamodbClient = new AwsJsonClient({
+    service: DYNAMODB,
     endpoint: dynamodb.endpoint,
     region: "local",
-    credentials: { accessKeyId: "dynalite", secretAccessKey: "dynalite" },
+    credentials: () => ({ accessKeyId: "dynalite", secretAccessKey: "dynalite" }),
   });
   const attemptTimeoutMs = options.attemptTimeoutMs ?? 2_000;
   const client = new SecMasterClient({
@@ -51,8 +52,7 @@ export async function startDeliveryHarness(options: { faults?: FaultSettings; at
     timeouts: { headersMs: attemptTimeoutMs, bodyMs: attemptTimeoutMs },
   });
 
-  const persistence = (subclass: typeof DynamoDBPersistenceLayer = DynamoDBPersistenceLayer) =>
-    new subclass({ tableName: TABLE, awsSdkV3Client: dynamodbClient });
+  const persistence = (subclass: typeof DynamoDBStore = DynamoDBStore) => new subclass({ tableName: TABLE, client: dynamodbClient });
 
   return {
     emulator,
@@ -71,7 +71,6 @@ export async function startDeliveryHarness(options: { faults?: FaultSettings; at
     close: async () => {
       await emulator.close();
       await client.close();
-      dynamodbClient.destroy();
       await dynamodb.close();
     },
   };

@@ -1,7 +1,7 @@
 import { IdempotencyItemAlreadyExistsError, IdempotencyItemNotFoundError } from "@aws-lambda-powertools/idempotency";
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import type { IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DynamoDBStore } from "../../lib/delivery/dynamodb-store";
 import type { WorkflowInstanceCreator } from "../../lib/delivery/start";
 import { jobFor, startDeliveryHarness, type DeliveryHarness } from "./harness";
 
@@ -49,7 +49,7 @@ describe("starter racing another copy of a job", () => {
   it("takes the job over when the other copy's record vanished", async () => {
     // The other copy held the record when this one wrote, then failed and deleted it before this
     // one read it: the write conflicts, and the read finds nothing.
-    class RacedStore extends DynamoDBPersistenceLayer {
+    class RacedStore extends DynamoDBStore {
       conflicts = 1;
       protected override async _putRecord(record: IdempotencyRecord): Promise<void> {
         if (this.conflicts-- > 0) throw new IdempotencyItemAlreadyExistsError("record written by another copy");
