@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { InboundAuth } from "./auth/inbound";
 import { authSourceKeys, unknownAuthSources } from "./auth/settings";
 import { registerSettingsFileCheck, type BridgeConfig } from "./config";
@@ -54,10 +53,9 @@ export interface RuntimeOverrides {
 export function createIngestRuntime(config: BridgeConfig, overrides: RuntimeOverrides = {}): IngestRuntime {
   const { delivery } = config;
   const issues: string[] = [];
-  const sqs = delivery.queueUrl !== undefined || delivery.deadLetterQueueUrl !== undefined ? new SQSClient({}) : undefined;
-  const queue = delivery.queueUrl === undefined ? overrides.queue : new SqsQueue({ client: sqs!, queueUrl: delivery.queueUrl });
-  const deadLetters =
-    delivery.deadLetterQueueUrl === undefined ? overrides.deadLetters : new SqsQueue({ client: sqs!, queueUrl: delivery.deadLetterQueueUrl });
+  // Each SQS queue makes its client on its first request, from the function's environment.
+  const queue = delivery.queueUrl === undefined ? overrides.queue : new SqsQueue({ queueUrl: delivery.queueUrl });
+  const deadLetters = delivery.deadLetterQueueUrl === undefined ? overrides.deadLetters : new SqsQueue({ queueUrl: delivery.deadLetterQueueUrl });
   if (delivery.mode === "queue" && queue === undefined) {
     issues.push("BRIDGE_QUEUE_URL: queue mode needs a queue; set the SQS queue URL, or BRIDGE_MODE=direct");
   }
@@ -81,7 +79,6 @@ export function createIngestRuntime(config: BridgeConfig, overrides: RuntimeOver
     // Callers read the schedules file after this runtime is built. When something else failed,
     // the error lists the schedules file's problems as well.
     if (config.schedulesFile !== undefined) collectIssues(issues, () => readSchedulesFile(config.schedulesFile!));
-    sqs?.destroy();
     throw new ConfigError(issues);
   }
 
@@ -93,10 +90,7 @@ export function createIngestRuntime(config: BridgeConfig, overrides: RuntimeOver
     inbound: new InboundAuth(config.auth, [...Object.keys(BUILT_IN_SOURCES), ...Object.keys(genericSources)]),
     queue,
     deadLetters,
-    close: () => {
-      sqs?.destroy();
-      return Promise.resolve();
-    },
+    close: () => Promise.resolve(),
   };
 }
 

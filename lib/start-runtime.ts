@@ -35,7 +35,7 @@ export interface StartRuntime extends StartParts {
 
 /**
  * Builds the start runtime from a parsed configuration. Reuse it across invocations. The SQS
- * queues load the SQS client on their first request: dispatch only touches them when a job fails.
+ * queues make their client on their first request: dispatch only touches them when a job fails.
  */
 export function createStartRuntime(config: BridgeConfig, overrides: RuntimeOverrides = {}): StartRuntime {
   const { delivery } = config;
@@ -47,10 +47,7 @@ export function createStartRuntime(config: BridgeConfig, overrides: RuntimeOverr
     config,
     queue,
     deadLetters,
-    close: async () => {
-      await parts.close();
-      for (const sqsQueue of [queue, deadLetters]) if (sqsQueue instanceof SqsQueue) sqsQueue.destroy();
-    },
+    close: () => parts.close(),
   };
 }
 

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { AwsJsonClient, SQS, type AwsCredentialsProvider } from "../aws/client";
 import { SEVERITIES, type Severity } from "../alert/schema";
 import { enqueueDelivery } from "../delivery/enqueue";
 import { openLocalQueues } from "../delivery/local-queue";
 import type { MessageQueue } from "../delivery/queue";
 import { redriveDeadLetters, type RedriveReport, type RedriveTarget } from "../delivery/redrive";
-import { SqsQueue } from "../delivery/sqs";
+import { regionOfQueueUrl, SqsQueue } from "../delivery/sqs";
 import { BridgeError, ConfigError } from "../errors";
 import type { AlertResult } from "../ingest";
 import type { RouteTable } from "../routing/compile";
@@ -307,18 +307,34 @@ export function openQueues(
   if (needDeadLetters && dlqUrl === undefined) issues.push("--dlq-url: set it (or BRIDGE_DLQ_URL) to the SQS dead-letter queue");
   if (issues.length > 0) throw new ConfigError(issues);
 
-  const region = nonEmpty(env.AWS_REGION) ?? regionOfQueueUrl(queueUrl!);
-  const client = new SQSClient(region === undefined ? {} : { region });
+  const region = nonEmpty(env.AWS_REGION) ?? regionOfQueueUrl(queueUrl!) ?? nonEmpty(env.AWS_DEFAULT_REGION);
+  if (region === undefined) {
+    throw new ConfigError([`AWS_REGION: set it to the region of ${queueUrl!}, which the queue URL does not name`]);
+  }
+  // The endpoint comes from AWS_ENDPOINT_URL_SQS or AWS_ENDPOINT_URL of `env`, as in the AWS CLI.
+  const client = new AwsJsonClient({ service: SQS, region, env, credentials: laptopCredentials() });
   return {
     queue: new SqsQueue({ client, queueUrl: queueUrl! }),
     deadLetters: dlqUrl === undefined ? undefined : new SqsQueue({ client, queueUrl: dlqUrl }),
-    close: () => client.destroy(),
+    close: () => undefined,
   };
 }
 
-/** Reads the region from a queue URL such as `https://sqs.ap-southeast-1.amazonaws.com/123456789012/jobs`. */
-export function regionOfQueueUrl(url: string): string | undefined {
-  return /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\//.exec(url)?.[1];
+/**
+ * Returns a provider over the AWS SDK's Node credential chain: environment variables, then the
+ * shared config and credentials files (profiles, SSO, `credential_process`), then container and
+ * instance roles. The chain is loaded on the first request, so commands on the local queue never
+ * load it.
+ */
+function laptopCredentials(): AwsCredentialsProvider {
+  let provider: AwsCredentialsProvider | undefined;
+  return async () => {
+    if (provider === undefined) {
+      const { defaultProvider } = await import("@aws-sdk/credential-provider-node");
+      provider = defaultProvider();
+    }
+    return provider();
+  };
 }
 
 async function withErrors(io: CliIo, run: () => Promise<number>): Promise<number> {

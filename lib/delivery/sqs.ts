@@ -1,47 +1,63 @@
 import { Buffer } from "node:buffer";
 import { setTimeout as delay } from "node:timers/promises";
-import type { BatchResultErrorEntry, SQSClient } from "@aws-sdk/client-sqs";
+import { AwsJsonClient, AwsServiceError, SQS } from "../aws/client";
 import { BridgeError } from "../errors";
 import { logger } from "../logger";
 import { checkMessageSize, MAX_MESSAGE_BYTES, type MessageQueue, type OutgoingMessage, type ReceivedMessage, type SendResult } from "./queue";
 
-type SqsModule = typeof import("@aws-sdk/client-sqs");
-
-let sqsModule: Promise<SqsModule> | undefined;
-
-// The SQS client package is loaded on first use and kept; a failed load is tried again next time.
-function loadSqsModule(): Promise<SqsModule> {
-  sqsModule ??= import("@aws-sdk/client-sqs").catch((error: unknown) => {
-    sqsModule = undefined;
-    throw error;
-  });
-  return sqsModule;
-}
-
 /** Entries per SQS batch request, the service's maximum. */
 export const SQS_BATCH_ENTRIES = 10;
+
+// Output shapes of the SQS operations the queue calls, with the field names of the SQS API. Every
+// field is optional because the response is parsed JSON that nothing validates.
+
+/** A batch entry SQS did not process. */
+interface BatchResultErrorEntry {
+  Id?: string;
+  /** True when the request was at fault (such as an invalid body), so sending it again fails too. */
+  SenderFault?: boolean;
+  Code?: string;
+  Message?: string;
+}
+
+interface SendMessageBatchOutput {
+  Successful?: { Id?: string; MessageId?: string }[];
+  Failed?: BatchResultErrorEntry[];
+}
+
+interface BatchOutput {
+  Failed?: BatchResultErrorEntry[];
+}
+
+interface ReceiveMessageOutput {
+  Messages?: { MessageId?: string; ReceiptHandle?: string; Body?: string; Attributes?: Record<string, string> }[];
+}
+
+interface GetQueueAttributesOutput {
+  Attributes?: Record<string, string>;
+}
 
 /** Settings of an {@link SqsQueue}. */
 export interface SqsQueueOptions {
   /**
-   * Client to send with. Without one, the queue loads `@aws-sdk/client-sqs` and makes a client on
-   * its first request. Dispatch uses the queue only to delay and dead-letter failed jobs, so it
-   * does not load the SQS client at cold start.
+   * Client to send with. It retries throttled, 5xx, timed-out and dropped requests itself.
+   * @default a client of the `SQS` service, made from `process.env` on the first request. Its
+   *   region is `AWS_REGION`, else the region in the queue URL, else `AWS_DEFAULT_REGION`.
    */
-  client?: SQSClient;
+  client?: AwsJsonClient | undefined;
   queueUrl: string;
   /**
    * Attempts per batch for entries that SQS failed without blaming the sender (`SenderFault`
-   * false), the first one included. The SDK client retries whole requests on its own.
+   * false), the first one included.
    * @default 3
    */
-  maxSendAttempts?: number;
+  maxSendAttempts?: number | undefined;
   /**
    * Wait before the second attempt of failed entries, in milliseconds. It doubles per attempt.
    * @default 100
    */
-  retryDelayMs?: number;
-  sleep?: (ms: number) => Promise<void>;
+  retryDelayMs?: number | undefined;
+  sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
 /**
@@ -52,13 +68,11 @@ export interface SqsQueueOptions {
  */
 export class SqsQueue implements MessageQueue {
   readonly name: string;
-  #client: SQSClient | undefined;
+  #client: AwsJsonClient | undefined;
   readonly #queueUrl: string;
   readonly #maxSendAttempts: number;
   readonly #retryDelayMs: number;
   readonly #sleep: (ms: number) => Promise<void>;
-
-  #ownsClient = false;
 
   constructor(options: SqsQueueOptions) {
     this.name = options.queueUrl;
@@ -69,19 +83,15 @@ export class SqsQueue implements MessageQueue {
     this.#sleep = options.sleep ?? ((ms) => delay(ms));
   }
 
-  // The client and the command classes, loading the SQS package the first time.
-  async #api(): Promise<{ client: SQSClient; sqs: SqsModule }> {
-    const sqs = await loadSqsModule();
-    if (this.#client === undefined) {
-      this.#client = new sqs.SQSClient({});
-      this.#ownsClient = true;
-    }
-    return { client: this.#client, sqs };
-  }
-
-  /** Releases the connections of a client this queue made itself; a client passed in is left to its owner. */
-  destroy(): void {
-    if (this.#ownsClient) this.#client?.destroy();
+  // Calls an SQS operation on this queue. The default client is made here, on the first call, so
+  // a function that never touches the queue reads no AWS settings. When making it fails (for
+  // want of a region, for example), the next call tries again.
+  async #call<Output>(operation: string, input: Record<string, unknown>): Promise<Output> {
+    this.#client ??= new AwsJsonClient({
+      service: SQS,
+      region: process.env.AWS_REGION || regionOfQueueUrl(this.#queueUrl),
+    });
+    return this.#client.call<Output>(operation, { QueueUrl: this.#queueUrl, ...input });
   }
 
   async send(messages: readonly OutgoingMessage[]): Promise<SendResult[]> {
@@ -105,17 +115,13 @@ export class SqsQueue implements MessageQueue {
     for (let attempt = 1; pending.length > 0; attempt++) {
       // Batch entry ids must be unique per request and use only letters, digits, '-' and '_'.
       const byEntryId = new Map(pending.map((message, index) => [`m${index}`, message]));
-      let output;
+      let output: SendMessageBatchOutput;
       try {
-        const { client, sqs } = await this.#api();
-        output = await client.send(
-          new sqs.SendMessageBatchCommand({
-            QueueUrl: this.#queueUrl,
-            Entries: [...byEntryId].map(([entryId, message]) => ({ Id: entryId, MessageBody: message.body })),
-          }),
-        );
+        output = await this.#call<SendMessageBatchOutput>("SendMessageBatch", {
+          Entries: [...byEntryId].map(([entryId, message]) => ({ Id: entryId, MessageBody: message.body })),
+        });
       } catch (error) {
-        // The SDK has already retried throttling and transient errors of the whole request.
+        // The client has already retried throttling and transient errors of the whole request.
         const failure = requestError("SendMessageBatch", this.#queueUrl, error);
         results.push(...pending.map((message) => ({ id: message.id, ok: false as const, error: failure })));
         return results;
@@ -141,7 +147,7 @@ export class SqsQueue implements MessageQueue {
       // An entry SQS neither accepted nor failed is treated as failed on SQS's side.
       for (const message of byEntryId.values()) {
         if (attempt < this.#maxSendAttempts) retry.push(message);
-        else results.push({ id: message.id, ok: false, error: entryError(this.#queueUrl, { Id: undefined, SenderFault: false, Code: "MissingResult" }, attempt) });
+        else results.push({ id: message.id, ok: false, error: entryError(this.#queueUrl, { SenderFault: false, Code: "MissingResult" }, attempt) });
       }
 
       if (retry.length > 0) {
@@ -153,21 +159,22 @@ export class SqsQueue implements MessageQueue {
     return results;
   }
 
+  /**
+   * Receives up to ten messages, waiting at most 20 seconds for one to arrive.
+   *
+   * NOTE: the wait must stay below the client's `timeoutMs` (5 seconds by default). A longer
+   * wait times the request out, and the messages SQS handed to it stay hidden until their
+   * visibility timeout ends.
+   */
   async receive(options: { maxMessages: number; visibilityTimeoutMs: number; waitTimeMs?: number }): Promise<ReceivedMessage[]> {
-    const { client, sqs } = await this.#api();
-    const output = await client
-      .send(
-        new sqs.ReceiveMessageCommand({
-          QueueUrl: this.#queueUrl,
-          MaxNumberOfMessages: Math.min(Math.max(options.maxMessages, 1), SQS_BATCH_ENTRIES),
-          VisibilityTimeout: toSeconds(options.visibilityTimeoutMs),
-          WaitTimeSeconds: Math.min(toSeconds(options.waitTimeMs ?? 0), 20),
-          MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp"],
-        }),
-      )
-      .catch((error: unknown) => {
-        throw requestError("ReceiveMessage", this.#queueUrl, error);
-      });
+    const output = await this.#call<ReceiveMessageOutput>("ReceiveMessage", {
+      MaxNumberOfMessages: Math.min(Math.max(options.maxMessages, 1), SQS_BATCH_ENTRIES),
+      VisibilityTimeout: toSeconds(options.visibilityTimeoutMs),
+      WaitTimeSeconds: Math.min(toSeconds(options.waitTimeMs ?? 0), 20),
+      MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp"],
+    }).catch((error: unknown) => {
+      throw requestError("ReceiveMessage", this.#queueUrl, error);
+    });
     return (output.Messages ?? []).map((message) => ({
       messageId: message.MessageId ?? "",
       receiptHandle: message.ReceiptHandle ?? "",
@@ -178,53 +185,38 @@ export class SqsQueue implements MessageQueue {
   }
 
   async delete(receiptHandles: readonly string[]): Promise<string[]> {
-    return this.#batch("DeleteMessageBatch", receiptHandles, ({ client, sqs }, entries) =>
-      client.send(
-        new sqs.DeleteMessageBatchCommand({
-          QueueUrl: this.#queueUrl,
-          Entries: entries.map((handle, index) => ({ Id: `d${index}`, ReceiptHandle: handle })),
-        }),
-      ),
-    );
+    return this.#batch("DeleteMessageBatch", receiptHandles, (handles) => ({
+      Entries: handles.map((handle, index) => ({ Id: `d${index}`, ReceiptHandle: handle })),
+    }));
   }
 
   async changeVisibility(entries: readonly { receiptHandle: string; visibilityTimeoutMs: number }[]): Promise<string[]> {
     const timeouts = new Map(entries.map((entry) => [entry.receiptHandle, entry.visibilityTimeoutMs]));
-    return this.#batch("ChangeMessageVisibilityBatch", [...timeouts.keys()], ({ client, sqs }, handles) =>
-      client.send(
-        new sqs.ChangeMessageVisibilityBatchCommand({
-          QueueUrl: this.#queueUrl,
-          Entries: handles.map((handle, index) => ({
-            Id: `v${index}`,
-            ReceiptHandle: handle,
-            VisibilityTimeout: toSeconds(timeouts.get(handle)!),
-          })),
-        }),
-      ),
-    );
+    return this.#batch("ChangeMessageVisibilityBatch", [...timeouts.keys()], (handles) => ({
+      Entries: handles.map((handle, index) => ({
+        Id: `v${index}`,
+        ReceiptHandle: handle,
+        VisibilityTimeout: toSeconds(timeouts.get(handle)!),
+      })),
+    }));
   }
 
   async approximateCount(): Promise<number> {
-    const { client, sqs } = await this.#api();
-    const output = await client
-      .send(new sqs.GetQueueAttributesCommand({ QueueUrl: this.#queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }))
-      .catch((error: unknown) => {
-        throw requestError("GetQueueAttributes", this.#queueUrl, error);
-      });
+    const input = { AttributeNames: ["ApproximateNumberOfMessages"] };
+    const output = await this.#call<GetQueueAttributesOutput>("GetQueueAttributes", input).catch((error: unknown) => {
+      throw requestError("GetQueueAttributes", this.#queueUrl, error);
+    });
     return Number(output.Attributes?.ApproximateNumberOfMessages ?? "0");
   }
 
-  // Runs a batch operation over receipt handles in chunks of ten and returns the handles that failed.
-  async #batch(
-    operation: string,
-    handles: readonly string[],
-    call: (api: { client: SQSClient; sqs: SqsModule }, chunk: string[]) => Promise<{ Failed?: BatchResultErrorEntry[] | undefined }>,
-  ): Promise<string[]> {
+  // Runs a batch operation over receipt handles in chunks of ten and returns the handles that
+  // failed. Entry ids are a letter and the handle's index in its chunk, so `Failed` maps back.
+  async #batch(operation: string, handles: readonly string[], inputOf: (chunk: string[]) => Record<string, unknown>): Promise<string[]> {
     const failed: string[] = [];
     for (let start = 0; start < handles.length; start += SQS_BATCH_ENTRIES) {
       const chunk = handles.slice(start, start + SQS_BATCH_ENTRIES);
       try {
-        const output = await call(await this.#api(), chunk);
+        const output = await this.#call<BatchOutput>(operation, inputOf(chunk));
         for (const entry of output.Failed ?? []) {
           const handle = chunk[Number((entry.Id ?? "").slice(1))];
           if (handle !== undefined) failed.push(handle);
@@ -258,6 +250,14 @@ export function chunkBySize(messages: readonly OutgoingMessage[]): OutgoingMessa
   return chunks;
 }
 
+/**
+ * Reads the region from a queue URL such as `https://sqs.ap-southeast-1.amazonaws.com/123456789012/jobs`
+ * (or `….amazonaws.com.cn` in China). Returns undefined for other hosts, such as a local emulator's.
+ */
+export function regionOfQueueUrl(url: string): string | undefined {
+  return /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\//.exec(url)?.[1];
+}
+
 function toSeconds(ms: number): number {
   return Math.max(0, Math.ceil(ms / 1000));
 }
@@ -272,9 +272,15 @@ function entryError(queueUrl: string, entry: BatchResultErrorEntry, attempts: nu
 }
 
 function requestError(operation: string, queueUrl: string, error: unknown): BridgeError {
-  const name = error instanceof Error ? error.name : "UnknownError";
-  return new BridgeError("BRIDGE.QUEUE_UNAVAILABLE", `failed to call SQS ${operation} on ${queueUrl}: ${name}`, {
+  return new BridgeError("BRIDGE.QUEUE_UNAVAILABLE", `failed to call SQS ${operation} on ${queueUrl}: ${describeError(error)}`, {
     statusCode: 503,
     cause: error,
   });
+}
+
+// An SQS error response is named by its code and HTTP status. A request that got no response, or
+// that was never sent for want of a region or credentials, is named by its code and message.
+function describeError(error: unknown): string {
+  if (error instanceof AwsServiceError && error.statusCode !== undefined) return `${error.code} (HTTP ${error.statusCode})`;
+  return error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : "UnknownError";
 }

@@ -2,20 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-  type SendMessageBatchCommandInput,
-} from "@aws-sdk/client-sqs";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readDeliveries, redriveCommand, regionOfQueueUrl, replayCommand } from "../../lib/cli/queue";
+import { readDeliveries, redriveCommand, replayCommand } from "../../lib/cli/queue";
 import { openLocalQueues } from "../../lib/delivery/local-queue";
 import { decodeEnvelope, encodeEnvelope, newEnvelope, type JobError } from "../../lib/delivery/queue";
+import { regionOfQueueUrl, SqsQueue } from "../../lib/delivery/sqs";
 import { readFixture } from "../helpers/fixtures";
+import { useSqsStandin } from "../helpers/sqs-standin";
 import { jobFor } from "../delivery/harness";
 
 const THROTTLED: JobError = {
@@ -145,31 +138,49 @@ describe("redrive on the local queue", () => {
 describe("redrive on SQS", () => {
   const QUEUE_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/jobs";
   const DLQ_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/dead-letters";
-  const sqs = mockClient(SQSClient);
-
-  afterEach(() => {
-    sqs.reset();
-  });
+  // The CLI signs with the AWS SDK's credential chain, which reads the keys from process.env.
+  const aws = useSqsStandin([QUEUE_URL, DLQ_URL]);
 
   it("moves messages from the dead-letter queue URL to the jobs queue URL", async () => {
     const body = encodeEnvelope({ ...newEnvelope(jobFor(1)), lastError: THROTTLED });
-    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: "1" } });
-    sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [{ MessageId: "dead-1", ReceiptHandle: "rh-1", Body: body }] }).resolves({ Messages: [] });
-    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
-      Successful: input.Entries!.map((entry) => ({ Id: entry.Id, MessageId: "new-1", MD5OfMessageBody: "" })),
-    }));
-    sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: "d0" }] });
+    await new SqsQueue({ queueUrl: DLQ_URL }).send([{ id: "dead-1", body }]);
     const output = capture();
 
-    const exitCode = await redriveCommand([], output.io, { BRIDGE_QUEUE_URL: QUEUE_URL, BRIDGE_DLQ_URL: DLQ_URL });
+    const exitCode = await redriveCommand([], output.io, { ...aws.standin.env(), BRIDGE_QUEUE_URL: QUEUE_URL, BRIDGE_DLQ_URL: DLQ_URL });
 
+    expect(output.err()).toBe("");
     expect(exitCode).toBe(0);
-    expect(sqs.commandCalls(ReceiveMessageCommand)[0]!.args[0].input.QueueUrl).toBe(DLQ_URL);
-    const sent = sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input;
-    expect(sent.QueueUrl).toBe(QUEUE_URL);
-    expect(decodeEnvelope(sent.Entries![0]!.MessageBody!).priorAttempts).toBe(5);
-    expect(sqs.commandCalls(DeleteMessageBatchCommand)[0]!.args[0].input).toEqual({ QueueUrl: DLQ_URL, Entries: [{ Id: "d0", ReceiptHandle: "rh-1" }] });
+    expect(aws.sqs.inputs("ReceiveMessage")[0]!.QueueUrl).toBe(DLQ_URL);
+    const [sent] = aws.sqs.inputs("SendMessageBatch").filter((input) => input.QueueUrl === QUEUE_URL);
+    const entries = sent!.Entries as { MessageBody: string }[];
+    expect(decodeEnvelope(entries[0]!.MessageBody).priorAttempts).toBe(5);
+    expect(aws.sqs.inputs("DeleteMessageBatch")[0]).toEqual({ QueueUrl: DLQ_URL, Entries: [{ Id: "d0", ReceiptHandle: "rh-000000000001-1" }] });
+    expect(aws.sqs.messages(DLQ_URL)).toEqual([]);
+    expect(aws.sqs.messages(QUEUE_URL).map((message) => decodeEnvelope(message.body).job.actionInstanceId)).toEqual([jobFor(1).actionInstanceId]);
     expect(output.out()).toContain(`moved 1 dead-lettered job back to ${QUEUE_URL}`);
+  });
+
+  it("signs with the region of the queue URL without AWS_REGION", async () => {
+    const output = capture();
+
+    const exitCode = await redriveCommand(["--dry-run"], output.io, { AWS_ENDPOINT_URL: aws.standin.url, BRIDGE_QUEUE_URL: QUEUE_URL, BRIDGE_DLQ_URL: DLQ_URL });
+
+    expect(output.err()).toBe("");
+    expect(exitCode).toBe(0);
+    expect(output.out()).toContain(`0 dead-lettered jobs in ${DLQ_URL} (dry run, nothing moved)`);
+    // The stand-in accepts only signatures scoped to ap-southeast-1, so these calls used the URL's region.
+    expect(aws.standin.calls).not.toEqual([]);
+  });
+
+  it("needs a region for a queue URL that names none", async () => {
+    const output = capture();
+    const localUrl = `${aws.standin.url}/123456789012/jobs`;
+
+    const exitCode = await redriveCommand(["--queue-url", localUrl, "--dlq-url", `${aws.standin.url}/123456789012/dead-letters`], output.io, {});
+
+    expect(exitCode).toBe(1);
+    expect(output.err()).toContain(`AWS_REGION: set it to the region of ${localUrl}, which the queue URL does not name`);
+    expect(aws.standin.calls).toEqual([]);
   });
 
   it("needs both queue URLs", async () => {

@@ -1,21 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-  type SendMessageBatchCommandInput,
-} from "@aws-sdk/client-sqs";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { redriveCommand } from "../../lib/cli/queue";
 import type { StartJob } from "../../lib/delivery/job";
 import { openLocalQueues } from "../../lib/delivery/local-queue";
 import { decodeEnvelope, encodeEnvelope, newEnvelope, type JobEnvelope, type JobError } from "../../lib/delivery/queue";
+import { SqsQueue } from "../../lib/delivery/sqs";
 import { captureLogOutput } from "../helpers/log-capture";
+import { useSqsStandin } from "../helpers/sqs-standin";
 import { jobFor } from "../delivery/harness";
 import { ID_FOR_RIGHT, ID_FOR_WRONG, misroutedJob, RIGHT_WORKFLOW, WRONG_WORKFLOW } from "../delivery/misrouted";
 
@@ -146,28 +139,22 @@ describe("redrive --workflow-id on the local queue", () => {
 describe("redrive --workflow-id on SQS", () => {
   const QUEUE_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/jobs";
   const DLQ_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/dead-letters";
-  const sqs = mockClient(SQSClient);
-
-  afterEach(() => {
-    sqs.reset();
-  });
+  // The CLI signs with the AWS SDK's credential chain, which reads the keys from process.env.
+  const aws = useSqsStandin([QUEUE_URL, DLQ_URL]);
 
   it("moves a re-targeted job between SQS queues", async () => {
     const body = encodeEnvelope({ ...newEnvelope(misroutedJob()), lastError: MISSING });
-    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: "1" } });
-    sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [{ MessageId: "dead-1", ReceiptHandle: "rh-1", Body: body }] }).resolves({ Messages: [] });
-    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
-      Successful: input.Entries!.map((entry) => ({ Id: entry.Id, MessageId: "new-1", MD5OfMessageBody: "" })),
-    }));
-    sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: "d0" }] });
+    await new SqsQueue({ queueUrl: DLQ_URL }).send([{ id: "dead-1", body }]);
     const output = capture();
 
-    const exitCode = await redriveCommand(["--workflow-id", RIGHT_WORKFLOW], output.io, { BRIDGE_QUEUE_URL: QUEUE_URL, BRIDGE_DLQ_URL: DLQ_URL });
+    const exitCode = await redriveCommand(["--workflow-id", RIGHT_WORKFLOW], output.io, { ...aws.standin.env(), BRIDGE_QUEUE_URL: QUEUE_URL, BRIDGE_DLQ_URL: DLQ_URL });
 
     expect(exitCode).toBe(0);
-    const sent = sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input;
-    expect(sent.QueueUrl).toBe(QUEUE_URL);
-    expect(decodeEnvelope(sent.Entries![0]!.MessageBody!).job).toMatchObject({ actionInstanceId: ID_FOR_RIGHT, workflowId: RIGHT_WORKFLOW });
-    expect(sqs.commandCalls(DeleteMessageBatchCommand)[0]!.args[0].input).toEqual({ QueueUrl: DLQ_URL, Entries: [{ Id: "d0", ReceiptHandle: "rh-1" }] });
+    const [sent] = aws.sqs.inputs("SendMessageBatch").filter((input) => input.QueueUrl === QUEUE_URL);
+    const entries = sent!.Entries as { MessageBody: string }[];
+    expect(decodeEnvelope(entries[0]!.MessageBody).job).toMatchObject({ actionInstanceId: ID_FOR_RIGHT, workflowId: RIGHT_WORKFLOW });
+    expect(aws.sqs.inputs("DeleteMessageBatch")[0]).toEqual({ QueueUrl: DLQ_URL, Entries: [{ Id: "d0", ReceiptHandle: "rh-000000000001-1" }] });
+    expect(aws.sqs.messages(DLQ_URL)).toEqual([]);
+    expect(aws.sqs.messages(QUEUE_URL)).toHaveLength(1);
   });
 });

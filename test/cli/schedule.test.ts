@@ -2,15 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { scheduleCommand } from "../../lib/cli/schedule";
 import { openLocalQueues } from "../../lib/delivery/local-queue";
 import { decodeEnvelope } from "../../lib/delivery/queue";
 import { ensureIdempotencyTable, startDynalite, type LocalDynamoDB } from "../../lib/local/dynamodb";
 import type { RunningEmulator } from "../../lib/local/emulator";
 import { startRoutingEmulator } from "../helpers/routing-emulator";
+import { useSqsStandin } from "../helpers/sqs-standin";
 
 const SCHEDULES = "test/fixtures/schedule/schedules.yaml";
 const NOW = () => new Date("2026-01-15T18:00:42.000Z");
@@ -155,24 +154,16 @@ describe("schedule CLI", () => {
 
 describe("schedule run in queue mode", () => {
   const QUEUE_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/jobs";
-  const sqs = mockClient(SQSClient);
+  const MISSING_QUEUE_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/missing";
+  // The CLI signs with the AWS SDK's credential chain, which reads the keys from process.env.
+  const aws = useSqsStandin([QUEUE_URL]);
   let dataDir: string;
 
-  beforeAll(() => {
-    // Should the mock miss a call, the SDK's credential chain then fails here instead of asking
-    // the EC2 instance metadata service.
-    vi.stubEnv("AWS_EC2_METADATA_DISABLED", "true");
-  });
   beforeEach(() => {
     dataDir = mkdtempSync(join(tmpdir(), "secmaster-bridge-cli-schedule-"));
   });
   afterEach(() => {
-    sqs.reset();
     rmSync(dataDir, { recursive: true, force: true });
-  });
-  afterAll(() => {
-    vi.unstubAllEnvs();
-    sqs.restore();
   });
 
   it("enqueues the job in the local queue", async () => {
@@ -197,30 +188,34 @@ describe("schedule run in queue mode", () => {
   });
 
   it("sends the job to BRIDGE_QUEUE_URL", async () => {
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: "m0", MessageId: "message-1", MD5OfMessageBody: "" }] });
     const run = capture();
 
     const code = await scheduleCommand(["run", "hourly-sweep", "--at", "2026-01-15T19:00:00Z"], run.io, {
+      ...aws.standin.env(),
       BRIDGE_SCHEDULES_FILE: SCHEDULES,
       BRIDGE_MODE: "queue",
       BRIDGE_QUEUE_URL: QUEUE_URL,
     });
 
+    expect(run.text.err).toBe("");
     expect(code).toBe(0);
     expect(run.text.out).toMatch(/^queued 9c80b861-8fec-5d32-a85f-aac885d6e54d \(schedule hourly-sweep at 2026-01-15T19:00:00\.000Z, workflow aaaaaaaa-0000-4000-8000-000000000005\) in https:/);
-    const input = sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input;
-    expect(input.QueueUrl).toBe(QUEUE_URL);
-    expect(input.Entries).toHaveLength(1);
-    const job = decodeEnvelope(input.Entries![0]!.MessageBody!).job;
+    const inputs = aws.sqs.inputs("SendMessageBatch");
+    expect(inputs).toHaveLength(1);
+    expect(inputs[0]!.QueueUrl).toBe(QUEUE_URL);
+    const entries = inputs[0]!.Entries as { MessageBody: string }[];
+    expect(entries).toHaveLength(1);
+    const job = decodeEnvelope(entries[0]!.MessageBody).job;
     expect(job.workspaceId).toBe("11111111-2222-4333-8444-555555555555");
     expect(job.workflowId).toBe("aaaaaaaa-0000-4000-8000-000000000005");
+    expect(aws.sqs.messages(QUEUE_URL)).toHaveLength(1);
   });
 
-  it("fails when the queue rejects the job", async () => {
-    sqs.on(SendMessageBatchCommand).rejects(new Error("connect ECONNREFUSED"));
+  it("fails when the queue does not exist", async () => {
     const run = capture();
 
-    const code = await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-15T18:00:00Z", "--queue-url", QUEUE_URL], run.io, {
+    const code = await scheduleCommand(["run", "nightly-posture", "--at", "2026-01-15T18:00:00Z", "--queue-url", MISSING_QUEUE_URL], run.io, {
+      ...aws.standin.env(),
       BRIDGE_SCHEDULES_FILE: SCHEDULES,
     });
 
@@ -229,6 +224,7 @@ describe("schedule run in queue mode", () => {
     expect(run.text.err).toMatch(
       /^BRIDGE\.QUEUE_UNAVAILABLE: failed to enqueue the start job 41440672-9265-5de0-b13c-cc19da30fc68 for schedule nightly-posture at 2026-01-15T18:00:00\.000Z: /,
     );
+    expect(run.text.err).toContain(`failed to call SQS SendMessageBatch on ${MISSING_QUEUE_URL}: QueueDoesNotExist (HTTP 400)`);
   });
 
   it("rejects --no-store and an unknown mode", async () => {

@@ -1,43 +1,70 @@
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { SqsQueue } from "../../lib/delivery/sqs";
+import { startAwsStandin, type AwsStandin } from "../helpers/aws-standin";
+import { serveSqs, stubStandinEnv, type SqsModel } from "../helpers/sqs-standin";
 
-const QUEUE_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/secmaster-bridge-test-dead-letters";
+// A queue URL of the AWS form, whose region the queue may use, and one of a local emulator's form.
+const AWS_QUEUE_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/secmaster-bridge-test-dead-letters";
+let localQueueUrl: string;
 
-// Mocks `send` of every SQSClient, including the one the queue makes itself: nothing leaves the process.
-const sqs = mockClient(SQSClient);
+let standin: AwsStandin;
+let sqs: SqsModel;
 
-afterEach(() => {
-  sqs.reset();
+/** Clears every variable the queue's client reads, so no setting of this machine leaks in. */
+function clearAwsEnv(): void {
+  for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]) {
+    vi.stubEnv(name, "");
+  }
+}
+
+beforeEach(async () => {
+  standin = await startAwsStandin({ region: "ap-southeast-1" });
+  localQueueUrl = `${standin.url}/123456789012/lazy-jobs`;
+  sqs = serveSqs(standin, { queues: [AWS_QUEUE_URL, localQueueUrl] });
+  clearAwsEnv();
 });
 
-afterAll(() => {
-  sqs.restore();
+afterEach(async () => {
+  vi.unstubAllEnvs();
+  expect(standin.refused).toEqual([]);
+  await standin.close();
 });
 
 describe("SqsQueue without a client", () => {
-  it("makes its own client on the first request and sends through it", async () => {
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: "m0", MessageId: "sqs-1", MD5OfMessageBody: "" }], Failed: [] });
-    const queue = new SqsQueue({ queueUrl: QUEUE_URL });
+  it("makes its client on the first send", async () => {
+    // No region is set and the URL names none, so a client made now would throw.
+    const queue = new SqsQueue({ queueUrl: localQueueUrl });
+    stubStandinEnv(standin);
 
     const results = await queue.send([{ id: "job-1", body: "{}" }]);
-    queue.destroy();
 
-    expect(results).toEqual([{ id: "job-1", ok: true, messageId: "sqs-1" }]);
-    const input = sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input;
-    expect(input.QueueUrl).toBe(QUEUE_URL);
-    expect(input.Entries).toEqual([{ Id: "m0", MessageBody: "{}" }]);
+    expect(results).toEqual([{ id: "job-1", ok: true, messageId: "00000000-0000-4000-8000-000000000001" }]);
+    expect(sqs.inputs("SendMessageBatch")).toEqual([{ QueueUrl: localQueueUrl, Entries: [{ Id: "m0", MessageBody: "{}" }] }]);
   });
 
-  it("reports a failed request per message like a queue with a client", async () => {
-    sqs.on(SendMessageBatchCommand).rejects(Object.assign(new Error("queue does not exist"), { name: "QueueDoesNotExist" }));
-    const queue = new SqsQueue({ queueUrl: QUEUE_URL, sleep: () => Promise.resolve() });
+  it("takes the region from the queue URL without AWS_REGION", async () => {
+    stubStandinEnv(standin, { AWS_REGION: "" });
+    const queue = new SqsQueue({ queueUrl: AWS_QUEUE_URL });
 
-    const [result] = await queue.send([{ id: "job-2", body: "{}" }]);
-    queue.destroy();
+    const count = await queue.approximateCount();
 
-    expect(result).toMatchObject({ id: "job-2", ok: false });
-    expect(result!.ok ? undefined : result!.error.code).toBe("BRIDGE.QUEUE_UNAVAILABLE");
+    // The stand-in rejects a signature whose scope names another region than ap-southeast-1.
+    expect(count).toBe(0);
+    expect(sqs.inputs("GetQueueAttributes")).toHaveLength(1);
+  });
+
+  it("reports a client it cannot make, then retries", async () => {
+    const queue = new SqsQueue({ queueUrl: localQueueUrl, sleep: () => Promise.resolve() });
+
+    const [failed] = await queue.send([{ id: "job-2", body: "{}" }]);
+    stubStandinEnv(standin);
+    const [sent] = await queue.send([{ id: "job-3", body: "{}" }]);
+
+    expect(failed!.ok).toBe(false);
+    if (failed!.ok) return;
+    expect(failed!.error.code).toBe("BRIDGE.QUEUE_UNAVAILABLE");
+    expect(failed!.error.message).toBe(`failed to call SQS SendMessageBatch on ${localQueueUrl}: ConfigError: no AWS region: set AWS_REGION (Lambda sets it)`);
+    expect(sent).toEqual({ id: "job-3", ok: true, messageId: "00000000-0000-4000-8000-000000000001" });
+    expect(sqs.inputs("SendMessageBatch")).toHaveLength(1);
   });
 });

@@ -5,72 +5,78 @@ import {
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SQSClient,
-  type SendMessageBatchCommandInput,
 } from "@aws-sdk/client-sqs";
-import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AwsJsonClient, AwsServiceError, SQS } from "../../lib/aws/client";
 import { decodeEnvelope, enqueueJobs, MAX_JOB_BYTES, MAX_MESSAGE_BYTES } from "../../lib/delivery/queue";
 import { chunkBySize, SqsQueue } from "../../lib/delivery/sqs";
+import { startAwsStandin, StandinFault, type AwsStandin } from "../helpers/aws-standin";
+import { serveSqs, type SqsModel } from "../helpers/sqs-standin";
 import { jobFor } from "./harness";
 
 const QUEUE_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/secmaster-bridge-test-jobs";
+const MISSING_QUEUE_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/secmaster-bridge-test-missing";
+const SENT_AT_MS = 1768465800000;
 
-// The real SDK client, with its `send` replaced by the mock: nothing leaves the process.
-const client = new SQSClient({ region: "ap-southeast-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
-const sqs = mockClient(client);
+// Every test gets a fresh stand-in on 127.0.0.1 with the SQS model behind it and one empty queue.
+let standin: AwsStandin;
+let sqs: SqsModel;
+let client: AwsJsonClient;
 
-function queue(): SqsQueue {
-  return new SqsQueue({ client, queueUrl: QUEUE_URL, sleep: () => Promise.resolve() });
+beforeEach(async () => {
+  standin = await startAwsStandin({ region: "ap-southeast-1" });
+  sqs = serveSqs(standin, { queues: [QUEUE_URL], nowMs: () => SENT_AT_MS });
+  // The client's own retries of whole requests wait for nothing here.
+  client = new AwsJsonClient({ service: SQS, env: standin.env(), sleep: () => Promise.resolve() });
+});
+
+afterEach(async () => {
+  expect(standin.refused).toEqual([]);
+  await standin.close();
+});
+
+function queue(queueUrl = QUEUE_URL): SqsQueue {
+  return new SqsQueue({ client, queueUrl, sleep: () => Promise.resolve() });
 }
 
 function messages(count: number, bodyBytes = 10): { id: string; body: string }[] {
   return Array.from({ length: count }, (_, index) => ({ id: `job-${index}`, body: "x".repeat(bodyBytes) }));
 }
 
-function entriesOf(callIndex: number): NonNullable<SendMessageBatchCommandInput["Entries"]> {
-  return sqs.commandCalls(SendMessageBatchCommand)[callIndex]!.args[0].input.Entries!;
+interface SentEntry {
+  Id: string;
+  MessageBody: string;
 }
 
-beforeEach(() => {
-  sqs.reset();
-});
+function entriesOf(callIndex: number): SentEntry[] {
+  return sqs.inputs("SendMessageBatch")[callIndex]!.Entries as SentEntry[];
+}
 
-afterAll(() => {
-  sqs.restore();
-  client.destroy();
-});
+function batchSizes(operation: string): number[] {
+  return sqs.inputs(operation).map((input) => (input.Entries as unknown[]).length);
+}
 
 describe("SqsQueue.send", () => {
   it("sends 25 messages in batches of 10, 10 and 5", async () => {
-    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
-      Successful: input.Entries!.map((entry) => ({ Id: entry.Id, MessageId: `sqs-${entry.MessageBody}`, MD5OfMessageBody: "" })),
-      Failed: [],
-    }));
-
     const results = await queue().send(messages(25).map((message, index) => ({ ...message, body: `body-${index}` })));
 
-    const calls = sqs.commandCalls(SendMessageBatchCommand);
-    expect(calls.map((call) => call.args[0].input.Entries!.length)).toEqual([10, 10, 5]);
-    expect(calls[0]!.args[0].input.QueueUrl).toBe(QUEUE_URL);
+    expect(batchSizes("SendMessageBatch")).toEqual([10, 10, 5]);
+    expect(sqs.inputs("SendMessageBatch")[0]!.QueueUrl).toBe(QUEUE_URL);
+    expect(entriesOf(0)[0]).toEqual({ Id: "m0", MessageBody: "body-0" });
     expect(results).toHaveLength(25);
     expect(results.every((result) => result.ok)).toBe(true);
-    expect(results[24]).toEqual({ id: "job-24", ok: true, messageId: "sqs-body-24" });
+    expect(results[24]).toEqual({ id: "job-24", ok: true, messageId: "00000000-0000-4000-8000-000000000025" });
+    expect(sqs.messages(QUEUE_URL).map((message) => message.body).slice(-2)).toEqual(["body-23", "body-24"]);
   });
 
   it("starts a new batch before 256 KiB of bodies", async () => {
-    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
-      Successful: input.Entries!.map((entry) => ({ Id: entry.Id, MessageId: "m", MD5OfMessageBody: "" })),
-    }));
-
     await queue().send(messages(5, 100_000));
 
-    expect(sqs.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input.Entries!.length)).toEqual([2, 2, 1]);
+    expect(batchSizes("SendMessageBatch")).toEqual([2, 2, 1]);
+    expect(sqs.messages(QUEUE_URL)).toHaveLength(5);
   });
 
   it("rejects an oversize message before sending anything for it", async () => {
-    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
-      Successful: input.Entries!.map((entry) => ({ Id: entry.Id, MessageId: "m", MD5OfMessageBody: "" })),
-    }));
     const batch = [
       { id: "small", body: "{}" },
       { id: "huge", body: "y".repeat(MAX_MESSAGE_BYTES + 1) },
@@ -78,7 +84,7 @@ describe("SqsQueue.send", () => {
 
     const results = await queue().send(batch);
 
-    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
+    expect(sqs.inputs("SendMessageBatch")).toHaveLength(1);
     expect(entriesOf(0).map((entry) => entry.MessageBody)).toEqual(["{}"]);
     expect(results[0]).toMatchObject({ id: "small", ok: true });
     const huge = results[1]!;
@@ -89,61 +95,88 @@ describe("SqsQueue.send", () => {
     expect(huge.error.message).toContain("262144 bytes");
   });
 
-  it("sends entries that SQS failed again and reports sender faults", async () => {
-    sqs
-      .on(SendMessageBatchCommand)
-      .resolvesOnce({
-        Successful: [{ Id: "m0", MessageId: "sqs-0", MD5OfMessageBody: "" }],
-        Failed: [
-          { Id: "m1", SenderFault: false, Code: "InternalError", Message: "try again" },
-          { Id: "m2", SenderFault: true, Code: "InvalidMessageContents", Message: "bad characters" },
-        ],
-      })
-      .resolvesOnce({ Successful: [{ Id: "m0", MessageId: "sqs-1", MD5OfMessageBody: "" }] });
+  it("sends an entry SQS failed on its side again", async () => {
+    let failures = 0;
+    sqs.failEntries((entry) => (entry.MessageBody === "body-1" && failures++ === 0 ? { SenderFault: false, Code: "InternalError", Message: "try again" } : undefined));
 
     const results = await queue().send(messages(3).map((message, index) => ({ ...message, body: `body-${index}` })));
 
-    const calls = sqs.commandCalls(SendMessageBatchCommand);
-    expect(calls).toHaveLength(2);
-    expect(entriesOf(1).map((entry) => entry.MessageBody)).toEqual(["body-1"]);
-    expect(results[0]).toEqual({ id: "job-0", ok: true, messageId: "sqs-0" });
-    expect(results[1]).toEqual({ id: "job-1", ok: true, messageId: "sqs-1" });
-    const rejected = results[2]!;
+    expect(batchSizes("SendMessageBatch")).toEqual([3, 1]);
+    expect(entriesOf(1)).toEqual([{ Id: "m0", MessageBody: "body-1" }]);
+    expect(results).toEqual([
+      { id: "job-0", ok: true, messageId: "00000000-0000-4000-8000-000000000001" },
+      { id: "job-1", ok: true, messageId: "00000000-0000-4000-8000-000000000003" },
+      { id: "job-2", ok: true, messageId: "00000000-0000-4000-8000-000000000002" },
+    ]);
+    expect(sqs.messages(QUEUE_URL).map((message) => message.body)).toEqual(["body-0", "body-2", "body-1"]);
+  });
+
+  it("reports a sender fault as 422 without sending it again", async () => {
+    // SQS rejects U+0000 in a body, so the model fails this entry as the sender's fault.
+    const results = await queue().send([
+      { id: "good", body: "body-0" },
+      { id: "bad", body: "bad \u0000 character" },
+    ]);
+
+    expect(sqs.inputs("SendMessageBatch")).toHaveLength(1);
+    expect(results[0]).toEqual({ id: "good", ok: true, messageId: "00000000-0000-4000-8000-000000000001" });
+    const rejected = results[1]!;
+    expect(rejected.id).toBe("bad");
     expect(rejected.ok).toBe(false);
     if (rejected.ok) return;
     expect(rejected.error.code).toBe("BRIDGE.ENQUEUE_FAILED");
     expect(rejected.error.statusCode).toBe(422);
-    expect(rejected.error.message).toContain("InvalidMessageContents");
+    expect(rejected.error.message).toContain(`failed to send a job to ${QUEUE_URL}: SQS rejected the message (InvalidMessageContents): Invalid characters found`);
   });
 
   it("reports an entry SQS keeps failing after three attempts", async () => {
-    sqs.on(SendMessageBatchCommand).resolves({ Failed: [{ Id: "m0", SenderFault: false, Code: "ServiceUnavailable" }] });
+    sqs.failEntries(() => ({ SenderFault: false, Code: "ServiceUnavailable" }));
 
     const [result] = await queue().send(messages(1));
 
-    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(3);
+    expect(sqs.inputs("SendMessageBatch")).toHaveLength(3);
     expect(result!.ok).toBe(false);
     if (result!.ok) return;
     expect(result!.error.code).toBe("BRIDGE.ENQUEUE_FAILED");
     expect(result!.error.statusCode).toBe(503);
     expect(result!.error.message).toContain("after 3 attempts (ServiceUnavailable)");
+    expect(sqs.messages(QUEUE_URL)).toEqual([]);
   });
 
-  it("fails every entry of a request that throws", async () => {
-    sqs.on(SendMessageBatchCommand).rejects(Object.assign(new Error("throttled"), { name: "RequestThrottled" }));
+  it("fails every entry of a request the client gave up on", async () => {
+    standin.handle("AmazonSQS.SendMessageBatch", () => {
+      throw new StandinFault("RequestThrottled", "Request is throttled.", 400, { headers: { "x-amzn-query-error": "RequestThrottled;Sender" } });
+    });
 
     const results = await queue().send(messages(12));
 
+    // Two chunks, each tried three times by the client and not again by the queue.
+    expect(sqs.inputs("SendMessageBatch")).toHaveLength(6);
     expect(results).toHaveLength(12);
     expect(results.every((result) => !result.ok && result.error.code === "BRIDGE.QUEUE_UNAVAILABLE")).toBe(true);
+    const [first] = results;
+    expect(first!.ok ? undefined : first!.error.message).toBe(`failed to call SQS SendMessageBatch on ${QUEUE_URL}: RequestThrottled (HTTP 400)`);
+  });
+
+  it("reports a missing queue as unavailable", async () => {
+    const results = await queue(MISSING_QUEUE_URL).send(messages(2));
+
+    expect(sqs.inputs("SendMessageBatch")).toHaveLength(1);
+    expect(results.map((result) => result.id)).toEqual(["job-0", "job-1"]);
+    for (const result of results) {
+      expect(result.ok).toBe(false);
+      if (result.ok) continue;
+      expect(result.error.code).toBe("BRIDGE.QUEUE_UNAVAILABLE");
+      expect(result.error.statusCode).toBe(503);
+      expect(result.error.message).toBe(`failed to call SQS SendMessageBatch on ${MISSING_QUEUE_URL}: QueueDoesNotExist (HTTP 400)`);
+      expect(result.error.cause).toBeInstanceOf(AwsServiceError);
+      expect((result.error.cause as AwsServiceError).code).toBe("QueueDoesNotExist");
+    }
   });
 });
 
 describe("enqueueJobs over SQS", () => {
   it("sends job envelopes and reports each job", async () => {
-    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
-      Successful: input.Entries!.map((entry) => ({ Id: entry.Id, MessageId: `sqs-${entry.Id}`, MD5OfMessageBody: "" })),
-    }));
     // source_url is never shortened, so this job cannot be made to fit.
     const large = jobFor(2, { content: { title: "big", source_url: `https://example.com/${"u".repeat(MAX_MESSAGE_BYTES)}` } });
 
@@ -152,7 +185,7 @@ describe("enqueueJobs over SQS", () => {
     expect(results.map((result) => result.status)).toEqual(["accepted", "failed", "accepted"]);
     expect(results[1]).toMatchObject({ status: "failed", error: { code: "BRIDGE.JOB_TOO_LARGE", statusCode: 422, field: "source_url" } });
     expect(results[1]).toMatchObject({ error: { message: expect.stringContaining(large.actionInstanceId) } });
-    const sent = entriesOf(0).map((entry) => decodeEnvelope(entry.MessageBody!));
+    const sent = entriesOf(0).map((entry) => decodeEnvelope(entry.MessageBody));
     expect(sent.map((envelope) => envelope.job.actionInstanceId)).toEqual([jobFor(1).actionInstanceId, jobFor(3).actionInstanceId]);
     expect(sent[0]!.priorAttempts).toBe(0);
   });
@@ -160,17 +193,14 @@ describe("enqueueJobs over SQS", () => {
 
 describe("enqueueJobs with an over-size description", () => {
   it("sends the job with its description truncated", async () => {
-    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
-      Successful: input.Entries!.map((entry) => ({ Id: entry.Id, MessageId: `sqs-${entry.Id}`, MD5OfMessageBody: "" })),
-    }));
     const large = jobFor(2, { content: { title: "big", severity: "High", description: "d".repeat(300_000) } });
 
     const [result] = await enqueueJobs(queue(), [large]);
 
     expect(result).toMatchObject({ status: "accepted", truncated: [{ field: "description", removedBytes: 42_325 }] });
     const [sent] = entriesOf(0);
-    expect(Buffer.byteLength(sent!.MessageBody!)).toBeLessThanOrEqual(MAX_JOB_BYTES + 100);
-    const { job } = decodeEnvelope(sent!.MessageBody!);
+    expect(Buffer.byteLength(sent!.MessageBody)).toBeLessThanOrEqual(MAX_JOB_BYTES + 100);
+    const { job } = decodeEnvelope(sent!.MessageBody);
     expect(job.actionInstanceId).toBe(large.actionInstanceId);
     expect(job.content.title).toBe("big");
     expect(job.content.severity).toBe("High");
@@ -178,9 +208,6 @@ describe("enqueueJobs with an over-size description", () => {
   });
 
   it("truncates the same job the same way every time", async () => {
-    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
-      Successful: input.Entries!.map((entry) => ({ Id: entry.Id, MessageId: `sqs-${entry.Id}`, MD5OfMessageBody: "" })),
-    }));
     const large = jobFor(2, { content: { description: "x".repeat(280_000), labels: "team=secops" } });
 
     await enqueueJobs(queue(), [large]);
@@ -192,43 +219,83 @@ describe("enqueueJobs with an over-size description", () => {
 
 describe("SqsQueue consumer side", () => {
   it("maps received messages and their receive counts", async () => {
-    sqs.on(ReceiveMessageCommand).resolves({
-      Messages: [{ MessageId: "id-1", ReceiptHandle: "rh-1", Body: "{}", Attributes: { ApproximateReceiveCount: "3", SentTimestamp: "1768465800000" } }],
+    const jobs = queue();
+    await jobs.send([{ id: "job-1", body: "{}" }]);
+    // Two receives that make the message visible again at once, so the third is its third.
+    await jobs.receive({ maxMessages: 1, visibilityTimeoutMs: 0 });
+    await jobs.receive({ maxMessages: 1, visibilityTimeoutMs: 0 });
+
+    const received = await jobs.receive({ maxMessages: 50, visibilityTimeoutMs: 1_500, waitTimeMs: 1_000 });
+
+    expect(received).toEqual([
+      { messageId: "00000000-0000-4000-8000-000000000001", receiptHandle: "rh-000000000001-3", body: "{}", receiveCount: 3, sentAtMs: SENT_AT_MS },
+    ]);
+    const input = sqs.inputs("ReceiveMessage")[2]!;
+    expect(input).toEqual({
+      QueueUrl: QUEUE_URL,
+      MaxNumberOfMessages: 10,
+      VisibilityTimeout: 2,
+      WaitTimeSeconds: 1,
+      MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp"],
     });
-
-    const received = await queue().receive({ maxMessages: 50, visibilityTimeoutMs: 1_500, waitTimeMs: 1_000 });
-
-    expect(received).toEqual([{ messageId: "id-1", receiptHandle: "rh-1", body: "{}", receiveCount: 3, sentAtMs: 1768465800000 }]);
-    const input = sqs.commandCalls(ReceiveMessageCommand)[0]!.args[0].input;
-    expect(input.MaxNumberOfMessages).toBe(10);
-    expect(input.VisibilityTimeout).toBe(2);
-    expect(input.WaitTimeSeconds).toBe(1);
   });
 
   it("returns the handles SQS could not delete", async () => {
-    sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: "d0" }], Failed: [{ Id: "d1", SenderFault: true, Code: "ReceiptHandleIsInvalid" }] });
+    const jobs = queue();
+    await jobs.send([{ id: "job-1", body: "{}" }]);
+    const [received] = await jobs.receive({ maxMessages: 1, visibilityTimeoutMs: 30_000 });
 
-    const failed = await queue().delete(["rh-a", "rh-b"]);
+    const failed = await jobs.delete([received!.receiptHandle, "rh-unknown"]);
 
-    expect(failed).toEqual(["rh-b"]);
+    expect(failed).toEqual(["rh-unknown"]);
+    expect(sqs.inputs("DeleteMessageBatch")[0]).toEqual({
+      QueueUrl: QUEUE_URL,
+      Entries: [
+        { Id: "d0", ReceiptHandle: "rh-000000000001-1" },
+        { Id: "d1", ReceiptHandle: "rh-unknown" },
+      ],
+    });
+    expect(sqs.messages(QUEUE_URL)).toEqual([]);
   });
 
   it("changes visibility in seconds and in batches of 10", async () => {
-    sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [] });
-    const entries = Array.from({ length: 11 }, (_, index) => ({ receiptHandle: `rh-${index}`, visibilityTimeoutMs: 2_500 }));
+    const jobs = queue();
+    await jobs.send(messages(11));
+    const received = [...(await jobs.receive({ maxMessages: 10, visibilityTimeoutMs: 30_000 })), ...(await jobs.receive({ maxMessages: 10, visibilityTimeoutMs: 30_000 }))];
+    const entries = received.map((message) => ({ receiptHandle: message.receiptHandle, visibilityTimeoutMs: 2_500 }));
 
-    const failed = await queue().changeVisibility(entries);
+    const failed = await jobs.changeVisibility(entries);
 
-    const calls = sqs.commandCalls(ChangeMessageVisibilityBatchCommand);
+    expect(received).toHaveLength(11);
     expect(failed).toEqual([]);
-    expect(calls.map((call) => call.args[0].input.Entries!.length)).toEqual([10, 1]);
-    expect(calls[0]!.args[0].input.Entries![0]).toEqual({ Id: "v0", ReceiptHandle: "rh-0", VisibilityTimeout: 3 });
+    expect(batchSizes("ChangeMessageVisibilityBatch")).toEqual([10, 1]);
+    expect((sqs.inputs("ChangeMessageVisibilityBatch")[0]!.Entries as unknown[])[0]).toEqual({ Id: "v0", ReceiptHandle: "rh-000000000001-1", VisibilityTimeout: 3 });
+    expect(sqs.messages(QUEUE_URL).map((message) => message.visibleAtMs - SENT_AT_MS)).toEqual(Array.from({ length: 11 }, () => 3_000));
+  });
+
+  it("returns every handle of a batch request that failed", async () => {
+    const failed = await queue(MISSING_QUEUE_URL).delete(["rh-a", "rh-b"]);
+
+    expect(failed).toEqual(["rh-a", "rh-b"]);
   });
 
   it("reads the approximate number of messages", async () => {
-    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: "1234" } });
+    await queue().send(messages(12));
 
-    expect(await queue().approximateCount()).toBe(1234);
+    expect(await queue().approximateCount()).toBe(12);
+    expect(sqs.inputs("GetQueueAttributes")[0]).toEqual({ QueueUrl: QUEUE_URL, AttributeNames: ["ApproximateNumberOfMessages"] });
+  });
+
+  it("names the operation and the queue when a receive fails", async () => {
+    const failure = await queue(MISSING_QUEUE_URL)
+      .receive({ maxMessages: 1, visibilityTimeoutMs: 1_000 })
+      .catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({
+      code: "BRIDGE.QUEUE_UNAVAILABLE",
+      statusCode: 503,
+      message: `failed to call SQS ReceiveMessage on ${MISSING_QUEUE_URL}: QueueDoesNotExist (HTTP 400)`,
+    });
   });
 });
 
@@ -240,5 +307,73 @@ describe("chunkBySize", () => {
     ]);
 
     expect(chunks.map((chunk) => chunk.map((message) => message.id))).toEqual([["a"], ["b"]]);
+  });
+});
+
+describe("SQS stand-in model", () => {
+  // The AWS SDK checks the MD5 digests of bodies and parses errors by the protocol's rules, so
+  // it fails here where the model's output differs from what SQS sends.
+  function sdkClient(): SQSClient {
+    return new SQSClient({ region: standin.region, endpoint: standin.url, credentials: standin.credentials, maxAttempts: 1 });
+  }
+
+  it("works with the AWS SDK client", async () => {
+    const sdk = sdkClient();
+    try {
+      const sent = await sdk.send(
+        new SendMessageBatchCommand({
+          QueueUrl: QUEUE_URL,
+          Entries: [
+            { Id: "a", MessageBody: "from the SDK ✓" },
+            { Id: "b", MessageBody: "bad \u0000" },
+          ],
+        }),
+      );
+      const [fromQueue] = await queue().send([{ id: "q", body: "from SqsQueue" }]);
+      const [readByQueue] = await queue().receive({ maxMessages: 1, visibilityTimeoutMs: 0 });
+      const readBySdk = await sdk.send(
+        new ReceiveMessageCommand({ QueueUrl: QUEUE_URL, MaxNumberOfMessages: 10, VisibilityTimeout: 60, MessageSystemAttributeNames: ["All"] }),
+      );
+      const changed = await sdk.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: QUEUE_URL,
+          Entries: [
+            { Id: "c0", ReceiptHandle: readBySdk.Messages![0]!.ReceiptHandle!, VisibilityTimeout: 5 },
+            { Id: "c1", ReceiptHandle: "rh-unknown", VisibilityTimeout: 5 },
+          ],
+        }),
+      );
+      const deleted = await sdk.send(
+        new DeleteMessageBatchCommand({ QueueUrl: QUEUE_URL, Entries: readBySdk.Messages!.map((message, index) => ({ Id: `d${index}`, ReceiptHandle: message.ReceiptHandle! })) }),
+      );
+      const attributes = await sdk.send(new GetQueueAttributesCommand({ QueueUrl: QUEUE_URL, AttributeNames: ["ApproximateNumberOfMessages"] }));
+
+      expect(sent.Successful).toEqual([{ Id: "a", MessageId: "00000000-0000-4000-8000-000000000001", MD5OfMessageBody: "20eca508080c276adfd61c7f505e3159" }]);
+      expect(sent.Failed).toEqual([expect.objectContaining({ Id: "b", SenderFault: true, Code: "InvalidMessageContents" })]);
+      expect(fromQueue).toEqual({ id: "q", ok: true, messageId: "00000000-0000-4000-8000-000000000002" });
+      expect(readByQueue).toEqual({ messageId: "00000000-0000-4000-8000-000000000001", receiptHandle: "rh-000000000001-1", body: "from the SDK ✓", receiveCount: 1, sentAtMs: SENT_AT_MS });
+      expect(readBySdk.Messages!.map((message) => [message.Body, message.Attributes?.ApproximateReceiveCount, message.Attributes?.SentTimestamp])).toEqual([
+        ["from the SDK ✓", "2", String(SENT_AT_MS)],
+        ["from SqsQueue", "1", String(SENT_AT_MS)],
+      ]);
+      expect(changed.Successful).toEqual([{ Id: "c0" }]);
+      expect(changed.Failed).toEqual([expect.objectContaining({ Id: "c1", SenderFault: true, Code: "ReceiptHandleIsInvalid" })]);
+      expect(deleted.Successful).toEqual([{ Id: "d0" }, { Id: "d1" }]);
+      expect(attributes.Attributes).toEqual({ ApproximateNumberOfMessages: "0" });
+    } finally {
+      sdk.destroy();
+    }
+  });
+
+  it("reports a missing queue to the SDK", async () => {
+    const sdk = sdkClient();
+    try {
+      const failure = await sdk.send(new SendMessageBatchCommand({ QueueUrl: MISSING_QUEUE_URL, Entries: [{ Id: "a", MessageBody: "{}" }] })).catch((error: unknown) => error);
+
+      expect(failure).toMatchObject({ name: "QueueDoesNotExist", $metadata: { httpStatusCode: 400 } });
+      expect((failure as Error).message).toBe("The specified queue does not exist.");
+    } finally {
+      sdk.destroy();
+    }
   });
 });

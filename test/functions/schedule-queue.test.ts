@@ -1,10 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import type { Context } from "aws-lambda";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createScheduleHandler } from "../../functions/schedule";
 import { loadConfig } from "../../lib/config";
@@ -16,27 +13,51 @@ import { ensureIdempotencyTable, startDynalite, type LocalDynamoDB } from "../..
 import type { RunningEmulator } from "../../lib/local/emulator";
 import { createRuntime, type Runtime } from "../../lib/runtime";
 import { readSchedulesFile } from "../../lib/schedule/load";
+import { startAwsStandin, StandinFault, type AwsStandin } from "../helpers/aws-standin";
 import { ROUTING_IDS, startRoutingEmulator } from "../helpers/routing-emulator";
+import { serveSqs, stubStandinEnv, type SqsModel } from "../helpers/sqs-standin";
 
 const CONTEXT = { awsRequestId: "schedule-queue-test", functionName: "schedule", getRemainingTimeInMillis: () => 60_000 } as Context;
 const SCHEDULES_FILE = "test/fixtures/schedule/schedules.yaml";
 const QUEUE_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/jobs";
 const NIGHTLY = { schedule: "nightly-posture", time: "2026-01-15T18:00:00Z", event_id: "e-1" };
 
-// One mock per client class for the whole file: a second mockClient of the same class would
-// replace the first one's stub.
-const sqs = mockClient(SQSClient);
-const ssm = mockClient(SSMClient);
+const SSM_PARAMETERS: Record<string, string> = {
+  "/secmaster-bridge/test/secmaster/ak": ROUTING_IDS.accessKey,
+  "/secmaster-bridge/test/secmaster/sk": ROUTING_IDS.secretKey,
+};
+
+// One stand-in for the whole file serves SQS and SSM, because the schedule function's module
+// keeps the runtime, and so the queue's client, across tests. process.env points at it.
+let standin: AwsStandin;
+let sqs: SqsModel;
 
 // Every test points SecMaster at this emulator and checks at the end that no request reached it.
 let emulator: RunningEmulator;
 /** Queue-mode settings whose SecMaster keys are SSM references, as on Lambda. */
 let queueEnv: Record<string, string>;
 
+function serveSsm(): void {
+  const parameterOf = (name: string) => ({ Name: name, Type: "SecureString", Value: SSM_PARAMETERS[name], Version: 1 });
+  standin.handle("AmazonSSM.GetParameters", (input) => {
+    const names = input.Names as string[];
+    return {
+      Parameters: names.filter((name) => name in SSM_PARAMETERS).map(parameterOf),
+      InvalidParameters: names.filter((name) => !(name in SSM_PARAMETERS)),
+    };
+  });
+  standin.handle("AmazonSSM.GetParameter", (input) => {
+    const name = String(input.Name);
+    if (!(name in SSM_PARAMETERS)) throw new StandinFault("ParameterNotFound", `Parameter ${name} not found.`);
+    return { Parameter: parameterOf(name) };
+  });
+}
+
 beforeAll(async () => {
-  // Should a mock miss a call, the SDK's credential chain then fails here instead of asking the
-  // EC2 instance metadata service.
-  vi.stubEnv("AWS_EC2_METADATA_DISABLED", "true");
+  standin = await startAwsStandin({ region: "ap-southeast-1" });
+  sqs = serveSqs(standin, { queues: [QUEUE_URL] });
+  serveSsm();
+  stubStandinEnv(standin);
   const started = await startRoutingEmulator();
   emulator = started.emulator;
   queueEnv = {
@@ -47,13 +68,14 @@ beforeAll(async () => {
   };
 });
 afterEach(() => {
-  sqs.reset();
-  ssm.reset();
+  expect(standin.refused).toEqual([]);
+  // A fresh model per test: empty queues, no calls and the model's own handlers back.
+  standin.calls.splice(0);
+  sqs = serveSqs(standin, { queues: [QUEUE_URL] });
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
-  sqs.restore();
-  ssm.restore();
+  await standin.close();
   expect(emulator.stats().requests).toBe(0);
   await emulator.close();
 });
@@ -184,32 +206,36 @@ describe("schedule function on SQS", () => {
   });
 
   it("sends one message to the jobs queue", async () => {
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: "m0", MessageId: "message-1", MD5OfMessageBody: "" }] });
-
     const result = await handler(NIGHTLY, CONTEXT);
 
     expect(result.status).toBe("accepted");
-    const calls = sqs.commandCalls(SendMessageBatchCommand);
-    expect(calls).toHaveLength(1);
-    const input = calls[0]!.args[0].input;
-    expect(input.QueueUrl).toBe(QUEUE_URL);
-    expect(input.Entries).toHaveLength(1);
-    expect(decodeEnvelope(input.Entries![0]!.MessageBody!).job.actionInstanceId).toBe("41440672-9265-5de0-b13c-cc19da30fc68");
+    const inputs = sqs.inputs("SendMessageBatch");
+    expect(inputs).toHaveLength(1);
+    expect(inputs[0]!.QueueUrl).toBe(QUEUE_URL);
+    const entries = inputs[0]!.Entries as { MessageBody: string }[];
+    expect(entries).toHaveLength(1);
+    expect(decodeEnvelope(entries[0]!.MessageBody).job.actionInstanceId).toBe("41440672-9265-5de0-b13c-cc19da30fc68");
+    expect(sqs.messages(QUEUE_URL)).toHaveLength(1);
   });
 
-  it("throws when SQS cannot be reached", async () => {
-    sqs.on(SendMessageBatchCommand).rejects(new Error("connect ECONNREFUSED"));
+  it("throws when SQS is unavailable", async () => {
+    standin.handle("AmazonSQS.SendMessageBatch", () => {
+      throw new StandinFault("ServiceUnavailable", "Service is unavailable. Try again later.", 503);
+    });
 
     const failure = (await handler(NIGHTLY, CONTEXT).catch((error: unknown) => error)) as BridgeError;
 
     expect(failure.code).toBe("BRIDGE.QUEUE_UNAVAILABLE");
-    expect(failure.message).toMatch(
-      /^failed to enqueue the start job 41440672-9265-5de0-b13c-cc19da30fc68 for schedule nightly-posture at 2026-01-15T18:00:00\.000Z: failed to call SQS SendMessageBatch/,
+    expect(failure.message).toBe(
+      "failed to enqueue the start job 41440672-9265-5de0-b13c-cc19da30fc68 for schedule nightly-posture at 2026-01-15T18:00:00.000Z: " +
+        `failed to call SQS SendMessageBatch on ${QUEUE_URL}: ServiceUnavailable (HTTP 503)`,
     );
+    // The client tried three times.
+    expect(sqs.inputs("SendMessageBatch")).toHaveLength(3);
   });
 
   it("throws when SQS rejects the message", async () => {
-    sqs.on(SendMessageBatchCommand).resolves({ Failed: [{ Id: "m0", SenderFault: true, Code: "InvalidMessageContents" }] });
+    sqs.failEntries(() => ({ SenderFault: true, Code: "InvalidMessageContents" }));
 
     const failure = (await handler(NIGHTLY, CONTEXT).catch((error: unknown) => error)) as BridgeError;
 
@@ -225,13 +251,12 @@ describe("schedule Lambda handler in queue mode", () => {
   });
 
   it("enqueues without fetching SecMaster keys", async () => {
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: "m0", MessageId: "message-1", MD5OfMessageBody: "" }] });
     const { handler } = await import("../../functions/schedule");
 
     const result = await handler(NIGHTLY, CONTEXT);
 
     expect(result.status).toBe("accepted");
-    expect(ssm.commandCalls(GetParametersCommand)).toHaveLength(0);
-    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
+    expect(standin.calls.filter((call) => call.service === "ssm")).toEqual([]);
+    expect(sqs.inputs("SendMessageBatch")).toHaveLength(1);
   });
 });
