@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
-import { AwsJsonClient, SQS, type AwsCredentialsProvider } from "../aws/client";
 import { SEVERITIES, type Severity } from "../alert/schema";
+import { AwsJsonClient, SQS } from "../aws/client";
+import { sdkCredentialChain } from "../aws/sdk-credentials";
 import { enqueueDelivery } from "../delivery/enqueue";
 import { openLocalQueues } from "../delivery/local-queue";
 import type { MessageQueue } from "../delivery/queue";
@@ -312,28 +313,12 @@ export function openQueues(
     throw new ConfigError([`AWS_REGION: set it to the region of ${queueUrl!}, which the queue URL does not name`]);
   }
   // The endpoint comes from AWS_ENDPOINT_URL_SQS or AWS_ENDPOINT_URL of `env`, as in the AWS CLI.
-  const client = new AwsJsonClient({ service: SQS, region, env, credentials: laptopCredentials() });
+  // The credentials come from profiles and SSO as well, through the AWS SDK's chain.
+  const client = new AwsJsonClient({ service: SQS, region, env, credentials: sdkCredentialChain() });
   return {
     queue: new SqsQueue({ client, queueUrl: queueUrl! }),
     deadLetters: dlqUrl === undefined ? undefined : new SqsQueue({ client, queueUrl: dlqUrl }),
     close: () => undefined,
-  };
-}
-
-/**
- * Returns a provider over the AWS SDK's Node credential chain: environment variables, then the
- * shared config and credentials files (profiles, SSO, `credential_process`), then container and
- * instance roles. The chain is loaded on the first request, so commands on the local queue never
- * load it.
- */
-function laptopCredentials(): AwsCredentialsProvider {
-  let provider: AwsCredentialsProvider | undefined;
-  return async () => {
-    if (provider === undefined) {
-      const { defaultProvider } = await import("@aws-sdk/credential-provider-node");
-      provider = defaultProvider();
-    }
-    return provider();
   };
 }
 
