@@ -2,8 +2,8 @@
 // serverless.yml) and by scripts/build.ts, so that the deployed bundles and the measured ones match.
 "use strict";
 
-// Entry points that leave the AWS SDK v3 to the Lambda runtime instead of bundling it.
-const SDK_FROM_RUNTIME = [/(^|[\\/])functions[\\/]ingest\.ts$/];
+// The Lambda handlers. Benchmark entries that compare against the AWS SDK are not among them.
+const FUNCTION_ENTRY = /(^|[\\/])functions[\\/][\w-]+\.ts$/;
 
 function entryPaths(entryPoints) {
   if (entryPoints === undefined) return [];
@@ -12,18 +12,19 @@ function entryPaths(entryPoints) {
 }
 
 /**
- * Decides per function where the AWS SDK comes from. The queue-mode ingest function imports it
- * from the runtime, which keeps its bundle small and free of the SDK. The other functions bundle
- * the clients they use, and esbuild keeps only the commands they send from the SDK's ES modules.
- * Loading that is several times faster than loading the whole client packages from the runtime.
+ * Fails the build of a function that imports the AWS SDK. The functions call SQS, SSM, Secrets
+ * Manager and DynamoDB through lib/aws/client.ts, because loading one SDK client costs more cold
+ * start than the rest of a function. The message names the importing file, so that a new import
+ * is caught at `osls package` instead of in the cold start figures.
  */
-const awsSdkPlacement = {
-  name: "aws-sdk-placement",
+const noAwsSdk = {
+  name: "no-aws-sdk-in-functions",
   setup(build) {
-    const fromRuntime = entryPaths(build.initialOptions.entryPoints).some((path) => SDK_FROM_RUNTIME.some((pattern) => pattern.test(path)));
-    if (!fromRuntime) return;
-    build.onResolve({ filter: /^@aws-sdk\// }, (args) => ({ path: args.path, external: true }));
+    if (!entryPaths(build.initialOptions.entryPoints).some((path) => FUNCTION_ENTRY.test(path))) return;
+    build.onResolve({ filter: /^@aws-sdk\// }, (args) => ({
+      errors: [{ text: `${args.importer} imports ${args.path}; Lambda functions call AWS through lib/aws/client.ts instead of the AWS SDK` }],
+    }));
   },
 };
 
-module.exports = [awsSdkPlacement];
+module.exports = [noAwsSdk];

@@ -100,19 +100,21 @@ const optionalText = z
   .transform((value) => (value === "" ? undefined : value))
   .optional();
 const requiredText = z.string().trim().min(1, "is required");
-const positiveInt = (fallback: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^-?\d+$/, "must be a whole number")
-    .transform(Number)
-    .refine((value) => value > 0, "must be a positive whole number (1 or more)")
-    .optional()
-    .transform((value) => value ?? fallback);
+// Built once and shared: every zod node costs construction time at cold start.
+const positiveWholeNumber = z
+  .string()
+  .trim()
+  .regex(/^-?\d+$/, "must be a whole number")
+  .transform(Number)
+  .refine((value) => value > 0, "must be a positive whole number (1 or more)")
+  .optional();
+const positiveInt = (fallback: number) => positiveWholeNumber.transform((value) => value ?? fallback);
+const optionalUrl = optionalText.pipe(z.url({ protocol: /^https?$/ }).optional());
+const optionalBoolean = optionalText.pipe(z.enum(["true", "false"]).optional());
 
 /** Variables read from the environment, with their defaults. Exported for the docs test. */
 export const ENVIRONMENT_SCHEMA = z.object({
-  SECMASTER_ENDPOINT: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  SECMASTER_ENDPOINT: optionalUrl,
   SECMASTER_REGION: optionalText,
   SECMASTER_PROJECT_ID: requiredText,
   SECMASTER_WORKSPACE_ID: requiredText,
@@ -130,14 +132,14 @@ export const ENVIRONMENT_SCHEMA = z.object({
   SECMASTER_EMULATOR_PORT: optionalText,
   SECMASTER_EMULATOR_FAULTS: optionalText,
   BRIDGE_IDEMPOTENCY_TABLE: optionalText.transform((value) => value ?? "secmaster-bridge-idempotency"),
-  BRIDGE_DYNAMODB_ENDPOINT: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  BRIDGE_DYNAMODB_ENDPOINT: optionalUrl,
   BRIDGE_IDEMPOTENCY_TTL_SECONDS: positiveInt(7 * 24 * 3600),
   BRIDGE_MAX_BODY_BYTES: positiveInt(5 * 1024 * 1024),
   BRIDGE_MAX_JSON_DEPTH: positiveInt(64),
   BRIDGE_MAX_JSON_KEYS: positiveInt(100_000),
   BRIDGE_MAX_STRING_LENGTH: positiveInt(1024 * 1024),
   BRIDGE_MAX_ALERTS_PER_DELIVERY: positiveInt(1000),
-  BRIDGE_REQUIRE_AUTH: optionalText.pipe(z.enum(["true", "false"]).optional()),
+  BRIDGE_REQUIRE_AUTH: optionalBoolean,
   BRIDGE_SECRETS_TTL_SECONDS: positiveInt(300),
   BRIDGE_DISPATCH_CONCURRENCY: positiveInt(8),
   BRIDGE_DEFAULT_SEVERITY: optionalText.pipe(z.enum(SEVERITIES).optional()).transform((value) => value ?? "Medium"),
@@ -165,15 +167,15 @@ export const ENVIRONMENT_SCHEMA = z.object({
   BRIDGE_DATA_DIR: optionalText,
   BRIDGE_LOCAL_HOST: optionalText,
   BRIDGE_MODE: optionalText.pipe(z.enum(["queue", "direct"]).optional()).transform((value) => value ?? "queue"),
-  BRIDGE_QUEUE_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
-  BRIDGE_DLQ_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  BRIDGE_QUEUE_URL: optionalUrl,
+  BRIDGE_DLQ_URL: optionalUrl,
   BRIDGE_MAX_RECEIVES: positiveInt(5),
   BRIDGE_RETRY_BASE_DELAY_MS: positiveInt(5_000),
   BRIDGE_RETRY_MAX_DELAY_MS: positiveInt(900_000),
   BRIDGE_DISPATCH_EARLY_TIMEOUT_MS: positiveInt(5_000),
   BRIDGE_QUEUE_VISIBILITY_TIMEOUT_SECONDS: positiveInt(60),
   BRIDGE_DISPATCH_BATCH_SIZE: positiveInt(10),
-  BRIDGE_CHECK_AMBIGUOUS: optionalText.pipe(z.enum(["true", "false"]).optional()).transform((value) => value !== "false"),
+  BRIDGE_CHECK_AMBIGUOUS: optionalBoolean.transform((value) => value !== "false"),
   PORT: optionalText,
   LOG_LEVEL: optionalText
     .pipe(

@@ -32,7 +32,7 @@ export async function bundleEntry(entryPoint: string, dir: string): Promise<Meta
     target: "node22",
     // ES modules first, so that esbuild keeps only the parts of a package the bundle uses.
     mainFields: ["module", "main"],
-    // The queue-mode ingest function takes the AWS SDK v3 from the Lambda runtime; the others bundle it.
+    // Fails the build of a function that imports the AWS SDK (lib/aws/client.ts replaces it).
     plugins,
     banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
     metafile: true,

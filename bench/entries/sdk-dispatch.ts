@@ -1,19 +1,19 @@
 /**
  * The dispatch function as it would be built on the official SDK core instead of our SecMaster
- * client: the same Middy handler, dispatch loop, Powertools idempotency and DynamoDB store, with
- * `HcClient` from `@huaweicloud/huaweicloud-sdk-core` sending CreateWorkflowInstance. It leaves out
- * our metrics, the SQS retry backoff and the loading of secrets from SSM or Secrets Manager, so apart
- * from the client it imports less than `functions/dispatch.ts`. Only its cold import is measured;
- * it is never invoked.
+ * client: the same Middy handler, dispatch loop, Powertools idempotency and DynamoDB store
+ * (`lib/delivery/dynamodb-store.ts`), with `HcClient` from `@huaweicloud/huaweicloud-sdk-core`
+ * sending CreateWorkflowInstance. Only the SecMaster client differs from `functions/dispatch.ts`,
+ * which also carries our metrics, the SQS retry backoff and the loading of secrets, so apart from
+ * the client it imports less. Only its cold import is measured; it is never invoked.
  */
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { BasicCredentials } from "@huaweicloud/huaweicloud-sdk-core";
 import { ClientBuilder } from "@huaweicloud/huaweicloud-sdk-core/ClientBuilder";
 import type { HcClient } from "@huaweicloud/huaweicloud-sdk-core/HcClient";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { dispatchRecords } from "../../lib/delivery/dispatch";
+import { DynamoDBStore } from "../../lib/delivery/dynamodb-store";
 import { createStarter, type Starter, type WorkflowInstanceCreator } from "../../lib/delivery/start";
 import { logger } from "../../lib/logger";
 import { createWorkflowInstanceOptions } from "../sdk-request";
@@ -37,7 +37,7 @@ function sdkCreator(): WorkflowInstanceCreator {
 function getStarter(): Starter {
   starter ??= createStarter({
     client: sdkCreator(),
-    persistenceStore: new DynamoDBPersistenceLayer({ tableName: process.env.BRIDGE_IDEMPOTENCY_TABLE ?? "" }),
+    persistenceStore: new DynamoDBStore({ tableName: process.env.BRIDGE_IDEMPOTENCY_TABLE ?? "", clientOptions: {} }),
     isDuplicateError: () => false,
   });
   return starter;
