@@ -181,14 +181,16 @@ export class AwsJsonClient {
   }
 
   /**
-   * Sends `operation` with `input` and returns the parsed answer.
+   * Sends `operation` with `input` and returns the parsed answer. `timeoutMs` replaces the
+   * client's time per attempt for this call, for a request the service holds open on purpose.
    * @throws AwsServiceError when the service answers with an error, after the retries.
    */
-  async call<Output = Record<string, unknown>>(operation: string, input: object): Promise<Output> {
+  async call<Output = Record<string, unknown>>(operation: string, input: object, options: { timeoutMs?: number | undefined } = {}): Promise<Output> {
     const body = JSON.stringify(input);
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await this.#attempt(operation, body)) as Output;
+        return (await this.#attempt(operation, body, timeoutMs)) as Output;
       } catch (error) {
         const retryable = error instanceof AwsServiceError && error.retryable;
         if (!retryable || attempt >= this.#maxAttempts) throw error;
@@ -198,7 +200,7 @@ export class AwsJsonClient {
     }
   }
 
-  async #attempt(operation: string, body: string): Promise<unknown> {
+  async #attempt(operation: string, body: string, timeoutMs: number): Promise<unknown> {
     const credentials = await this.#credentials();
     const endpoint = this.endpoint;
     const signed = aws4.sign(
@@ -229,7 +231,7 @@ export class AwsJsonClient {
           method: "POST",
           headers: signed.headers as Record<string, string>,
           agent: secure ? httpsAgent : httpAgent,
-          signal: AbortSignal.timeout(this.#timeoutMs),
+          signal: AbortSignal.timeout(timeoutMs),
         },
         (response) => {
           readBody(response).then((text) => resolve({ statusCode: response.statusCode ?? 0, text }), reject);

@@ -5,6 +5,9 @@ import { BridgeError } from "../errors";
 import { logger } from "../logger";
 import { checkMessageSize, MAX_MESSAGE_BYTES, type MessageQueue, type OutgoingMessage, type ReceivedMessage, type SendResult } from "./queue";
 
+// Time a long poll gets beyond its wait, for the answer to travel back.
+const LONG_POLL_MARGIN_MS = 5000;
+
 /** Entries per SQS batch request, the service's maximum. */
 export const SQS_BATCH_ENTRIES = 10;
 
@@ -86,12 +89,12 @@ export class SqsQueue implements MessageQueue {
   // Calls an SQS operation on this queue. The default client is made here, on the first call, so
   // a function that never touches the queue reads no AWS settings. When making it fails (for
   // want of a region, for example), the next call tries again.
-  async #call<Output>(operation: string, input: Record<string, unknown>): Promise<Output> {
+  async #call<Output>(operation: string, input: Record<string, unknown>, options: { timeoutMs?: number } = {}): Promise<Output> {
     this.#client ??= new AwsJsonClient({
       service: SQS,
       region: process.env.AWS_REGION || regionOfQueueUrl(this.#queueUrl),
     });
-    return this.#client.call<Output>(operation, { QueueUrl: this.#queueUrl, ...input });
+    return this.#client.call<Output>(operation, { QueueUrl: this.#queueUrl, ...input }, options);
   }
 
   async send(messages: readonly OutgoingMessage[]): Promise<SendResult[]> {
@@ -162,17 +165,22 @@ export class SqsQueue implements MessageQueue {
   /**
    * Receives up to ten messages, waiting at most 20 seconds for one to arrive.
    *
-   * NOTE: the wait must stay below the client's `timeoutMs` (5 seconds by default). A longer
-   * wait times the request out, and the messages SQS handed to it stay hidden until their
-   * visibility timeout ends.
+   * A long poll is given its wait plus the client's usual time, so that SQS can hold the request
+   * open for the whole wait without the client giving up and leaving the handed-out messages
+   * hidden until their visibility timeout ends.
    */
   async receive(options: { maxMessages: number; visibilityTimeoutMs: number; waitTimeMs?: number }): Promise<ReceivedMessage[]> {
-    const output = await this.#call<ReceiveMessageOutput>("ReceiveMessage", {
-      MaxNumberOfMessages: Math.min(Math.max(options.maxMessages, 1), SQS_BATCH_ENTRIES),
-      VisibilityTimeout: toSeconds(options.visibilityTimeoutMs),
-      WaitTimeSeconds: Math.min(toSeconds(options.waitTimeMs ?? 0), 20),
-      MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp"],
-    }).catch((error: unknown) => {
+    const waitSeconds = Math.min(toSeconds(options.waitTimeMs ?? 0), 20);
+    const output = await this.#call<ReceiveMessageOutput>(
+      "ReceiveMessage",
+      {
+        MaxNumberOfMessages: Math.min(Math.max(options.maxMessages, 1), SQS_BATCH_ENTRIES),
+        VisibilityTimeout: toSeconds(options.visibilityTimeoutMs),
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp"],
+      },
+      waitSeconds > 0 ? { timeoutMs: waitSeconds * 1000 + LONG_POLL_MARGIN_MS } : {},
+    ).catch((error: unknown) => {
       throw requestError("ReceiveMessage", this.#queueUrl, error);
     });
     return (output.Messages ?? []).map((message) => ({

@@ -299,6 +299,35 @@ describe("SqsQueue consumer side", () => {
   });
 });
 
+describe("SqsQueue long polls", () => {
+  // SQS answers a long poll only when a message arrives or the wait ends; this one answers after 300 ms.
+  function answerLate(): void {
+    standin.handle("AmazonSQS.ReceiveMessage", async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { Messages: [{ MessageId: "late-1", ReceiptHandle: "handle-late-1", Body: "{}", Attributes: { ApproximateReceiveCount: "1", SentTimestamp: "1768465800000" } }] };
+    });
+  }
+
+  it("waits out a long poll longer than the client's time per attempt", async () => {
+    answerLate();
+    const impatient = new AwsJsonClient({ service: SQS, env: standin.env(), timeoutMs: 100, maxAttempts: 1 });
+
+    const received = await new SqsQueue({ client: impatient, queueUrl: QUEUE_URL }).receive({ maxMessages: 10, visibilityTimeoutMs: 30_000, waitTimeMs: 1000 });
+
+    expect(received.map((message) => message.messageId)).toEqual(["late-1"]);
+  });
+
+  it("keeps the client's time per attempt for a request without a wait", async () => {
+    answerLate();
+    const impatient = new AwsJsonClient({ service: SQS, env: standin.env(), timeoutMs: 100, maxAttempts: 1 });
+
+    const failure = await new SqsQueue({ client: impatient, queueUrl: QUEUE_URL }).receive({ maxMessages: 10, visibilityTimeoutMs: 30_000 }).catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({ code: "BRIDGE.QUEUE_UNAVAILABLE", statusCode: 503 });
+    expect((failure as Error).message).toContain("TimeoutError");
+  });
+});
+
 describe("chunkBySize", () => {
   it("keeps a single oversize-free message per chunk at the byte limit", () => {
     const chunks = chunkBySize([
