@@ -23,7 +23,7 @@ export interface AwsCredentials {
 /** Returns the credentials to sign the next request with; called once per request. */
 export type AwsCredentialsProvider = () => AwsCredentials | Promise<AwsCredentials>;
 
-/** What tells the services apart on the wire. */
+/** Wire details that differ between the services. */
 export interface AwsJsonService {
   /** Name in the signature's credential scope and in the default host name. */
   signingName: string;
@@ -53,12 +53,12 @@ export interface AwsJsonClientOptions {
   /** @default the provider of {@link setDefaultCredentialsProvider}, else {@link environmentCredentials} */
   credentials?: AwsCredentialsProvider | undefined;
   /**
-   * Attempts per call, the first one included. Throttling, 5xx answers, timeouts and network
+   * Attempts per call, the first one included. Throttling, 5xx responses, timeouts and network
    * errors are tried again; other errors are not.
    * @default 3
    */
   maxAttempts?: number | undefined;
-  /** Time allowed for one attempt, from sending to the end of the answer. @default 5000 */
+  /** Time allowed for one attempt, from sending to the end of the response. @default 5000 */
   timeoutMs?: number | undefined;
   /** Wait before the second attempt; it doubles per attempt and is jittered. @default 100 */
   retryBaseMs?: number | undefined;
@@ -67,15 +67,15 @@ export interface AwsJsonClientOptions {
   sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
-/** A failed call: the service's error code, or `TimeoutError` and `NetworkingError` when no answer came. */
+/** A failed call: the service's error code, or `TimeoutError` and `NetworkingError` when no response arrived. */
 export class AwsServiceError extends Error {
   /** Error code without its namespace, such as `ConditionalCheckFailedException`; also the `name`, as in the AWS SDK. */
   readonly code: string;
-  /** HTTP status of the answer; undefined when none arrived. */
+  /** HTTP status of the response, or undefined when none arrived. */
   readonly statusCode: number | undefined;
   /** Whether another attempt could succeed. */
   readonly retryable: boolean;
-  /** Body of the error answer as parsed JSON, for fields such as DynamoDB's `Item`. */
+  /** Body of the error response as parsed JSON, for fields such as DynamoDB's `Item`. */
   readonly body: Record<string, unknown> | undefined;
 
   constructor(
@@ -110,7 +110,7 @@ const THROTTLING_CODES = new Set([
   "EC2ThrottledException",
 ]);
 
-// An answer larger than this is cut off as an error; the largest legitimate one, ten SQS messages, is far below.
+// A larger response is dropped with an error. The largest legitimate one, ten SQS messages, is far below it.
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 const httpAgent = new HttpAgent({ keepAlive: true });
@@ -145,7 +145,7 @@ export function setDefaultCredentialsProvider(provider: AwsCredentialsProvider |
   processCredentials = provider;
 }
 
-/** The endpoint a client of `service` uses in `region`, following the AWS SDKs' environment overrides. */
+/** Resolves the endpoint a client of `service` uses in `region`, following the AWS SDKs' environment overrides. */
 export function resolveEndpoint(service: AwsJsonService, region: string, env: NodeJS.ProcessEnv = process.env): URL {
   const configured = env[`AWS_ENDPOINT_URL_${service.endpointVariable}`] || env.AWS_ENDPOINT_URL;
   if (configured) return new URL(configured);
@@ -181,8 +181,8 @@ export class AwsJsonClient {
   }
 
   /**
-   * Sends `operation` with `input` and returns the parsed answer. `timeoutMs` replaces the
-   * client's time per attempt for this call, for a request the service holds open on purpose.
+   * Sends `operation` with `input` and returns the parsed response. `timeoutMs` replaces the
+   * client's time per attempt for this call, for a request the service keeps open on purpose, such as an SQS long poll.
    * @throws AwsServiceError when the service answers with an error, after the retries.
    */
   async call<Output = Record<string, unknown>>(operation: string, input: object, options: { timeoutMs?: number | undefined } = {}): Promise<Output> {
@@ -256,7 +256,7 @@ async function readBody(response: IncomingMessage): Promise<string> {
     bytes += chunk.length;
     if (bytes > MAX_RESPONSE_BYTES) {
       response.destroy();
-      throw new AwsServiceError("ResponseTooLarge", `the answer exceeds ${MAX_RESPONSE_BYTES} bytes`, { statusCode: response.statusCode, retryable: false });
+      throw new AwsServiceError("ResponseTooLarge", `the response exceeds ${MAX_RESPONSE_BYTES} bytes`, { statusCode: response.statusCode, retryable: false });
     }
     chunks.push(chunk);
   }
@@ -278,12 +278,14 @@ function transportError(operation: string, service: AwsJsonService, error: unkno
   const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
   const code = timedOut ? "TimeoutError" : "NetworkingError";
   const detail = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
-  return new AwsServiceError(code, `${service.targetPrefix}.${operation} got no answer: ${detail}`, { retryable: true, cause: error });
+  return new AwsServiceError(code, `${service.targetPrefix}.${operation} failed without a response: ${detail}`, { retryable: true, cause: error });
 }
 
 // The code comes in `__type` (or `code`) as `namespace#Code` and sometimes with `:detail` appended.
 function serviceError(operation: string, statusCode: number, body: Record<string, unknown> | undefined): AwsServiceError {
-  const rawType = typeof body?.__type === "string" ? body.__type : typeof body?.code === "string" ? body.code : "";
+  let rawType = "";
+  if (typeof body?.__type === "string") rawType = body.__type;
+  else if (typeof body?.code === "string") rawType = body.code;
   const code = rawType.split("#").pop()!.split(":")[0]! || (statusCode >= 500 ? "InternalServerError" : `Http${statusCode}`);
   const rawMessage = body?.message ?? body?.Message;
   const message = typeof rawMessage === "string" ? rawMessage.slice(0, 300) : `HTTP ${statusCode}`;

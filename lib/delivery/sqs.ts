@@ -5,7 +5,7 @@ import { BridgeError } from "../errors";
 import { logger } from "../logger";
 import { checkMessageSize, MAX_MESSAGE_BYTES, type MessageQueue, type OutgoingMessage, type ReceivedMessage, type SendResult } from "./queue";
 
-// Time a long poll gets beyond its wait, for the answer to travel back.
+// Time a long poll gets beyond its wait, for the response to travel back.
 const LONG_POLL_MARGIN_MS = 5000;
 
 /** Entries per SQS batch request, the service's maximum. */

@@ -133,7 +133,7 @@ describe("AwsJsonClient", () => {
       const failure = await new AwsJsonClient({ service: SQS, env: standin.env(), endpoint, maxAttempts: 1 }).call("SendMessage", {}).catch((error: unknown) => error);
 
       expect(failure).toMatchObject({ code: "NetworkingError", retryable: true });
-      expect((failure as Error).message).toContain("AmazonSQS.SendMessage got no answer: ECONNRESET");
+      expect((failure as Error).message).toContain("AmazonSQS.SendMessage failed without a response: ECONNRESET");
     } finally {
       await new Promise((resolve) => dropping.close(resolve));
     }
