@@ -72,7 +72,8 @@ export function createDispatchHandler(depsOf: () => DispatchDependencies, option
   const { configOf } = options;
   if (configOf !== undefined) {
     // SecMaster keys stored in SSM or Secrets Manager are fetched before the runtime is built.
-    handler.use(loadSecrets({ authOf: () => configOf().auth, secmasterOf: () => configOf().secmaster.credentials }));
+    // The senders' secrets are left out: only ingest checks them.
+    handler.use(loadSecrets({ authOf: () => ({ ...configOf().auth, sources: {} }), secmasterOf: () => configOf().secmaster.credentials }));
   }
   return handler.handler(async (event, context, { signal }) => {
     // Every SecMaster call in flight listens on this one signal (Middy shares it across

@@ -122,26 +122,31 @@ const list = (text: string | undefined): string[] =>
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
-const rawOptionsSchema = z.object({
-  scheme: z.enum(AUTH_SCHEMES, { error: `must be one of ${AUTH_SCHEMES.join(", ")}` }),
-  SECRETS: z.string().optional(),
-  HEADER: z.string().regex(HEADER_NAME, "must be an HTTP header name").optional(),
-  SIGNATURE_HEADER: z.string().regex(HEADER_NAME, "must be an HTTP header name").optional(),
-  TIMESTAMP_HEADER: z.string().regex(HEADER_NAME, "must be an HTTP header name").optional(),
-  SIGNED_CONTENT: z.enum(SIGNED_CONTENTS, { error: `must be one of ${SIGNED_CONTENTS.join(", ")}` }).optional(),
-  SIGNATURE_ENCODING: z.enum(["hex", "base64"], { error: "must be hex or base64" }).optional(),
-  MAX_AGE_SECONDS: z
-    .string()
-    .regex(/^-?\d+$/, "must be a whole number of seconds")
-    .transform(Number)
-    .refine((value) => value > 0 && value <= 86_400, "must be between 1 and 86400")
-    .optional(),
-  TOPICS: z.string().optional(),
-  AUTO_CONFIRM: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
-  CERT_HOSTS: z.string().optional(),
-  CONFIRM_HOSTS: z.string().optional(),
-  ALLOWED_IPS: z.string().optional(),
-});
+// Built on the first source with settings: functions other than ingest never parse one.
+let rawOptionsSchema: ReturnType<typeof buildRawOptionsSchema> | undefined;
+
+function buildRawOptionsSchema() {
+  return z.object({
+    scheme: z.enum(AUTH_SCHEMES, { error: `must be one of ${AUTH_SCHEMES.join(", ")}` }),
+    SECRETS: z.string().optional(),
+    HEADER: z.string().regex(HEADER_NAME, "must be an HTTP header name").optional(),
+    SIGNATURE_HEADER: z.string().regex(HEADER_NAME, "must be an HTTP header name").optional(),
+    TIMESTAMP_HEADER: z.string().regex(HEADER_NAME, "must be an HTTP header name").optional(),
+    SIGNED_CONTENT: z.enum(SIGNED_CONTENTS, { error: `must be one of ${SIGNED_CONTENTS.join(", ")}` }).optional(),
+    SIGNATURE_ENCODING: z.enum(["hex", "base64"], { error: "must be hex or base64" }).optional(),
+    MAX_AGE_SECONDS: z
+      .string()
+      .regex(/^-?\d+$/, "must be a whole number of seconds")
+      .transform(Number)
+      .refine((value) => value > 0 && value <= 86_400, "must be between 1 and 86400")
+      .optional(),
+    TOPICS: z.string().optional(),
+    AUTO_CONFIRM: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
+    CERT_HOSTS: z.string().optional(),
+    CONFIRM_HOSTS: z.string().optional(),
+    ALLOWED_IPS: z.string().optional(),
+  });
+}
 
 /**
  * Parses the `BRIDGE_AUTH_<SOURCE>` variables into per-source settings, pushing every problem
@@ -262,6 +267,7 @@ function parseSource(
     }
     return undefined;
   }
+  rawOptionsSchema ??= buildRawOptionsSchema();
   const parsed = rawOptionsSchema.safeParse(options);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {

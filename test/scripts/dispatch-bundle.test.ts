@@ -10,6 +10,7 @@ import { encodeEnvelope, newEnvelope } from "../../lib/delivery/queue";
 import { ensureIdempotencyTable, startDynalite, type LocalDynamoDB } from "../../lib/local/dynamodb";
 import { startEmulator, type RunningEmulator } from "../../lib/local/emulator";
 import { jobFor, PROJECT_ID, WORKFLOW_ID, WORKSPACE_ID } from "../delivery/harness";
+import { startAwsStandin, type AwsStandin } from "../helpers/aws-standin";
 
 const run = promisify(execFile);
 const CREDENTIALS = { accessKey: "DISPATCHBUNDLEKEY001", secretKey: "dispatch-bundle-test-secret" };
@@ -26,6 +27,7 @@ process.stdout.write(JSON.stringify(await handler(event, context)));
 let outDir: string;
 let emulator: RunningEmulator;
 let dynamodb: LocalDynamoDB;
+let standin: AwsStandin;
 
 beforeAll(async () => {
   // Under the repository, as a Lambda package is a folder of its own.
@@ -40,50 +42,83 @@ beforeAll(async () => {
   });
   dynamodb = await startDynalite();
   await ensureIdempotencyTable(dynamodb.endpoint, TABLE);
+  standin = await startAwsStandin();
 }, 60_000);
 
 afterAll(async () => {
   rmSync(outDir, { recursive: true, force: true });
   await emulator.close();
   await dynamodb.close();
+  await standin.close();
 });
+
+/** Runs the bundle's handler in a fresh process with `env` on one SQS record of `job`. */
+async function invokeBundle(job: ReturnType<typeof jobFor>, env: Record<string, string>): Promise<unknown> {
+  const record = toSqsRecord(
+    { messageId: "m-1", receiptHandle: "r-1", body: encodeEnvelope(newEnvelope(job)), receiveCount: 1, sentAtMs: Date.now() },
+    "arn:aws:sqs:local:000000000000:jobs",
+  );
+  // Functions do not cross the process boundary; the child adds getRemainingTimeInMillis.
+  const context = JSON.parse(JSON.stringify(localLambdaContext(30_000, "bundle"))) as Record<string, unknown>;
+  const args = ["--input-type=module", "-e", INVOKE, pathToFileURL(join(outDir, "index.mjs")).href, JSON.stringify({ Records: [record] }), JSON.stringify(context)];
+  const { stdout } = await run(process.execPath, args, { env, cwd: outDir });
+  return JSON.parse(stdout) as unknown;
+}
+
+function bundleEnv(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "",
+    LOG_LEVEL: "SILENT",
+    POWERTOOLS_METRICS_DISABLED: "true",
+    SECMASTER_ENDPOINT: emulator.url,
+    SECMASTER_PROJECT_ID: PROJECT_ID,
+    SECMASTER_WORKSPACE_ID: WORKSPACE_ID,
+    SECMASTER_WORKFLOW_ID: WORKFLOW_ID,
+    SECMASTER_AK: CREDENTIALS.accessKey,
+    SECMASTER_SK: CREDENTIALS.secretKey,
+    BRIDGE_MODE: "queue",
+    // Never contacted: the job succeeds, so dispatch neither delays nor dead-letters it.
+    BRIDGE_QUEUE_URL: "http://127.0.0.1:9/000000000000/jobs",
+    BRIDGE_DYNAMODB_ENDPOINT: dynamodb.endpoint,
+    BRIDGE_IDEMPOTENCY_TABLE: TABLE,
+    AWS_REGION: "local",
+  };
+}
 
 describe("dispatch bundle as deployed", () => {
   it("starts a queued job once", async () => {
-    const record = toSqsRecord(
-      { messageId: "m-1", receiptHandle: "r-1", body: encodeEnvelope(newEnvelope(jobFor(1))), receiveCount: 1, sentAtMs: Date.now() },
-      "arn:aws:sqs:local:000000000000:jobs",
-    );
-    // Functions do not cross the process boundary; the child adds getRemainingTimeInMillis.
-    const context = JSON.parse(JSON.stringify(localLambdaContext(30_000, "bundle"))) as Record<string, unknown>;
-    const env = {
-      PATH: process.env.PATH ?? "",
-      LOG_LEVEL: "SILENT",
-      POWERTOOLS_METRICS_DISABLED: "true",
-      SECMASTER_ENDPOINT: emulator.url,
-      SECMASTER_PROJECT_ID: PROJECT_ID,
-      SECMASTER_WORKSPACE_ID: WORKSPACE_ID,
-      SECMASTER_WORKFLOW_ID: WORKFLOW_ID,
-      SECMASTER_AK: CREDENTIALS.accessKey,
-      SECMASTER_SK: CREDENTIALS.secretKey,
-      BRIDGE_MODE: "queue",
-      // Never contacted: the job succeeds, so dispatch neither delays nor dead-letters it.
-      BRIDGE_QUEUE_URL: "http://127.0.0.1:9/000000000000/jobs",
-      BRIDGE_DYNAMODB_ENDPOINT: dynamodb.endpoint,
-      BRIDGE_IDEMPOTENCY_TABLE: TABLE,
-      AWS_REGION: "local",
-    };
-    const invoke = async () => {
-      const args = ["--input-type=module", "-e", INVOKE, pathToFileURL(join(outDir, "index.mjs")).href, JSON.stringify({ Records: [record] }), JSON.stringify(context)];
-      const { stdout } = await run(process.execPath, args, { env, cwd: outDir });
-      return JSON.parse(stdout) as unknown;
-    };
+    const env = bundleEnv();
 
-    const first = await invoke();
-    const again = await invoke();
+    const first = await invokeBundle(jobFor(1), env);
+    const again = await invokeBundle(jobFor(1), env);
 
     expect(first).toEqual({ batchItemFailures: [] });
     expect(again).toEqual({ batchItemFailures: [] });
     expect(emulator.instances().map((instance) => instance.instance_id)).toEqual([jobFor(1).actionInstanceId]);
+  }, 60_000);
+
+  it("fetches the SecMaster keys from SSM and no sender secret", async () => {
+    standin.handle("AmazonSSM.GetParameters", (input) => ({
+      Parameters: (input.Names as string[]).map((name) => ({ Name: name, Type: "SecureString", Value: name.endsWith("/ak") ? CREDENTIALS.accessKey : CREDENTIALS.secretKey })),
+      InvalidParameters: [],
+    }));
+    const env = {
+      ...bundleEnv(),
+      ...standin.env(),
+      BRIDGE_DYNAMODB_ENDPOINT: dynamodb.endpoint,
+      SECMASTER_AK: "ssm:/secmaster-bridge/test/secmaster/ak",
+      SECMASTER_SK: "ssm:/secmaster-bridge/test/secmaster/sk",
+      BRIDGE_AUTH_ALERTMANAGER: "bearer",
+      BRIDGE_AUTH_ALERTMANAGER_SECRETS: "ssm:/secmaster-bridge/test/auth/alertmanager",
+    };
+
+    const result = await invokeBundle(jobFor(2), env);
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(emulator.instances().map((instance) => instance.instance_id)).toContain(jobFor(2).actionInstanceId);
+    expect(standin.calls.map((call) => [call.target, call.input])).toEqual([
+      ["AmazonSSM.GetParameters", { Names: ["/secmaster-bridge/test/secmaster/ak", "/secmaster-bridge/test/secmaster/sk"], WithDecryption: true }],
+    ]);
+    expect(standin.refused).toEqual([]);
   }, 60_000);
 });
