@@ -64,6 +64,12 @@ async function main(): Promise<void> {
 
 await enableInvocationScopes();
 inInvocationScope(main).catch((error: unknown) => {
+  // The rejection arrives outside main's log context, and the logger needs one to write.
+  inInvocationScope(() => reportStartFailure(error));
+  process.exit(1);
+});
+
+function reportStartFailure(error: unknown): void {
   if (error instanceof ConfigError) {
     logger.error("invalid configuration", { issues: error.issues });
   } else if (error instanceof BridgeError) {
@@ -78,5 +84,4 @@ inInvocationScope(main).catch((error: unknown) => {
   } else {
     logger.error("failed to start the local bridge", { error: error as Error });
   }
-  process.exit(1);
-});
+}

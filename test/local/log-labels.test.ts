@@ -78,3 +78,38 @@ describe("local bridge logs", () => {
     expect(dispatchIds.filter((id) => ingestIds.has(id))).toEqual([]);
   }, 60_000);
 });
+
+describe("local bridge start failures", () => {
+  it("logs the invalid settings instead of crashing", async () => {
+    const failedDir = mkdtempSync(join(tmpdir(), "secmaster-bridge-start-failure-"));
+    try {
+      const started = spawn(process.execPath, ["--import", "tsx", "lib/local/main.ts"], {
+        env: {
+          PATH: process.env.PATH ?? "",
+          BRIDGE_DATA_DIR: failedDir,
+          BRIDGE_MODE: "bogus",
+          PORT: String(await freePort()),
+          SECMASTER_EMULATOR_PORT: String(await freePort()),
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+          AWS_EC2_METADATA_DISABLED: "true",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      started.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      started.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      const exitCode = await new Promise<number | null>((resolve) => started.once("exit", resolve));
+
+      expect(exitCode).toBe(1);
+      expect(output).not.toContain("No context available");
+      const failure = output
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as { message?: string; issues?: string[] })
+        .find((line) => line.message === "invalid configuration");
+      expect(failure?.issues?.some((issue) => issue.startsWith("BRIDGE_MODE"))).toBe(true);
+    } finally {
+      rmSync(failedDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
