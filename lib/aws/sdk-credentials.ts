@@ -1,4 +1,4 @@
-import type { AwsCredentials, AwsCredentialsProvider } from "./client";
+import { AwsServiceError, type AwsCredentials, type AwsCredentialsProvider } from "./client";
 
 /**
  * The AWS SDK's credential chain for commands run on a laptop: environment, shared config and
@@ -10,7 +10,16 @@ export function sdkCredentialChain(): AwsCredentialsProvider {
   let chain: Promise<() => Promise<AwsCredentials>> | undefined;
   return async () => {
     chain ??= import("@aws-sdk/credential-provider-node").then(({ defaultProvider }) => defaultProvider());
-    const resolved = await (await chain)();
+    let resolved: AwsCredentials;
+    try {
+      resolved = await (await chain)();
+    } catch (error) {
+      throw new AwsServiceError(
+        "CredentialsProviderError",
+        "no AWS credentials found: set AWS_PROFILE (and run `aws sso login` for an SSO profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        { retryable: false, cause: error },
+      );
+    }
     return { accessKeyId: resolved.accessKeyId, secretAccessKey: resolved.secretAccessKey, sessionToken: resolved.sessionToken };
   };
 }

@@ -1,3 +1,4 @@
+import { AwsServiceError } from "../aws/client";
 import { BridgeError, SecMasterError } from "../errors";
 
 /**
@@ -16,5 +17,20 @@ export function describeStartFailure(error: unknown): { code: string; reason: st
     const ambiguous = error.code === "BRIDGE.START_IN_PROGRESS";
     return { code: error.code, reason: error.message, retryable: error.statusCode >= 500 || error.statusCode === 429, ambiguous };
   }
+  const storeError = awsErrorIn(error);
+  if (storeError !== undefined) {
+    // Without a response the message is the client's own (no region, no credentials, timed out).
+    // A response's message can name the role and table ARNs, so only its status and code are kept.
+    const detail = storeError.statusCode === undefined ? storeError.message : `DynamoDB returned ${storeError.statusCode} ${storeError.code}`;
+    return { code: "BRIDGE.IDEMPOTENCY_STORE_FAILED", reason: `the idempotency store failed: ${detail}`, retryable: storeError.retryable, ambiguous: true };
+  }
   return { code: "BRIDGE.START_FAILED", reason: "internal error while starting the workflow instance", retryable: true, ambiguous: true };
+}
+
+// Powertools wraps a failed store call in its own error, with the AWS error as the cause.
+function awsErrorIn(error: unknown): AwsServiceError | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    if (current instanceof AwsServiceError) return current;
+  }
+  return undefined;
 }

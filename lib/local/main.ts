@@ -1,4 +1,6 @@
 import { existsSync } from "node:fs";
+import { setDefaultCredentialsProvider } from "../aws/client";
+import { sdkCredentialChain } from "../aws/sdk-credentials";
 import { BridgeError, ConfigError } from "../errors";
 import { logger } from "../logger";
 import { startLocalBridge } from "./bridge";
@@ -63,6 +65,8 @@ async function main(): Promise<void> {
 }
 
 await enableInvocationScopes();
+// `ssm:` and `secretsmanager:` secrets are fetched with the credentials the AWS CLI would use.
+setDefaultCredentialsProvider(sdkCredentialChain());
 inInvocationScope(main).catch((error: unknown) => {
   // The rejection arrives outside main's log context, and the logger needs one to write.
   inInvocationScope(() => reportStartFailure(error));

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AwsJsonClient, setDefaultCredentialsProvider, SSM } from "../../lib/aws/client";
 import { sdkCredentialChain } from "../../lib/aws/sdk-credentials";
@@ -21,6 +24,28 @@ describe("sdkCredentialChain", () => {
     for (const [name, value] of Object.entries(standin.env())) vi.stubEnv(name, value);
 
     await expect(sdkCredentialChain()()).resolves.toEqual({ accessKeyId: "ASIACHAIN00000000001", secretAccessKey: "chain-secret-for-tests", sessionToken: "chain-session" });
+  });
+
+  it("names the settings to make when no credentials are found", async () => {
+    const emptyHome = mkdtempSync(join(tmpdir(), "secmaster-bridge-no-aws-"));
+    try {
+      for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"]) {
+        vi.stubEnv(name, undefined);
+      }
+      vi.stubEnv("AWS_CONFIG_FILE", join(emptyHome, "config"));
+      vi.stubEnv("AWS_SHARED_CREDENTIALS_FILE", join(emptyHome, "credentials"));
+      // The chain would try the instance metadata service last; the test suite turns it off.
+      vi.stubEnv("AWS_EC2_METADATA_DISABLED", "true");
+
+      const failure = await sdkCredentialChain()().catch((error: unknown) => error);
+
+      expect(failure).toMatchObject({ code: "CredentialsProviderError", retryable: false });
+      expect((failure as Error).message).toBe(
+        "no AWS credentials found: set AWS_PROFILE (and run `aws sso login` for an SSO profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+      );
+    } finally {
+      rmSync(emptyHome, { recursive: true, force: true });
+    }
   });
 
   it("signs for every client made without credentials once set as the process default", async () => {
