@@ -230,7 +230,7 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
       progress.finish();
       io.out.write(
         `replayed ${formatCount(deliveries.length, "delivery", "deliveries")} into ${queues.queue.name}: ` +
-          `${formatCount(totals.accepted, "alert")} enqueued, ${totals.skipped} skipped, ${totals.failed} failed\n`,
+          `${formatCount(totals.accepted, "job")} enqueued (one per alert and workflow), ${totals.skipped} skipped, ${totals.failed} failed\n`,
       );
       return totals.failed > 0 ? 1 : 0;
     } finally {

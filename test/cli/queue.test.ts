@@ -208,7 +208,7 @@ describe("replay", () => {
     const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", dataDir, file], output.io, {});
 
     expect(exitCode).toBe(0);
-    expect(output.out()).toMatch(/^replayed 2 deliveries into .*: 3 alerts enqueued, \d+ skipped, 0 failed\n$/);
+    expect(output.out()).toMatch(/^replayed 2 deliveries into .*: 3 jobs enqueued \(one per alert and workflow\), \d+ skipped, 0 failed\n$/);
     const { queue } = openLocalQueues(dataDir, 5);
     const jobs = (await queue.receive({ maxMessages: 10, visibilityTimeoutMs: 0 })).map((message) => decodeEnvelope(message.body));
     expect(jobs).toHaveLength(3);
@@ -224,7 +224,7 @@ describe("replay", () => {
     const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", dataDir, file], output.io, {});
 
     expect(exitCode).toBe(0);
-    expect(output.out()).toMatch(/^replayed 1 delivery into .*: 1 alert enqueued, 0 skipped, 0 failed\n$/);
+    expect(output.out()).toMatch(/^replayed 1 delivery into .*: 1 job enqueued \(one per alert and workflow\), 0 skipped, 0 failed\n$/);
   });
 
   it("reports an invalid delivery and goes on", async () => {
@@ -236,7 +236,7 @@ describe("replay", () => {
 
     expect(exitCode).toBe(1);
     expect(output.err()).toMatch(/^delivery 1: BRIDGE\.\w+: /);
-    expect(output.out()).toContain("3 alerts enqueued, 0 skipped, 1 failed");
+    expect(output.out()).toContain("3 jobs enqueued (one per alert and workflow), 0 skipped, 1 failed");
   });
 
   it("rejects a file with lines that are not JSON", () => {
@@ -262,7 +262,7 @@ describe("replay", () => {
 
     expect(output.err()).toBe("");
     expect(exitCode).toBe(0);
-    expect(output.out()).toMatch(/^replayed 1 delivery into .*: 2 alerts enqueued, 0 skipped, 0 failed\n$/);
+    expect(output.out()).toMatch(/^replayed 1 delivery into .*: 2 jobs enqueued \(one per alert and workflow\), 0 skipped, 0 failed\n$/);
   });
 
   it("reads a file holding one delivery", () => {
