@@ -4,23 +4,11 @@ import { severityFromLabel } from "../alert/severity";
 import { normalizeTime } from "../alert/time";
 import { parseSourceOptions, receivedTime } from "./common";
 import { formatLabels } from "./labels";
+import { lazily } from "./lazy";
 import { missingIdentity } from "./parse";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
 const SOURCE_ID = "alertmanager";
-
-const labelSetSchema = z.record(z.string(), z.string()).default({});
-
-const alertSchema = z.object({
-  status: z.enum(["firing", "resolved"]),
-  labels: labelSetSchema,
-  annotations: labelSetSchema,
-  startsAt: z.string(),
-  endsAt: z.string().optional(),
-  generatorURL: z.string().optional(),
-  // Optional here so that a missing fingerprint is reported as a missing identity.
-  fingerprint: z.string().optional(),
-});
 
 /**
  * Zod schema of the Alertmanager webhook payload, version 4. Other versions are rejected at
@@ -38,34 +26,51 @@ const alertSchema = z.object({
  *     "fingerprint": "5b0f5b2d5f635dca" }] }
  * ```
  */
-export const alertmanagerPayloadSchema = z.object({
-  version: z.literal("4", { error: 'only webhook payload version "4" is supported' }),
-  groupKey: z.string(),
-  truncatedAlerts: z.number().int().min(0).default(0),
-  status: z.enum(["firing", "resolved"]),
-  receiver: z.string(),
-  groupLabels: labelSetSchema,
-  commonLabels: labelSetSchema,
-  commonAnnotations: labelSetSchema,
-  externalURL: z.string().optional(),
-  alerts: z.array(alertSchema),
+export const alertmanagerPayloadSchema = lazily(() => {
+  const labelSetSchema = z.record(z.string(), z.string()).default({});
+  const alertSchema = z.object({
+    status: z.enum(["firing", "resolved"]),
+    labels: labelSetSchema,
+    annotations: labelSetSchema,
+    startsAt: z.string(),
+    endsAt: z.string().optional(),
+    generatorURL: z.string().optional(),
+    // Optional here so that a missing fingerprint is reported as a missing identity.
+    fingerprint: z.string().optional(),
+  });
+
+  return z.object({
+    version: z.literal("4", { error: 'only webhook payload version "4" is supported' }),
+    groupKey: z.string(),
+    truncatedAlerts: z.number().int().min(0).default(0),
+    status: z.enum(["firing", "resolved"]),
+    receiver: z.string(),
+    groupLabels: labelSetSchema,
+    commonLabels: labelSetSchema,
+    commonAnnotations: labelSetSchema,
+    externalURL: z.string().optional(),
+    alerts: z.array(alertSchema),
+  });
 });
 
 /** A parsed Alertmanager webhook delivery. */
-export type AlertmanagerPayload = z.output<typeof alertmanagerPayloadSchema>;
+export type AlertmanagerPayload = z.output<ReturnType<typeof alertmanagerPayloadSchema>>;
 type AlertmanagerAlert = AlertmanagerPayload["alerts"][number];
 
 /** Settings of the Alertmanager source, passed as `NormalizeContext.options`. */
-export const alertmanagerOptionsSchema = z.strictObject({
-  /**
-   * Severity of an alert without a `severity` label, such as the default of the route that
-   * delivered it. A label with a word the bridge does not know goes to
-   * `NormalizeContext.unknownSeverity` instead.
-   * @default "Medium"
-   */
-  defaultSeverity: z.enum(SEVERITIES).default("Medium"),
-});
-export type AlertmanagerOptions = z.input<typeof alertmanagerOptionsSchema>;
+export const alertmanagerOptionsSchema = lazily(() =>
+  z.strictObject({
+    /**
+     * Severity of an alert without a `severity` label, such as the default of the route that
+     * delivered it. A label with a word the bridge does not know goes to
+     * `NormalizeContext.unknownSeverity` instead.
+     * @default "Medium"
+     */
+    defaultSeverity: z.enum(SEVERITIES).default("Medium"),
+  }),
+);
+export type AlertmanagerOptions = z.input<ReturnType<typeof alertmanagerOptionsSchema>>;
+type ParsedOptions = z.output<ReturnType<typeof alertmanagerOptionsSchema>>;
 
 /** Severity of the synthetic alert that reports alerts dropped by `max_alerts`. */
 export const TRUNCATED_ALERTS_SEVERITY: Severity = "High";
@@ -80,8 +85,12 @@ export const TRUNCATED_ALERTS_SEVERITY: Severity = "High";
 export const alertmanagerSource = {
   id: SOURCE_ID,
   displayName: "Prometheus Alertmanager",
-  schema: alertmanagerPayloadSchema,
-  optionsSchema: alertmanagerOptionsSchema,
+  get schema() {
+    return alertmanagerPayloadSchema();
+  },
+  get optionsSchema() {
+    return alertmanagerOptionsSchema();
+  },
   normalize(payload, context) {
     const options = parseOptions(context.options);
     const alerts = payload.alerts.map((alert, index) => normalizeAlert(alert, index, payload, options, context));
@@ -90,15 +99,15 @@ export const alertmanagerSource = {
   },
 } satisfies SourceAdapter<AlertmanagerPayload>;
 
-function parseOptions(options: unknown): z.output<typeof alertmanagerOptionsSchema> {
-  return parseSourceOptions(alertmanagerOptionsSchema, options, SOURCE_ID);
+function parseOptions(options: unknown): ParsedOptions {
+  return parseSourceOptions(alertmanagerOptionsSchema(), options, SOURCE_ID);
 }
 
 function normalizeAlert(
   alert: AlertmanagerAlert,
   index: number,
   payload: AlertmanagerPayload,
-  options: z.output<typeof alertmanagerOptionsSchema>,
+  options: ParsedOptions,
   context: NormalizeContext,
 ): NormalizedAlert {
   const at = (field: string) => `alerts[${index}].${field}`;
@@ -137,7 +146,7 @@ function normalizeAlert(
 function severityOf(
   value: string | undefined,
   field: string,
-  options: z.output<typeof alertmanagerOptionsSchema>,
+  options: ParsedOptions,
   context: NormalizeContext,
 ): Severity {
   if (nonEmpty(value) === undefined) return options.defaultSeverity;

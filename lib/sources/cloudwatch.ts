@@ -4,6 +4,7 @@ import { normalizeTime } from "../alert/time";
 import { ConfigError } from "../errors";
 import { cachedSourceOptions, receivedTime, rememberSourceOptions } from "./common";
 import { awsDataSource, awsEnvironment, awsResource, consoleUrl, eventBridgeEventSchema, parseArn } from "./aws";
+import { lazily } from "./lazy";
 import { missingIdentity } from "./parse";
 import { byShape, compact, formatLabels, hasKey } from "./shapes";
 import { awsDeliverySchema, normalizeSnsControl, type AwsDelivery } from "./sns";
@@ -11,8 +12,6 @@ import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
 const SOURCE_ID = "cloudwatch";
 const PRODUCT_NAME = "CloudWatch";
-
-const text = z.string().nullish();
 
 /**
  * A CloudWatch alarm reduced to what the adapter reads, whichever form delivered it. `fields`
@@ -40,14 +39,6 @@ export interface CloudWatchMetric {
   dimensions: Array<[string, string]>;
 }
 
-const dimensionListSchema = z.array(z.object({ name: z.string(), value: z.string() })).nullish();
-
-const snsMetricSchema = z.object({
-  Namespace: text,
-  MetricName: text,
-  Dimensions: dimensionListSchema,
-});
-
 /**
  * The alarm notification CloudWatch publishes to SNS (the parsed `Message`), also the whole body of
  * an SNS raw-message delivery.
@@ -56,45 +47,58 @@ const snsMetricSchema = z.object({
  * {"AlarmName":"shop-alb-5xx-high","NewStateValue":"ALARM","StateChangeTime":"2024-05-14T09:31:07.405+0000",
  *  "AlarmArn":"arn:aws:cloudwatch:eu-west-1:111122223333:alarm:shop-alb-5xx-high","Trigger":{…}}
  */
-export const cloudWatchSnsAlarmSchema = z.object({
-  AlarmName: text,
-  AlarmDescription: text,
-  AWSAccountId: text,
-  NewStateValue: text,
-  OldStateValue: text,
-  NewStateReason: text,
-  StateChangeTime: text,
-  Region: text,
-  AlarmArn: text,
-  Trigger: z
-    .object({
-      ...snsMetricSchema.shape,
-      Metrics: z.array(z.object({ MetricStat: z.object({ Metric: snsMetricSchema.nullish() }).nullish() })).nullish(),
-    })
-    .nullish(),
-});
+export const cloudWatchSnsAlarmSchema = lazily(() => {
+  const text = z.string().nullish();
+  const dimensionListSchema = z.array(z.object({ name: z.string(), value: z.string() })).nullish();
+  const snsMetricSchema = z.object({
+    Namespace: text,
+    MetricName: text,
+    Dimensions: dimensionListSchema,
+  });
 
-const eventBridgeMetricSchema = z.object({
-  metricStat: z
-    .object({
-      metric: z.object({ namespace: text, name: text, dimensions: z.record(z.string(), z.string()).nullish() }).nullish(),
-    })
-    .nullish(),
+  return z.object({
+    AlarmName: text,
+    AlarmDescription: text,
+    AWSAccountId: text,
+    NewStateValue: text,
+    OldStateValue: text,
+    NewStateReason: text,
+    StateChangeTime: text,
+    Region: text,
+    AlarmArn: text,
+    Trigger: z
+      .object({
+        ...snsMetricSchema.shape,
+        Metrics: z.array(z.object({ MetricStat: z.object({ Metric: snsMetricSchema.nullish() }).nullish() })).nullish(),
+      })
+      .nullish(),
+  });
 });
 
 /** A `CloudWatch Alarm State Change` EventBridge event. */
-export const cloudWatchEventBridgeSchema = eventBridgeEventSchema({
-  source: "aws.cloudwatch",
-  detailTypes: ["CloudWatch Alarm State Change"],
-  detail: z.object({
-    alarmName: text,
-    state: z.object({ value: text, reason: text, timestamp: text }).nullish(),
-    previousState: z.object({ value: text, timestamp: text }).nullish(),
-    configuration: z.object({ description: text, metrics: z.array(eventBridgeMetricSchema).nullish() }).nullish(),
-  }),
+export const cloudWatchEventBridgeSchema = lazily(() => {
+  const text = z.string().nullish();
+  const eventBridgeMetricSchema = z.object({
+    metricStat: z
+      .object({
+        metric: z.object({ namespace: text, name: text, dimensions: z.record(z.string(), z.string()).nullish() }).nullish(),
+      })
+      .nullish(),
+  });
+
+  return eventBridgeEventSchema({
+    source: "aws.cloudwatch",
+    detailTypes: ["CloudWatch Alarm State Change"],
+    detail: z.object({
+      alarmName: text,
+      state: z.object({ value: text, reason: text, timestamp: text }).nullish(),
+      previousState: z.object({ value: text, timestamp: text }).nullish(),
+      configuration: z.object({ description: text, metrics: z.array(eventBridgeMetricSchema).nullish() }).nullish(),
+    }),
+  });
 });
 
-function fromSnsMessage(message: z.infer<typeof cloudWatchSnsAlarmSchema>): CloudWatchAlarm {
+function fromSnsMessage(message: z.infer<ReturnType<typeof cloudWatchSnsAlarmSchema>>): CloudWatchAlarm {
   const trigger = message.Trigger;
   const metrics = [trigger, ...(trigger?.Metrics ?? []).map((item) => item.MetricStat?.Metric)]
     .filter((metric) => metric?.MetricName)
@@ -117,7 +121,7 @@ function fromSnsMessage(message: z.infer<typeof cloudWatchSnsAlarmSchema>): Clou
   };
 }
 
-function fromEventBridge(event: z.infer<typeof cloudWatchEventBridgeSchema>): CloudWatchAlarm {
+function fromEventBridge(event: z.infer<ReturnType<typeof cloudWatchEventBridgeSchema>>): CloudWatchAlarm {
   const detail = event.detail;
   const metrics = (detail.configuration?.metrics ?? [])
     .map((item) => item.metricStat?.metric)
@@ -142,45 +146,51 @@ function fromEventBridge(event: z.infer<typeof cloudWatchEventBridgeSchema>): Cl
 }
 
 /** A CloudWatch alarm as an EventBridge event or as the SNS notification message. */
-export const cloudWatchAlarmSchema = byShape<CloudWatchAlarm>(
-  [
-    { matches: (value) => hasKey(value, "detail-type"), schema: cloudWatchEventBridgeSchema.transform(fromEventBridge) },
-    { matches: (value) => hasKey(value, "AlarmName") || hasKey(value, "AlarmArn"), schema: cloudWatchSnsAlarmSchema.transform(fromSnsMessage) },
-  ],
-  "a CloudWatch Alarm State Change event or a CloudWatch alarm notification",
+export const cloudWatchAlarmSchema = lazily(() =>
+  byShape<CloudWatchAlarm>(
+    [
+      { matches: (value) => hasKey(value, "detail-type"), schema: cloudWatchEventBridgeSchema().transform(fromEventBridge) },
+      { matches: (value) => hasKey(value, "AlarmName") || hasKey(value, "AlarmArn"), schema: cloudWatchSnsAlarmSchema().transform(fromSnsMessage) },
+    ],
+    "a CloudWatch Alarm State Change event or a CloudWatch alarm notification",
+  ),
 );
 
 /**
  * A CloudWatch delivery: SNS-to-Lambda records, an SNS HTTP(S) body (also a subscription
  * confirmation), an SNS raw-message body, or a `CloudWatch Alarm State Change` EventBridge event.
  */
-export const cloudWatchPayloadSchema = awsDeliverySchema(cloudWatchAlarmSchema, "a CloudWatch alarm notification, an SNS message carrying one, or a CloudWatch Alarm State Change event");
+export const cloudWatchPayloadSchema = lazily(() =>
+  awsDeliverySchema(cloudWatchAlarmSchema(), "a CloudWatch alarm notification, an SNS message carrying one, or a CloudWatch Alarm State Change event"),
+);
 export type CloudWatchPayload = AwsDelivery<CloudWatchAlarm>;
 
 /**
  * Settings of the CloudWatch source, passed as `NormalizeContext.options`. Alarm notifications
  * carry no severity, so it comes from here.
  */
-export const cloudWatchOptionsSchema = z.strictObject({
-  /**
-   * Severity of alarms no other setting matches.
-   * @default "Medium"
-   */
-  defaultSeverity: z.enum(SEVERITIES).default("Medium"),
-  /**
-   * Severity by alarm name. A key ending in `*` matches names starting with the text before it.
-   * An exact name wins over a prefix, and a longer prefix wins over a shorter one.
-   * @default {}
-   */
-  severityByAlarmName: z.record(z.string(), z.enum(SEVERITIES)).default({}),
-  /**
-   * Handling of a transition into INSUFFICIENT_DATA: `skip` reports it without starting a
-   * playbook, and `alert` raises a Tips alert.
-   * @default "skip"
-   */
-  insufficientData: z.enum(["skip", "alert"]).default("skip"),
-});
-export type CloudWatchOptions = z.infer<typeof cloudWatchOptionsSchema>;
+export const cloudWatchOptionsSchema = lazily(() =>
+  z.strictObject({
+    /**
+     * Severity of alarms no other setting matches.
+     * @default "Medium"
+     */
+    defaultSeverity: z.enum(SEVERITIES).default("Medium"),
+    /**
+     * Severity by alarm name. A key ending in `*` matches names starting with the text before it.
+     * An exact name wins over a prefix, and a longer prefix wins over a shorter one.
+     * @default {}
+     */
+    severityByAlarmName: z.record(z.string(), z.enum(SEVERITIES)).default({}),
+    /**
+     * Handling of a transition into INSUFFICIENT_DATA: `skip` reports it without starting a
+     * playbook, and `alert` raises a Tips alert.
+     * @default "skip"
+     */
+    insufficientData: z.enum(["skip", "alert"]).default("skip"),
+  }),
+);
+export type CloudWatchOptions = z.infer<ReturnType<typeof cloudWatchOptionsSchema>>;
 
 /**
  * Returns the configured severity for an alarm name: the exact name, then the longest matching
@@ -200,11 +210,12 @@ export function cloudWatchSeverity(alarmName: string, options: CloudWatchOptions
 }
 
 function readOptions(options: unknown): CloudWatchOptions {
-  const cached = cachedSourceOptions(cloudWatchOptionsSchema, options);
+  const schema = cloudWatchOptionsSchema();
+  const cached = cachedSourceOptions(schema, options);
   if (cached !== undefined) return cached.value;
 
-  const result = cloudWatchOptionsSchema.safeParse(options ?? {});
-  if (result.success) return rememberSourceOptions(cloudWatchOptionsSchema, options, result.data);
+  const result = schema.safeParse(options ?? {});
+  if (result.success) return rememberSourceOptions(schema, options, result.data);
   throw new ConfigError(result.error.issues.map((issue) => `cloudwatch source options ${issue.path.join(".") || "(root)"}: ${issue.message}`));
 }
 
@@ -217,8 +228,12 @@ function readOptions(options: unknown): CloudWatchOptions {
 export const cloudWatchSource = {
   id: SOURCE_ID,
   displayName: "Amazon CloudWatch alarms",
-  schema: cloudWatchPayloadSchema,
-  optionsSchema: cloudWatchOptionsSchema,
+  get schema() {
+    return cloudWatchPayloadSchema();
+  },
+  get optionsSchema() {
+    return cloudWatchOptionsSchema();
+  },
   normalize(payload: CloudWatchPayload, context: NormalizeContext): NormalizedAlert[] {
     const options = readOptions(context.options);
     return payload.messages.map((message) =>

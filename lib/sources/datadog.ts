@@ -2,6 +2,7 @@ import * as z from "zod";
 import type { Alert, AlertResource, Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { handleStatusOf, receivedTime, severityMapLookup, severityOf, text, thirdPartyDataSource } from "./common";
+import { lazily } from "./lazy";
 import { missingIdentity } from "./parse";
 import { compact } from "./shapes";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
@@ -26,10 +27,6 @@ const CYCLE_START_TRANSITIONS = new Set(["Triggered", "Warn", "No Data"]);
 const TITLE_PREFIX =
   /^(?:\[P[1-5]\]\s*)?\[(?:Triggered|Re-Triggered|Recovered|Warn|Re-Warn|No Data|Re-No Data|Renotify)(?: on \{[^}]*\})?\]\s*/;
 
-// Datadog substitutes template variables as text, so a variable left unquoted in the template
-// arrives as a number.
-const variable = z.union([z.string(), z.number()]).transform(String);
-
 /**
  * Body of a Datadog Webhooks integration notification: either the default payload (`body`,
  * `org`, `title`, `date`, `id`, …) or the custom payload published in `docs/sources/datadog.md`,
@@ -40,35 +37,41 @@ const variable = z.union([z.string(), z.number()]).transform(String);
  *  "date":"1715683125000","alert_id":"148275309","alert_cycle_key":"7423158901234000111",
  *  "alert_scope":"host:web-01.example.com","alert_transition":"Triggered","alert_priority":"P2","org_id":"482910"}
  */
-export const datadogPayloadSchema = z.object({
-  id: variable.optional(),
-  title: z.string().optional(),
-  body: z.string().optional(),
-  date: variable.optional(),
-  last_updated: variable.optional(),
-  event_type: z.string().optional(),
-  org: z.object({ id: variable.optional(), name: z.string().optional() }).optional(),
-  priority: z.string().optional(),
-  alert_priority: z.string().optional(),
-  alert_type: z.string().optional(),
-  alert_transition: z.string().optional(),
-  alert_id: variable.optional(),
-  alert_cycle_key: variable.optional(),
-  aggreg_key: z.string().optional(),
-  alert_query: z.string().optional(),
-  alert_scope: z.string().optional(),
-  hostname: z.string().optional(),
-  tags: z.string().optional(),
-  link: z.string().optional(),
-  text_only_msg: z.string().optional(),
-  org_id: variable.optional(),
-  org_name: z.string().optional(),
-  security_signal_id: z.string().optional(),
-  security_signal_severity: z.string().optional(),
-  security_rule_name: z.string().optional(),
+export const datadogPayloadSchema = lazily(() => {
+  // Datadog substitutes template variables as text, so a variable left unquoted in the template
+  // arrives as a number.
+  const variable = z.union([z.string(), z.number()]).transform(String);
+
+  return z.object({
+    id: variable.optional(),
+    title: z.string().optional(),
+    body: z.string().optional(),
+    date: variable.optional(),
+    last_updated: variable.optional(),
+    event_type: z.string().optional(),
+    org: z.object({ id: variable.optional(), name: z.string().optional() }).optional(),
+    priority: z.string().optional(),
+    alert_priority: z.string().optional(),
+    alert_type: z.string().optional(),
+    alert_transition: z.string().optional(),
+    alert_id: variable.optional(),
+    alert_cycle_key: variable.optional(),
+    aggreg_key: z.string().optional(),
+    alert_query: z.string().optional(),
+    alert_scope: z.string().optional(),
+    hostname: z.string().optional(),
+    tags: z.string().optional(),
+    link: z.string().optional(),
+    text_only_msg: z.string().optional(),
+    org_id: variable.optional(),
+    org_name: z.string().optional(),
+    security_signal_id: z.string().optional(),
+    security_signal_severity: z.string().optional(),
+    security_rule_name: z.string().optional(),
+  });
 });
 
-export type DatadogPayload = z.infer<typeof datadogPayloadSchema>;
+export type DatadogPayload = z.infer<ReturnType<typeof datadogPayloadSchema>>;
 
 /**
  * Datadog monitor and security signal notifications. Identity is the organization (scope), the
@@ -79,7 +82,9 @@ export type DatadogPayload = z.infer<typeof datadogPayloadSchema>;
 export const datadogSource = {
   id: SOURCE_ID,
   displayName: "Datadog",
-  schema: datadogPayloadSchema,
+  get schema() {
+    return datadogPayloadSchema();
+  },
   normalize(payload: DatadogPayload, context: NormalizeContext): NormalizedAlert[] {
     const { key, episode } = identityOf(payload);
     const scope = text(payload.org_id) ?? missingIdentity(SOURCE_ID, "org_id");

@@ -2,117 +2,126 @@ import * as z from "zod";
 import type { Alert, AlertNetwork, AlertResource } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { countOf, directionOf, joinDistinct, networkEntry, text, type AlertProcess } from "./common";
+import { lazily } from "./lazy";
 import { isRecord, mergeObjects, setField } from "./shapes";
 
 // Elastic Security alert documents: the `kibana.alert.*` fields of the detection engine plus the
 // Elastic Common Schema (ECS) fields copied from the source event. Only the fields the bridge
 // maps are declared, and every other field is accepted and dropped.
 
-/** ECS allows most keyword fields to hold one value or an array of values. */
-const keywords = z.union([z.string(), z.array(z.string())]);
-const port = z.union([z.number(), z.string()]);
+function geoSchema() {
+  return z.object({
+    country_iso_code: z.string().optional(),
+    city_name: z.string().optional(),
+    location: z.object({ lat: z.number(), lon: z.number() }).optional(),
+  });
+}
 
-const geoSchema = z.object({
-  country_iso_code: z.string().optional(),
-  city_name: z.string().optional(),
-  location: z.object({ lat: z.number(), lon: z.number() }).optional(),
-});
+function threatSchema() {
+  return z.object({
+    framework: z.string().optional(),
+    tactic: z.object({ id: z.string().optional(), name: z.string().optional() }).optional(),
+    technique: z.array(z.object({ id: z.string().optional(), name: z.string().optional() })).optional(),
+  });
+}
 
-const endpointSchema = z.object({
-  ip: keywords.optional(),
-  domain: z.string().optional(),
-  port: port.optional(),
-  geo: geoSchema.optional(),
-});
-
-const processFieldsSchema = z.object({
-  name: z.string().optional(),
-  executable: z.string().optional(),
-  pid: z.number().int().optional(),
-  command_line: z.string().optional(),
-});
-
-const hashSchema = z.object({ md5: z.string().optional(), sha1: z.string().optional(), sha256: z.string().optional() });
-
-const threatSchema = z.object({
-  framework: z.string().optional(),
-  tactic: z.object({ id: z.string().optional(), name: z.string().optional() }).optional(),
-  technique: z.array(z.object({ id: z.string().optional(), name: z.string().optional() })).optional(),
-});
-
-const alertRuleSchema = z.object({
-  uuid: z.string().optional(),
-  rule_id: z.string().optional(),
-  name: z.string().optional(),
-  description: z.string().optional(),
-  type: z.string().optional(),
-  severity: z.string().optional(),
-  risk_score: z.number().min(0).max(100).optional(),
-  tags: z.array(z.string()).optional(),
-  threat: z.array(threatSchema).optional(),
-  note: z.string().optional(),
-  references: z.array(z.string()).optional(),
-});
+function alertRuleSchema() {
+  return z.object({
+    uuid: z.string().optional(),
+    rule_id: z.string().optional(),
+    name: z.string().optional(),
+    description: z.string().optional(),
+    type: z.string().optional(),
+    severity: z.string().optional(),
+    risk_score: z.number().min(0).max(100).optional(),
+    tags: z.array(z.string()).optional(),
+    threat: z.array(threatSchema()).optional(),
+    note: z.string().optional(),
+    references: z.array(z.string()).optional(),
+  });
+}
 
 /** One Elastic Security alert document as `context.alerts` renders it. */
-export const securityAlertSchema = z.object({
-  _id: z.string().optional(),
-  "@timestamp": z.string().optional(),
-  kibana: z.object({
-    alert: z.object({
-      uuid: z.string().optional(),
-      workflow_status: z.string().optional(),
-      severity: z.string().optional(),
-      risk_score: z.number().min(0).max(100).optional(),
-      reason: z.string().optional(),
-      original_time: z.string().optional(),
-      last_detected: z.string().optional(),
-      url: z.string().optional(),
-      rule: alertRuleSchema.optional(),
-      suppression: z.object({ docs_count: z.number().int().min(0).optional() }).optional(),
+export const securityAlertSchema = lazily(() => {
+  // ECS allows most keyword fields to hold one value or an array of values.
+  const keywords = z.union([z.string(), z.array(z.string())]);
+  const port = z.union([z.number(), z.string()]);
+
+  const endpointSchema = z.object({
+    ip: keywords.optional(),
+    domain: z.string().optional(),
+    port: port.optional(),
+    geo: geoSchema().optional(),
+  });
+
+  const processFieldsSchema = z.object({
+    name: z.string().optional(),
+    executable: z.string().optional(),
+    pid: z.number().int().optional(),
+    command_line: z.string().optional(),
+  });
+
+  const hashSchema = z.object({ md5: z.string().optional(), sha1: z.string().optional(), sha256: z.string().optional() });
+
+  return z.object({
+    _id: z.string().optional(),
+    "@timestamp": z.string().optional(),
+    kibana: z.object({
+      alert: z.object({
+        uuid: z.string().optional(),
+        workflow_status: z.string().optional(),
+        severity: z.string().optional(),
+        risk_score: z.number().min(0).max(100).optional(),
+        reason: z.string().optional(),
+        original_time: z.string().optional(),
+        last_detected: z.string().optional(),
+        url: z.string().optional(),
+        rule: alertRuleSchema().optional(),
+        suppression: z.object({ docs_count: z.number().int().min(0).optional() }).optional(),
+      }),
+      space_ids: z.array(z.string()).optional(),
     }),
-    space_ids: z.array(z.string()).optional(),
-  }),
-  event: z.object({ module: z.string().optional(), dataset: z.string().optional() }).optional(),
-  host: z
-    .object({
-      id: z.string().optional(),
-      name: z.string().optional(),
-      hostname: z.string().optional(),
-      ip: keywords.optional(),
-      os: z.object({ family: z.string().optional(), name: z.string().optional() }).optional(),
-    })
-    .optional(),
-  cloud: z
-    .object({
-      provider: z.string().optional(),
-      region: z.string().optional(),
-      account: z.object({ id: z.string().optional() }).optional(),
-      project: z.object({ id: z.string().optional() }).optional(),
-      instance: z.object({ id: z.string().optional(), name: z.string().optional() }).optional(),
-    })
-    .optional(),
-  source: endpointSchema.optional(),
-  destination: endpointSchema.optional(),
-  network: z
-    .object({ transport: z.string().optional(), protocol: z.string().optional(), direction: z.string().optional() })
-    .optional(),
-  user: z.object({ id: z.string().optional(), name: z.string().optional() }).optional(),
-  process: processFieldsSchema
-    .extend({
-      start: z.string().optional(),
-      user: z.object({ id: z.string().optional() }).optional(),
-      parent: processFieldsSchema.optional(),
-      hash: hashSchema.optional(),
-    })
-    .optional(),
-  file: z
-    .object({ path: z.string().optional(), name: z.string().optional(), hash: hashSchema.optional() })
-    .optional(),
-  threat: z.object({ software: z.object({ name: z.string().optional(), type: z.string().optional() }).optional() }).optional(),
+    event: z.object({ module: z.string().optional(), dataset: z.string().optional() }).optional(),
+    host: z
+      .object({
+        id: z.string().optional(),
+        name: z.string().optional(),
+        hostname: z.string().optional(),
+        ip: keywords.optional(),
+        os: z.object({ family: z.string().optional(), name: z.string().optional() }).optional(),
+      })
+      .optional(),
+    cloud: z
+      .object({
+        provider: z.string().optional(),
+        region: z.string().optional(),
+        account: z.object({ id: z.string().optional() }).optional(),
+        project: z.object({ id: z.string().optional() }).optional(),
+        instance: z.object({ id: z.string().optional(), name: z.string().optional() }).optional(),
+      })
+      .optional(),
+    source: endpointSchema.optional(),
+    destination: endpointSchema.optional(),
+    network: z
+      .object({ transport: z.string().optional(), protocol: z.string().optional(), direction: z.string().optional() })
+      .optional(),
+    user: z.object({ id: z.string().optional(), name: z.string().optional() }).optional(),
+    process: processFieldsSchema
+      .extend({
+        start: z.string().optional(),
+        user: z.object({ id: z.string().optional() }).optional(),
+        parent: processFieldsSchema.optional(),
+        hash: hashSchema.optional(),
+      })
+      .optional(),
+    file: z
+      .object({ path: z.string().optional(), name: z.string().optional(), hash: hashSchema.optional() })
+      .optional(),
+    threat: z.object({ software: z.object({ name: z.string().optional(), type: z.string().optional() }).optional() }).optional(),
+  });
 });
 
-export type SecurityAlert = z.infer<typeof securityAlertSchema>;
+export type SecurityAlert = z.infer<ReturnType<typeof securityAlertSchema>>;
 
 /**
  * Turns dotted keys (`"kibana.alert.uuid": "…"`) into nested objects, so an alert document
@@ -167,7 +176,7 @@ function firstKeyword(value: string | readonly string[] | undefined): string | u
   return typeof value === "string" ? text(value) : text(value?.[0]);
 }
 
-function geoOf(geo: z.infer<typeof geoSchema> | undefined): AlertNetwork["src_geo"] {
+function geoOf(geo: z.infer<ReturnType<typeof geoSchema>> | undefined): AlertNetwork["src_geo"] {
   if (geo === undefined) return undefined;
   return {
     country_code: text(geo.country_iso_code),
@@ -266,7 +275,7 @@ export function elasticFiles(alert: SecurityAlert): Alert["file_info"] {
  * Builds `alert_type` from the rule's MITRE ATT&CK mapping: tactic names as the category and
  * techniques as `name (id)`.
  */
-export function elasticThreatType(threats: ReadonlyArray<z.infer<typeof threatSchema>> | undefined): Alert["alert_type"] {
+export function elasticThreatType(threats: ReadonlyArray<z.infer<ReturnType<typeof threatSchema>>> | undefined): Alert["alert_type"] {
   const list = threats ?? [];
   return {
     category: joinDistinct(list.map((threat) => threat.tactic?.name)),

@@ -12,6 +12,7 @@ import {
   securityAlertSchema,
   type SecurityAlert,
 } from "./elastic-ecs";
+import { lazily } from "./lazy";
 import { missingIdentity } from "./parse";
 import { byShape, compact, formatLabels, hasKey } from "./shapes";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
@@ -24,56 +25,60 @@ const RECOVERED_ACTION_GROUP = "recovered";
 /** Elastic's four severity words. Any other word goes to `unknownSeverity`. */
 const elasticSeverity = severityMapLookup({ critical: "Fatal", high: "High", medium: "Medium", low: "Low" });
 
-// `{{rule.tags}}` renders as a comma-separated string, `{{{rule.tags.asJSON}}}` as an array.
-const tagsSchema = z.union([z.array(z.string()), z.string()]);
+function stackRuleBodySchema() {
+  // `{{rule.tags}}` renders as a comma-separated string, `{{{rule.tags.asJSON}}}` as an array.
+  const tagsSchema = z.union([z.array(z.string()), z.string()]);
 
-const stackRuleBodySchema = z.object({
-  source: z.string().optional(),
-  rule: z.object({
-    id: z.string().optional(),
-    name: z.string().optional(),
-    type: z.string().optional(),
-    tags: tagsSchema.optional(),
-    space: z.string().optional(),
-    url: z.string().optional(),
-  }),
-  alert: z.object({
-    id: z.string().optional(),
-    uuid: z.string().optional(),
-    action_group: z.string(),
-    flapping: z.boolean().optional(),
-    consecutive_matches: z.number().int().min(0).optional(),
-  }),
-  context: z
-    .object({
-      title: z.string().optional(),
-      message: z.string().optional(),
-      reason: z.string().optional(),
-      link: z.string().optional(),
-      date: z.string().optional(),
-    })
-    .optional(),
-  date: z.string().optional(),
-  kibana_base_url: z.string().optional(),
-});
-
-const securityBodySchema = z.object({
-  rule: z
-    .object({
+  return z.object({
+    source: z.string().optional(),
+    rule: z.object({
       id: z.string().optional(),
       name: z.string().optional(),
-      severity: z.string().optional(),
-      risk_score: z.number().min(0).max(100).optional(),
+      type: z.string().optional(),
+      tags: tagsSchema.optional(),
+      space: z.string().optional(),
       url: z.string().optional(),
-    })
-    .optional(),
-  results_link: z.string().optional(),
-  alerts_count: z.number().int().min(0).optional(),
-  alerts: z.array(z.preprocess(expandDottedKeys, securityAlertSchema)),
-});
+    }),
+    alert: z.object({
+      id: z.string().optional(),
+      uuid: z.string().optional(),
+      action_group: z.string(),
+      flapping: z.boolean().optional(),
+      consecutive_matches: z.number().int().min(0).optional(),
+    }),
+    context: z
+      .object({
+        title: z.string().optional(),
+        message: z.string().optional(),
+        reason: z.string().optional(),
+        link: z.string().optional(),
+        date: z.string().optional(),
+      })
+      .optional(),
+    date: z.string().optional(),
+    kibana_base_url: z.string().optional(),
+  });
+}
 
-type StackRuleBody = z.infer<typeof stackRuleBodySchema>;
-type SecurityBody = z.infer<typeof securityBodySchema>;
+function securityBodySchema() {
+  return z.object({
+    rule: z
+      .object({
+        id: z.string().optional(),
+        name: z.string().optional(),
+        severity: z.string().optional(),
+        risk_score: z.number().min(0).max(100).optional(),
+        url: z.string().optional(),
+      })
+      .optional(),
+    results_link: z.string().optional(),
+    alerts_count: z.number().int().min(0).optional(),
+    alerts: z.array(z.preprocess(expandDottedKeys, securityAlertSchema())),
+  });
+}
+
+type StackRuleBody = z.infer<ReturnType<typeof stackRuleBodySchema>>;
+type SecurityBody = z.infer<ReturnType<typeof securityBodySchema>>;
 export type ElasticPayload = StackRuleBody | SecurityBody;
 
 /**
@@ -89,12 +94,14 @@ export type ElasticPayload = StackRuleBody | SecurityBody;
  *  "alert":{"id":"query matched","uuid":"3c9f…","action_group":"query matched"},
  *  "context":{"message":"Document count is 37 in the last 5m"},"date":"2024-05-14T10:20:05.311Z"}
  */
-export const elasticPayloadSchema: z.ZodType<ElasticPayload> = byShape<ElasticPayload>(
-  [
-    { matches: (value) => hasKey(value, "alerts"), schema: securityBodySchema },
-    { matches: (value) => hasKey(value, "alert"), schema: stackRuleBodySchema },
-  ],
-  "a Kibana webhook body with an `alert` object (stack rule) or an `alerts` array (Elastic Security)",
+export const elasticPayloadSchema = lazily(() =>
+  byShape<ElasticPayload>(
+    [
+      { matches: (value) => hasKey(value, "alerts"), schema: securityBodySchema() },
+      { matches: (value) => hasKey(value, "alert"), schema: stackRuleBodySchema() },
+    ],
+    "a Kibana webhook body with an `alert` object (stack rule) or an `alerts` array (Elastic Security)",
+  ),
 );
 
 /**
@@ -106,7 +113,9 @@ export const elasticPayloadSchema: z.ZodType<ElasticPayload> = byShape<ElasticPa
 export const elasticSource = {
   id: SOURCE_ID,
   displayName: "Elastic",
-  schema: elasticPayloadSchema,
+  get schema() {
+    return elasticPayloadSchema();
+  },
   normalize(payload: ElasticPayload, context: NormalizeContext): NormalizedAlert[] {
     if ("alerts" in payload) {
       return payload.alerts.map((alert, index) => normalizeSecurityAlert(payload, alert, index, context));

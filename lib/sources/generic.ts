@@ -15,18 +15,10 @@ import {
   type CompiledField,
   type SourcePath,
 } from "./mapping";
+import { lazily } from "./lazy";
 import { formatPath, missingIdentity } from "./parse";
 import { isSupportedTimeZone, TimeConverter } from "./time-text";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
-
-const fieldsSchema = z.record(z.string(), z.unknown()).transform((fields, context) =>
-  compileFields(fields, (issue) => context.addIssue({ code: "custom", path: issue.path, message: issue.message })),
-);
-
-const episodeSchema = z.preprocess(
-  (episode) => (typeof episode === "string" ? { path: episode } : episode),
-  z.strictObject({ path: sourcePathSchema, type: z.enum(FIELD_TYPES).optional() }),
-);
 
 /**
  * Zod schema of a generic source mapping file. The output is compiled: paths are parsed and
@@ -42,54 +34,65 @@ const episodeSchema = z.preprocess(
  * }
  * ```
  */
-export const genericMappingSchema = z
-  .strictObject({
-    source_key: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit"),
-    display_name: z.string().min(1).optional(),
-    format: z.enum(["json", "cef"]).default("json"),
-    cef_field: sourcePathSchema.optional(),
-    time_zone: z
-      .string()
-      .refine(isSupportedTimeZone, "must be UTC, a fixed offset such as +08:00, or an IANA zone such as Asia/Shanghai")
-      .optional(),
-    identity: z
-      .strictObject({
-        fields: z.array(sourcePathSchema).default([]),
-        fallback: z.enum(["none", "sha256-of-canonical-body"]).default("none"),
-        volatile_fields: z.array(sourcePathSchema).default([]),
-        episode: episodeSchema.optional(),
-      })
-      .optional(),
-    status: z
-      .strictObject({
-        path: sourcePathSchema,
-        resolved_values: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1),
-        default: z.enum(["firing", "resolved"]).default("firing"),
-      })
-      .optional(),
-    fields: fieldsSchema.default(() => []),
-  })
-  .superRefine((mapping, context) => {
-    if (mapping.cef_field !== undefined && mapping.format !== "cef") {
-      context.addIssue({ code: "custom", path: ["cef_field"], message: 'cef_field needs "format": "cef"' });
-    }
-    const identity = mapping.identity;
-    const hasIdentity = identity !== undefined && (identity.fields.length > 0 || identity.fallback !== "none");
-    if (mapping.format === "json" && !hasIdentity) {
-      context.addIssue({
-        code: "custom",
-        path: ["identity"],
-        message: 'set identity.fields or identity.fallback "sha256-of-canonical-body"; without an identity every delivery would start a new playbook',
-      });
-    }
-  });
+export const genericMappingSchema = lazily(() => {
+  const fieldsSchema = z.record(z.string(), z.unknown()).transform((fields, context) =>
+    compileFields(fields, (issue) => context.addIssue({ code: "custom", path: issue.path, message: issue.message })),
+  );
+
+  const episodeSchema = z.preprocess(
+    (episode) => (typeof episode === "string" ? { path: episode } : episode),
+    z.strictObject({ path: sourcePathSchema(), type: z.enum(FIELD_TYPES).optional() }),
+  );
+
+  return z
+    .strictObject({
+      source_key: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit"),
+      display_name: z.string().min(1).optional(),
+      format: z.enum(["json", "cef"]).default("json"),
+      cef_field: sourcePathSchema().optional(),
+      time_zone: z
+        .string()
+        .refine(isSupportedTimeZone, "must be UTC, a fixed offset such as +08:00, or an IANA zone such as Asia/Shanghai")
+        .optional(),
+      identity: z
+        .strictObject({
+          fields: z.array(sourcePathSchema()).default([]),
+          fallback: z.enum(["none", "sha256-of-canonical-body"]).default("none"),
+          volatile_fields: z.array(sourcePathSchema()).default([]),
+          episode: episodeSchema.optional(),
+        })
+        .optional(),
+      status: z
+        .strictObject({
+          path: sourcePathSchema(),
+          resolved_values: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1),
+          default: z.enum(["firing", "resolved"]).default("firing"),
+        })
+        .optional(),
+      fields: fieldsSchema.default(() => []),
+    })
+    .superRefine((mapping, context) => {
+      if (mapping.cef_field !== undefined && mapping.format !== "cef") {
+        context.addIssue({ code: "custom", path: ["cef_field"], message: 'cef_field needs "format": "cef"' });
+      }
+      const identity = mapping.identity;
+      const hasIdentity = identity !== undefined && (identity.fields.length > 0 || identity.fallback !== "none");
+      if (mapping.format === "json" && !hasIdentity) {
+        context.addIssue({
+          code: "custom",
+          path: ["identity"],
+          message: 'set identity.fields or identity.fallback "sha256-of-canonical-body"; without an identity every delivery would start a new playbook',
+        });
+      }
+    });
+});
 
 /** A generic source mapping as written in its file. */
-export type GenericMappingConfig = z.input<typeof genericMappingSchema>;
+export type GenericMappingConfig = z.input<ReturnType<typeof genericMappingSchema>>;
 /** A checked and compiled generic source mapping. */
-export type GenericMapping = z.output<typeof genericMappingSchema>;
+export type GenericMapping = z.output<ReturnType<typeof genericMappingSchema>>;
 
 /** Path of the CEF line inside a JSON item when the mapping names none. */
 export const DEFAULT_CEF_FIELD = "$.message";
@@ -101,7 +104,7 @@ export const DEFAULT_CEF_FIELD = "$.message";
  * @throws ConfigError `BRIDGE.CONFIG_INVALID` listing every problem, each with its key.
  */
 export function loadGenericMapping(config: unknown, origin = "generic source mapping"): GenericMapping {
-  const result = genericMappingSchema.safeParse(config);
+  const result = genericMappingSchema().safeParse(config);
   if (result.success) return result.data;
   throw new ConfigError(result.error.issues.flatMap((issue) => mappingIssueTexts(issue, origin)));
 }
@@ -132,13 +135,16 @@ export type GenericPayload = GenericItem | GenericItem[];
  */
 export function createGenericAdapter(mapping: GenericMapping): SourceAdapter<GenericPayload> {
   const fields = mapping.format === "cef" ? withBuiltInCefFields(mapping.fields) : mapping.fields;
-  const cefField = mapping.cef_field ?? sourcePathSchema.parse(DEFAULT_CEF_FIELD);
+  const cefField = mapping.cef_field ?? sourcePathSchema().parse(DEFAULT_CEF_FIELD);
   const displayName = mapping.display_name ?? mapping.source_key;
+  const schema = lazily(() => payloadSchema(mapping.format));
 
   const adapter = {
     id: mapping.source_key,
     displayName,
-    schema: payloadSchema(mapping.format),
+    get schema() {
+      return schema();
+    },
     normalize(payload, context) {
       const items = Array.isArray(payload) ? payload : [payload];
       const prefix = (index: number): PathSegment[] => (Array.isArray(payload) ? [index] : []);

@@ -14,6 +14,7 @@ import {
   usersFromFlatFields,
 } from "./common";
 import { formatLabels } from "./labels";
+import { lazily } from "./lazy";
 import { missingIdentity } from "./parse";
 import { compact, mergeObjects } from "./shapes";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
@@ -22,25 +23,6 @@ const SOURCE_ID = "grafana";
 
 /** Label values Grafana's "Test" button puts on the alert it sends through a contact point. */
 const TEST_ALERT_LABELS = { alertname: "TestAlert", instance: "Grafana" } as const;
-
-const labelSetSchema = z.record(z.string(), z.string());
-const statusSchema = z.enum(["firing", "resolved"]);
-
-const grafanaAlertSchema = z.object({
-  status: statusSchema,
-  labels: labelSetSchema,
-  annotations: labelSetSchema.optional(),
-  startsAt: z.string().optional(),
-  endsAt: z.string().optional(),
-  generatorURL: z.string().optional(),
-  fingerprint: z.string().optional(),
-  silenceURL: z.string().optional(),
-  dashboardURL: z.string().optional(),
-  panelURL: z.string().optional(),
-  values: z.record(z.string(), z.number().nullable()).nullable().optional(),
-  valueString: z.string().optional(),
-  imageURL: z.string().optional(),
-});
 
 /**
  * Body of a Grafana unified alerting webhook contact point: an Alertmanager group with Grafana's
@@ -53,36 +35,59 @@ const grafanaAlertSchema = z.object({
  *  "startsAt":"2024-05-14T12:06:40+02:00","endsAt":"0001-01-01T00:00:00Z","fingerprint":"e1f2a3b4c5d6e7f8"}],
  *  "version":"1","truncatedAlerts":0}
  */
-export const grafanaPayloadSchema = z.object({
-  receiver: z.string(),
-  status: statusSchema,
-  orgId: z.number().int().optional(),
-  alerts: z.array(grafanaAlertSchema),
-  groupLabels: labelSetSchema.optional(),
-  commonLabels: labelSetSchema.optional(),
-  commonAnnotations: labelSetSchema.optional(),
-  externalURL: z.string(),
-  version: z.literal("1", { error: 'only webhook payload version "1" is supported' }),
-  groupKey: z.string().optional(),
-  truncatedAlerts: z.number().int().min(0).optional(),
-  title: z.string().optional(),
-  state: z.string().optional(),
-  message: z.string().optional(),
+export const grafanaPayloadSchema = lazily(() => {
+  const labelSetSchema = z.record(z.string(), z.string());
+  const statusSchema = z.enum(["firing", "resolved"]);
+
+  const grafanaAlertSchema = z.object({
+    status: statusSchema,
+    labels: labelSetSchema,
+    annotations: labelSetSchema.optional(),
+    startsAt: z.string().optional(),
+    endsAt: z.string().optional(),
+    generatorURL: z.string().optional(),
+    fingerprint: z.string().optional(),
+    silenceURL: z.string().optional(),
+    dashboardURL: z.string().optional(),
+    panelURL: z.string().optional(),
+    values: z.record(z.string(), z.number().nullable()).nullable().optional(),
+    valueString: z.string().optional(),
+    imageURL: z.string().optional(),
+  });
+
+  return z.object({
+    receiver: z.string(),
+    status: statusSchema,
+    orgId: z.number().int().optional(),
+    alerts: z.array(grafanaAlertSchema),
+    groupLabels: labelSetSchema.optional(),
+    commonLabels: labelSetSchema.optional(),
+    commonAnnotations: labelSetSchema.optional(),
+    externalURL: z.string(),
+    version: z.literal("1", { error: 'only webhook payload version "1" is supported' }),
+    groupKey: z.string().optional(),
+    truncatedAlerts: z.number().int().min(0).optional(),
+    title: z.string().optional(),
+    state: z.string().optional(),
+    message: z.string().optional(),
+  });
 });
 
-export type GrafanaPayload = z.infer<typeof grafanaPayloadSchema>;
+export type GrafanaPayload = z.infer<ReturnType<typeof grafanaPayloadSchema>>;
 type GrafanaAlert = GrafanaPayload["alerts"][number];
 
 /** Settings of the Grafana source, passed as `NormalizeContext.options`. */
-export const grafanaOptionsSchema = z.strictObject({
-  /**
-   * Severity of an alert without a `severity` label. A label with a word the bridge does not
-   * know goes to `NormalizeContext.unknownSeverity` instead.
-   * @default "Medium"
-   */
-  defaultSeverity: z.enum(SEVERITIES).default("Medium"),
-});
-export type GrafanaOptions = z.input<typeof grafanaOptionsSchema>;
+export const grafanaOptionsSchema = lazily(() =>
+  z.strictObject({
+    /**
+     * Severity of an alert without a `severity` label. A label with a word the bridge does not
+     * know goes to `NormalizeContext.unknownSeverity` instead.
+     * @default "Medium"
+     */
+    defaultSeverity: z.enum(SEVERITIES).default("Medium"),
+  }),
+);
+export type GrafanaOptions = z.input<ReturnType<typeof grafanaOptionsSchema>>;
 
 /**
  * Grafana unified alerting, one alert per group member. Identity is the Grafana instance and
@@ -92,10 +97,14 @@ export type GrafanaOptions = z.input<typeof grafanaOptionsSchema>;
 export const grafanaSource = {
   id: SOURCE_ID,
   displayName: "Grafana",
-  schema: grafanaPayloadSchema,
-  optionsSchema: grafanaOptionsSchema,
+  get schema() {
+    return grafanaPayloadSchema();
+  },
+  get optionsSchema() {
+    return grafanaOptionsSchema();
+  },
   normalize(payload: GrafanaPayload, context: NormalizeContext): NormalizedAlert[] {
-    const { defaultSeverity } = parseSourceOptions(grafanaOptionsSchema, context.options, SOURCE_ID);
+    const { defaultSeverity } = parseSourceOptions(grafanaOptionsSchema(), context.options, SOURCE_ID);
     if (payload.orgId === undefined) return missingIdentity(SOURCE_ID, "orgId");
     const scope = `${payload.orgId}@${payload.externalURL}`;
 

@@ -2,6 +2,7 @@ import * as z from "zod";
 import type { Alert, AlertNetwork, AlertResource, Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { awsDataSource, awsEnvironment, awsResource, awsTags, consoleUrl, eventBridgeEventSchema } from "./aws";
+import { lazily } from "./lazy";
 import { missingIdentity } from "./parse";
 import { compact, formatLabels, nonEmpty, portNumber } from "./shapes";
 import { awsDeliverySchema, normalizeSnsControl, type AwsDelivery } from "./sns";
@@ -10,142 +11,164 @@ import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 const SOURCE_ID = "guardduty";
 const PRODUCT_NAME = "GuardDuty";
 
-const text = z.string().nullish();
-const integer = z.number().int().nullish();
+/** Zod types of the optional, nullable fields a finding is made of, built once per finding schema. */
+interface FieldTypes {
+  text: z.ZodOptional<z.ZodNullable<z.ZodString>>;
+  integer: z.ZodOptional<z.ZodNullable<z.ZodNumber>>;
+}
 
-const remoteIpDetailsSchema = z.object({
-  ipAddressV4: text,
-  ipAddressV6: text,
-  country: z.object({ countryCode: text, countryName: text }).nullish(),
-  city: z.object({ cityName: text }).nullish(),
-  geoLocation: z.object({ lat: z.number().nullish(), lon: z.number().nullish() }).nullish(),
-});
+function remoteIpDetailsSchema({ text }: FieldTypes) {
+  return z.object({
+    ipAddressV4: text,
+    ipAddressV6: text,
+    country: z.object({ countryCode: text, countryName: text }).nullish(),
+    city: z.object({ cityName: text }).nullish(),
+    geoLocation: z.object({ lat: z.number().nullish(), lon: z.number().nullish() }).nullish(),
+  });
+}
 
-const localIpDetailsSchema = z.object({ ipAddressV4: text, ipAddressV6: text });
-const portDetailsSchema = z.object({ port: integer, portName: text });
+function actionSchema(types: FieldTypes) {
+  const { text, integer } = types;
+  const remoteIpDetails = remoteIpDetailsSchema(types);
+  const localIpDetailsSchema = z.object({ ipAddressV4: text, ipAddressV6: text });
+  const portDetailsSchema = z.object({ port: integer, portName: text });
 
-const actionSchema = z.object({
-  actionType: text,
-  networkConnectionAction: z
-    .object({
-      connectionDirection: text,
-      protocol: text,
-      remoteIpDetails: remoteIpDetailsSchema.nullish(),
-      remotePortDetails: portDetailsSchema.nullish(),
-      localIpDetails: localIpDetailsSchema.nullish(),
-      localPortDetails: portDetailsSchema.nullish(),
-    })
-    .nullish(),
-  portProbeAction: z
-    .object({
-      portProbeDetails: z
-        .array(
-          z.object({
-            localPortDetails: portDetailsSchema.nullish(),
-            localIpDetails: localIpDetailsSchema.nullish(),
-            remoteIpDetails: remoteIpDetailsSchema.nullish(),
-          }),
-        )
-        .nullish(),
-    })
-    .nullish(),
-  awsApiCallAction: z
-    .object({ api: text, serviceName: text, remoteIpDetails: remoteIpDetailsSchema.nullish() })
-    .nullish(),
-  dnsRequestAction: z.object({ domain: text, protocol: text }).nullish(),
-  kubernetesApiCallAction: z.object({ remoteIpDetails: remoteIpDetailsSchema.nullish() }).nullish(),
-});
+  return z.object({
+    actionType: text,
+    networkConnectionAction: z
+      .object({
+        connectionDirection: text,
+        protocol: text,
+        remoteIpDetails: remoteIpDetails.nullish(),
+        remotePortDetails: portDetailsSchema.nullish(),
+        localIpDetails: localIpDetailsSchema.nullish(),
+        localPortDetails: portDetailsSchema.nullish(),
+      })
+      .nullish(),
+    portProbeAction: z
+      .object({
+        portProbeDetails: z
+          .array(
+            z.object({
+              localPortDetails: portDetailsSchema.nullish(),
+              localIpDetails: localIpDetailsSchema.nullish(),
+              remoteIpDetails: remoteIpDetails.nullish(),
+            }),
+          )
+          .nullish(),
+      })
+      .nullish(),
+    awsApiCallAction: z
+      .object({ api: text, serviceName: text, remoteIpDetails: remoteIpDetails.nullish() })
+      .nullish(),
+    dnsRequestAction: z.object({ domain: text, protocol: text }).nullish(),
+    kubernetesApiCallAction: z.object({ remoteIpDetails: remoteIpDetails.nullish() }).nullish(),
+  });
+}
 
-const tagListSchema = z.array(z.object({ key: text, value: text })).nullish();
+function resourceSchema({ text }: FieldTypes) {
+  const tagListSchema = z.array(z.object({ key: text, value: text })).nullish();
 
-const resourceSchema = z.object({
-  resourceType: text,
-  instanceDetails: z
-    .object({
-      instanceId: text,
-      instanceType: text,
-      tags: tagListSchema,
-    })
-    .nullish(),
-  accessKeyDetails: z
-    .object({ accessKeyId: text, principalId: text, userName: text, userType: text })
-    .nullish(),
-  s3BucketDetails: z.array(z.object({ arn: text, name: text, type: text, tags: tagListSchema })).nullish(),
-  eksClusterDetails: z.object({ name: text, arn: text, tags: tagListSchema }).nullish(),
-  lambdaDetails: z.object({ functionArn: text, functionName: text, tags: tagListSchema }).nullish(),
-  rdsDbInstanceDetails: z.object({ dbInstanceIdentifier: text, dbInstanceArn: text, tags: tagListSchema }).nullish(),
-});
+  return z.object({
+    resourceType: text,
+    instanceDetails: z
+      .object({
+        instanceId: text,
+        instanceType: text,
+        tags: tagListSchema,
+      })
+      .nullish(),
+    accessKeyDetails: z
+      .object({ accessKeyId: text, principalId: text, userName: text, userType: text })
+      .nullish(),
+    s3BucketDetails: z.array(z.object({ arn: text, name: text, type: text, tags: tagListSchema })).nullish(),
+    eksClusterDetails: z.object({ name: text, arn: text, tags: tagListSchema }).nullish(),
+    lambdaDetails: z.object({ functionArn: text, functionName: text, tags: tagListSchema }).nullish(),
+    rdsDbInstanceDetails: z.object({ dbInstanceIdentifier: text, dbInstanceArn: text, tags: tagListSchema }).nullish(),
+  });
+}
 
-const threatNameSchema = z.object({
-  name: text,
-  filePaths: z.array(z.object({ filePath: text, fileName: text, hash: text })).nullish(),
-});
+function serviceSchema(types: FieldTypes) {
+  const { text, integer } = types;
+  const threatNameSchema = z.object({
+    name: text,
+    filePaths: z.array(z.object({ filePath: text, fileName: text, hash: text })).nullish(),
+  });
 
-const serviceSchema = z.object({
-  action: actionSchema.nullish(),
-  resourceRole: text,
-  additionalInfo: z.object({ sample: z.union([z.boolean(), z.string()]).nullish() }).nullish(),
-  eventFirstSeen: text,
-  eventLastSeen: text,
-  archived: z.boolean().nullish(),
-  count: z.number().int().min(0).nullish(),
-  runtimeDetails: z
-    .object({
-      process: z
-        .object({
-          name: text,
-          executablePath: text,
-          executableSha256: text,
-          pid: integer,
-          uid: integer,
-          startTime: text,
-        })
-        .nullish(),
-    })
-    .nullish(),
-  ebsVolumeScanDetails: z
-    .object({
-      scanDetections: z
-        .object({
-          threatDetectedByName: z.object({ threatNames: z.array(threatNameSchema).nullish() }).nullish(),
-        })
-        .nullish(),
-    })
-    .nullish(),
-});
+  return z.object({
+    action: actionSchema(types).nullish(),
+    resourceRole: text,
+    additionalInfo: z.object({ sample: z.union([z.boolean(), z.string()]).nullish() }).nullish(),
+    eventFirstSeen: text,
+    eventLastSeen: text,
+    archived: z.boolean().nullish(),
+    count: z.number().int().min(0).nullish(),
+    runtimeDetails: z
+      .object({
+        process: z
+          .object({
+            name: text,
+            executablePath: text,
+            executableSha256: text,
+            pid: integer,
+            uid: integer,
+            startTime: text,
+          })
+          .nullish(),
+      })
+      .nullish(),
+    ebsVolumeScanDetails: z
+      .object({
+        scanDetections: z
+          .object({
+            threatDetectedByName: z.object({ threatNames: z.array(threatNameSchema).nullish() }).nullish(),
+          })
+          .nullish(),
+      })
+      .nullish(),
+  });
+}
 
 /** A GuardDuty finding, the `detail` of a `GuardDuty Finding` event (fields the adapter reads). */
-export const guardDutyFindingSchema = z.object({
-  schemaVersion: text,
-  accountId: text,
-  region: text,
-  partition: text,
-  id: text,
-  arn: text,
-  type: text,
-  resource: resourceSchema.nullish(),
-  service: serviceSchema.nullish(),
-  severity: z.number().nullish(),
-  createdAt: text,
-  updatedAt: text,
-  title: text,
-  description: text,
+export const guardDutyFindingSchema = lazily(() => {
+  const types: FieldTypes = { text: z.string().nullish(), integer: z.number().int().nullish() };
+  const { text } = types;
+  return z.object({
+    schemaVersion: text,
+    accountId: text,
+    region: text,
+    partition: text,
+    id: text,
+    arn: text,
+    type: text,
+    resource: resourceSchema(types).nullish(),
+    service: serviceSchema(types).nullish(),
+    severity: z.number().nullish(),
+    createdAt: text,
+    updatedAt: text,
+    title: text,
+    description: text,
+  });
 });
-export type GuardDutyFinding = z.infer<typeof guardDutyFindingSchema>;
+export type GuardDutyFinding = z.infer<ReturnType<typeof guardDutyFindingSchema>>;
 
 /** A `GuardDuty Finding` EventBridge event. */
-export const guardDutyEventSchema = eventBridgeEventSchema({
-  source: "aws.guardduty",
-  detailTypes: ["GuardDuty Finding"],
-  detail: guardDutyFindingSchema,
-});
-export type GuardDutyEvent = z.infer<typeof guardDutyEventSchema>;
+export const guardDutyEventSchema = lazily(() =>
+  eventBridgeEventSchema({
+    source: "aws.guardduty",
+    detailTypes: ["GuardDuty Finding"],
+    detail: guardDutyFindingSchema(),
+  }),
+);
+export type GuardDutyEvent = z.infer<ReturnType<typeof guardDutyEventSchema>>;
 
 /**
  * A GuardDuty delivery: the EventBridge event as an API destination or a Lambda target sends it,
  * that event inside an SNS HTTP(S) body or SNS-to-Lambda records, or a replayed saved event.
  */
-export const guardDutyPayloadSchema = awsDeliverySchema(guardDutyEventSchema, "a GuardDuty Finding EventBridge event or an SNS message carrying one");
+export const guardDutyPayloadSchema = lazily(() =>
+  awsDeliverySchema(guardDutyEventSchema(), "a GuardDuty Finding EventBridge event or an SNS message carrying one"),
+);
 export type GuardDutyPayload = AwsDelivery<GuardDutyEvent>;
 
 /**
@@ -170,7 +193,9 @@ export function guardDutySeverity(score: number): Severity | undefined {
 export const guardDutySource = {
   id: SOURCE_ID,
   displayName: "Amazon GuardDuty",
-  schema: guardDutyPayloadSchema,
+  get schema() {
+    return guardDutyPayloadSchema();
+  },
   normalize(payload: GuardDutyPayload, context: NormalizeContext): NormalizedAlert[] {
     return payload.messages.map((message) =>
       message.kind === "control"
@@ -240,8 +265,8 @@ function findingType(type: string | null | undefined): Alert["alert_type"] {
   return { category: colon > 0 ? type.slice(0, colon) : undefined, alert_type: type };
 }
 
-type RemoteIpDetails = z.infer<typeof remoteIpDetailsSchema>;
-type Action = z.infer<typeof actionSchema>;
+type RemoteIpDetails = z.infer<ReturnType<typeof remoteIpDetailsSchema>>;
+type Action = z.infer<ReturnType<typeof actionSchema>>;
 
 function remoteAddress(details: RemoteIpDetails | null | undefined): string | undefined {
   return details?.ipAddressV4 ?? details?.ipAddressV6 ?? undefined;
@@ -327,7 +352,7 @@ function findingNetworks(action: Action | null | undefined): AlertNetwork[] {
   return networks;
 }
 
-type FindingResource = z.infer<typeof resourceSchema>;
+type FindingResource = z.infer<ReturnType<typeof resourceSchema>>;
 
 function findingResources(resource: FindingResource | null | undefined, account: string, region: string): AlertResource[] {
   const resources: AlertResource[] = [];
@@ -367,7 +392,7 @@ function findingUsers(resource: FindingResource | null | undefined): Alert["user
   return [{ user_id: accessKey.principalId ?? undefined, user_name: accessKey.userName ?? undefined }];
 }
 
-type FindingService = z.infer<typeof serviceSchema>;
+type FindingService = z.infer<ReturnType<typeof serviceSchema>>;
 
 function findingProcesses(service: FindingService | null | undefined): Alert["process"] {
   const process = service?.runtimeDetails?.process;

@@ -3,6 +3,7 @@ import { SOURCE_TYPE, type Alert, type Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { InvalidInputError } from "../errors";
 import { receivedTime } from "./common";
+import { lazily } from "./lazy";
 import { missingIdentity } from "./parse";
 import { byShape, compact, formatLabels, hasKey, isRecord, nonEmpty } from "./shapes";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
@@ -15,9 +16,6 @@ export const HUAWEI_CLOUD_COMPANY_NAME = "Huawei Cloud";
 /** `environment.vendor_type` of alerts raised in a Huawei Cloud account. */
 export const HUAWEI_CLOUD_VENDOR_TYPE = "HuaweiCloud";
 
-const text = z.string().nullish();
-const scalar = z.union([z.string(), z.number()]).nullish();
-
 /**
  * The JSON alarm CES puts in the SMN `message` (fields the adapter reads).
  *
@@ -29,29 +27,34 @@ const scalar = z.union([z.string(), z.number()]).nullish();
  * {"alarm_id":"al1715652000000aBcDeFgHiJk","alarm_name":"ecs-cpu-high-prod","alarm_status":"alarm","alarm_level":2,
  *  "namespace":"SYS.ECS","metric_name":"cpu_util","dimensions":[{"name":"instance_id","value":"3f6b…"}],…}
  */
-export const cesAlarmMessageSchema = z.object({
-  alarm_id: text,
-  alarm_name: text,
-  alarm_status: text,
-  alarm_level: scalar,
-  alarm_record_id: text,
-  namespace: text,
-  metric_name: text,
-  dimensions: z.array(z.object({ name: z.string(), value: z.string() })).nullish(),
-  resource_id: text,
-  resource_name: text,
-  current_value: scalar,
-  unit: text,
-  comparison_operator: text,
-  threshold: scalar,
-  filter: text,
-  period: scalar,
-  count: scalar,
-  region: text,
-  project_id: text,
-  time: scalar,
+export const cesAlarmMessageSchema = lazily(() => {
+  const text = z.string().nullish();
+  const scalar = z.union([z.string(), z.number()]).nullish();
+
+  return z.object({
+    alarm_id: text,
+    alarm_name: text,
+    alarm_status: text,
+    alarm_level: scalar,
+    alarm_record_id: text,
+    namespace: text,
+    metric_name: text,
+    dimensions: z.array(z.object({ name: z.string(), value: z.string() })).nullish(),
+    resource_id: text,
+    resource_name: text,
+    current_value: scalar,
+    unit: text,
+    comparison_operator: text,
+    threshold: scalar,
+    filter: text,
+    period: scalar,
+    count: scalar,
+    region: text,
+    project_id: text,
+    time: scalar,
+  });
 });
-export type CesAlarmMessage = z.infer<typeof cesAlarmMessageSchema>;
+export type CesAlarmMessage = z.infer<ReturnType<typeof cesAlarmMessageSchema>>;
 
 /** A CES alarm in either message format, with `text` set when CES sent plain text. */
 export interface CesAlarm {
@@ -124,7 +127,7 @@ function parseAlarmMessage(message: string, context: z.core.$RefinementCtx): Ces
   }
   if (!isRecord(parsed)) return { fields: parseCesText(message), text: message };
 
-  const result = cesAlarmMessageSchema.safeParse(parsed);
+  const result = cesAlarmMessageSchema().safeParse(parsed);
   if (result.success) return { fields: result.data, text: undefined };
   for (const issue of result.error.issues) {
     context.issues.push({ code: "custom", message: issue.message, path: issue.path, input: parsed });
@@ -132,24 +135,32 @@ function parseAlarmMessage(message: string, context: z.core.$RefinementCtx): Ces
   return z.NEVER;
 }
 
-const smnNotificationSchema = z.object({
-  type: z.literal("Notification"),
-  message_id: z.string(),
-  topic_urn: z.string(),
-  subject: text,
-  timestamp: text,
-  unsubscribe_url: text,
-  message: z.string().transform(parseAlarmMessage),
-});
+function smnNotificationSchema() {
+  const text = z.string().nullish();
 
-const smnControlSchema = z.object({
-  type: z.enum(["SubscriptionConfirmation", "UnsubscribeConfirmation"]),
-  message_id: z.string(),
-  topic_urn: z.string(),
-  timestamp: text,
-  message: z.string(),
-  subscribe_url: text,
-});
+  return z.object({
+    type: z.literal("Notification"),
+    message_id: z.string(),
+    topic_urn: z.string(),
+    subject: text,
+    timestamp: text,
+    unsubscribe_url: text,
+    message: z.string().transform(parseAlarmMessage),
+  });
+}
+
+function smnControlSchema() {
+  const text = z.string().nullish();
+
+  return z.object({
+    type: z.enum(["SubscriptionConfirmation", "UnsubscribeConfirmation"]),
+    message_id: z.string(),
+    topic_urn: z.string(),
+    timestamp: text,
+    message: z.string(),
+    subscribe_url: text,
+  });
+}
 
 /**
  * A parsed CES delivery: an alarm with its SMN envelope fields, or an SMN control message.
@@ -163,40 +174,44 @@ export type CesPayload =
       /** Path prefix of the alarm fields in the body, for error messages. */
       fieldPrefix: string;
     }
-  | { kind: "control"; control: z.infer<typeof smnControlSchema> };
+  | { kind: "control"; control: z.infer<ReturnType<typeof smnControlSchema>> };
 
-const smnMessageSchema = z.discriminatedUnion("type", [
-  smnNotificationSchema.transform(
-    (body): CesPayload => ({
-      kind: "alarm",
-      alarm: body.message,
-      smn: {
-        messageId: body.message_id,
-        topicUrn: body.topic_urn,
-        subject: body.subject ?? undefined,
-        timestamp: body.timestamp ?? undefined,
-        consoleHost: consoleHostOf(body.unsubscribe_url),
-      },
-      fieldPrefix: "message.",
-    }),
-  ),
-  smnControlSchema.transform((control): CesPayload => ({ kind: "control", control })),
-]);
+function smnMessageSchema() {
+  return z.discriminatedUnion("type", [
+    smnNotificationSchema().transform(
+      (body): CesPayload => ({
+        kind: "alarm",
+        alarm: body.message,
+        smn: {
+          messageId: body.message_id,
+          topicUrn: body.topic_urn,
+          subject: body.subject ?? undefined,
+          timestamp: body.timestamp ?? undefined,
+          consoleHost: consoleHostOf(body.unsubscribe_url),
+        },
+        fieldPrefix: "message.",
+      }),
+    ),
+    smnControlSchema().transform((control): CesPayload => ({ kind: "control", control })),
+  ]);
+}
 
 /**
  * A Cloud Eye delivery: the body SMN posts to an HTTP(S) subscription (a `Notification` whose
  * `message` is the alarm as JSON or plain text, or a `SubscriptionConfirmation` or
  * `UnsubscribeConfirmation`), or a replayed alarm JSON without the SMN envelope.
  */
-export const cesPayloadSchema = byShape<CesPayload>(
-  [
-    { matches: (value) => hasKey(value, "type") && hasKey(value, "topic_urn"), schema: smnMessageSchema },
-    {
-      matches: (value) => hasKey(value, "alarm_id"),
-      schema: cesAlarmMessageSchema.transform((fields): CesPayload => ({ kind: "alarm", alarm: { fields, text: undefined }, smn: undefined, fieldPrefix: "" })),
-    },
-  ],
-  "an SMN message (type, topic_urn, message) or a Cloud Eye alarm object (alarm_id)",
+export const cesPayloadSchema = lazily(() =>
+  byShape<CesPayload>(
+    [
+      { matches: (value) => hasKey(value, "type") && hasKey(value, "topic_urn"), schema: smnMessageSchema() },
+      {
+        matches: (value) => hasKey(value, "alarm_id"),
+        schema: cesAlarmMessageSchema().transform((fields): CesPayload => ({ kind: "alarm", alarm: { fields, text: undefined }, smn: undefined, fieldPrefix: "" })),
+      },
+    ],
+    "an SMN message (type, topic_urn, message) or a Cloud Eye alarm object (alarm_id)",
+  ),
 );
 
 /**
@@ -262,7 +277,9 @@ const STATUS_WORDS: Readonly<Record<string, AlertStatus | "insufficient">> = {
 export const huaweiCloudCesSource = {
   id: SOURCE_ID,
   displayName: "Huawei Cloud Cloud Eye",
-  schema: cesPayloadSchema,
+  get schema() {
+    return cesPayloadSchema();
+  },
   normalize(payload: CesPayload, context: NormalizeContext): NormalizedAlert[] {
     return [payload.kind === "control" ? normalizeControl(payload.control, context) : normalizeAlarm(payload, context)];
   },

@@ -5,6 +5,7 @@ import { InvalidInputError } from "../errors";
 import { formatPath } from "./parse";
 import { isPlainRecord, parseJsonPath, parseTargetPath, PathSyntaxError, readPath, readSegment, type PathSegment } from "./json-path";
 import { formatLabels } from "./labels";
+import { lazily } from "./lazy";
 import { setField } from "./shapes";
 import { convertTime, type TimeConverter, type TimeType } from "./time-text";
 import type { NormalizeContext } from "./types";
@@ -26,33 +27,37 @@ export interface SourcePath {
 }
 
 /** Zod schema of a JSON path string (`$.alert.uid`) that outputs the parsed path. */
-export const sourcePathSchema = z.string().transform((text, context): SourcePath => {
-  try {
-    return { text, segments: parseJsonPath(text) };
-  } catch (error) {
-    if (!(error instanceof PathSyntaxError)) throw error;
-    context.addIssue({ code: "custom", message: error.message });
-    return z.NEVER;
-  }
+export const sourcePathSchema = lazily(() =>
+  z.string().transform((text, context): SourcePath => {
+    try {
+      return { text, segments: parseJsonPath(text) };
+    } catch (error) {
+      if (!(error instanceof PathSyntaxError)) throw error;
+      context.addIssue({ code: "custom", message: error.message });
+      return z.NEVER;
+    }
+  }),
+);
+
+const pathSpecSchema = lazily(() => {
+  const mappedValueSchema = z.union([z.string(), z.number(), z.boolean()]);
+
+  return z.strictObject({
+    path: z.preprocess((path) => (typeof path === "string" ? [path] : path), z.array(sourcePathSchema()).min(1)),
+    map: z.record(z.string(), mappedValueSchema).optional(),
+    default: z.json().optional(),
+    type: z.enum(FIELD_TYPES).optional(),
+    join: z.string().optional(),
+  });
 });
 
-const mappedValueSchema = z.union([z.string(), z.number(), z.boolean()]);
-
-const pathSpecSchema = z.strictObject({
-  path: z.preprocess((path) => (typeof path === "string" ? [path] : path), z.array(sourcePathSchema).min(1)),
-  map: z.record(z.string(), mappedValueSchema).optional(),
-  default: z.json().optional(),
-  type: z.enum(FIELD_TYPES).optional(),
-  join: z.string().optional(),
-});
-
-const constSpecSchema = z.strictObject({ const: z.json() });
+const constSpecSchema = lazily(() => z.strictObject({ const: z.json() }));
 
 /**
  * One entry of a mapping's `fields` as written in the config file: a JSON path string, a
  * `{ path, map, default, type, join }` object, or `{ const }`.
  */
-export type FieldSpecConfig = string | z.input<typeof pathSpecSchema> | z.input<typeof constSpecSchema>;
+export type FieldSpecConfig = string | z.input<ReturnType<typeof pathSpecSchema>> | z.input<ReturnType<typeof constSpecSchema>>;
 
 /** How the Alert schema types a target, which decides the automatic conversions. */
 export type TargetKind = "time" | "string" | "int" | "number" | "other";
@@ -145,7 +150,7 @@ function compileField(target: string, config: unknown, report: Report): Compiled
 function compileSource(config: unknown, report: Report): ConstSource | PathSource | undefined {
   const isShortForm = typeof config === "string";
   const isConst = isPlainRecord(config) && Object.hasOwn(config, "const");
-  const result = (isConst ? constSpecSchema : pathSpecSchema).safeParse(isShortForm ? { path: config } : config);
+  const result = (isConst ? constSpecSchema() : pathSpecSchema()).safeParse(isShortForm ? { path: config } : config);
   if (!result.success) {
     for (const issue of result.error.issues) {
       const path = issuePathInConfig(issue.path, config);

@@ -2,6 +2,7 @@ import * as z from "zod";
 import type { Alert, AlertResource, Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { AWS_COMPANY_NAME, awsDataSource, awsEnvironment, awsResource, awsTags, consoleUrl, eventBridgeEventSchema, parseArn } from "./aws";
+import { lazily } from "./lazy";
 import { missingIdentity } from "./parse";
 import { compact, formatLabels, mergeObjects, nonEmpty, portNumber } from "./shapes";
 import { awsDeliverySchema, normalizeSnsControl, type AwsDelivery } from "./sns";
@@ -10,83 +11,89 @@ import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 const SOURCE_ID = "securityhub";
 const PRODUCT_NAME = "Security Hub";
 
-const text = z.string().nullish();
-const integer = z.number().int().nullish();
-
-const resourceSchema = z.object({
-  Type: text,
-  Id: text,
-  Region: text,
-  Tags: z.record(z.string(), z.string()).nullish(),
-  Details: z
-    .object({
-      AwsIamAccessKey: z.object({ UserName: text, PrincipalId: text, PrincipalName: text }).nullish(),
-      AwsIamUser: z.object({ UserName: text, UserId: text }).nullish(),
-    })
-    .nullish(),
-});
-
 /** One finding in the AWS Security Finding Format (fields the adapter reads). */
-export const asffFindingSchema = z.object({
-  SchemaVersion: text,
-  Id: text,
-  ProductArn: text,
-  ProductName: text,
-  CompanyName: text,
-  Region: text,
-  GeneratorId: text,
-  AwsAccountId: text,
-  Types: z.array(z.string()).nullish(),
-  FirstObservedAt: text,
-  LastObservedAt: text,
-  CreatedAt: text,
-  UpdatedAt: text,
-  Severity: z.object({ Label: text, Normalized: z.number().nullish() }).nullish(),
-  Confidence: z.number().int().min(0).max(100).nullish(),
-  Criticality: z.number().int().min(0).max(100).nullish(),
-  Title: text,
-  Description: text,
-  SourceUrl: text,
-  Remediation: z.object({ Recommendation: z.object({ Text: text, Url: text }).nullish() }).nullish(),
-  ProductFields: z.record(z.string(), z.string()).nullish(),
-  Network: z
-    .object({
-      Direction: text,
-      Protocol: text,
-      SourceIpV4: text,
-      SourceIpV6: text,
-      SourcePort: integer,
-      SourceDomain: text,
-      DestinationIpV4: text,
-      DestinationIpV6: text,
-      DestinationPort: integer,
-      DestinationDomain: text,
-    })
-    .nullish(),
-  Process: z
-    .object({ Name: text, Path: text, Pid: integer, ParentPid: integer, LaunchedAt: text, TerminatedAt: text })
-    .nullish(),
-  Malware: z.array(z.object({ Name: text, Type: text, Path: text })).nullish(),
-  Resources: z.array(resourceSchema).nullish(),
-  Compliance: z.object({ Status: text, SecurityControlId: text }).nullish(),
-  Workflow: z.object({ Status: text }).nullish(),
-  RecordState: text,
+export const asffFindingSchema = lazily(() => {
+  const text = z.string().nullish();
+  const integer = z.number().int().nullish();
+
+  const resourceSchema = z.object({
+    Type: text,
+    Id: text,
+    Region: text,
+    Tags: z.record(z.string(), z.string()).nullish(),
+    Details: z
+      .object({
+        AwsIamAccessKey: z.object({ UserName: text, PrincipalId: text, PrincipalName: text }).nullish(),
+        AwsIamUser: z.object({ UserName: text, UserId: text }).nullish(),
+      })
+      .nullish(),
+  });
+
+  return z.object({
+    SchemaVersion: text,
+    Id: text,
+    ProductArn: text,
+    ProductName: text,
+    CompanyName: text,
+    Region: text,
+    GeneratorId: text,
+    AwsAccountId: text,
+    Types: z.array(z.string()).nullish(),
+    FirstObservedAt: text,
+    LastObservedAt: text,
+    CreatedAt: text,
+    UpdatedAt: text,
+    Severity: z.object({ Label: text, Normalized: z.number().nullish() }).nullish(),
+    Confidence: z.number().int().min(0).max(100).nullish(),
+    Criticality: z.number().int().min(0).max(100).nullish(),
+    Title: text,
+    Description: text,
+    SourceUrl: text,
+    Remediation: z.object({ Recommendation: z.object({ Text: text, Url: text }).nullish() }).nullish(),
+    ProductFields: z.record(z.string(), z.string()).nullish(),
+    Network: z
+      .object({
+        Direction: text,
+        Protocol: text,
+        SourceIpV4: text,
+        SourceIpV6: text,
+        SourcePort: integer,
+        SourceDomain: text,
+        DestinationIpV4: text,
+        DestinationIpV6: text,
+        DestinationPort: integer,
+        DestinationDomain: text,
+      })
+      .nullish(),
+    Process: z
+      .object({ Name: text, Path: text, Pid: integer, ParentPid: integer, LaunchedAt: text, TerminatedAt: text })
+      .nullish(),
+    Malware: z.array(z.object({ Name: text, Type: text, Path: text })).nullish(),
+    Resources: z.array(resourceSchema).nullish(),
+    Compliance: z.object({ Status: text, SecurityControlId: text }).nullish(),
+    Workflow: z.object({ Status: text }).nullish(),
+    RecordState: text,
+  });
 });
-export type AsffFinding = z.infer<typeof asffFindingSchema>;
+export type AsffFinding = z.infer<ReturnType<typeof asffFindingSchema>>;
 
 /**
  * A `Security Hub Findings - Imported` or `- Custom Action` EventBridge event. Insight results
  * and the OCSF `Findings Imported V2` events have other shapes and are rejected.
  */
-export const securityHubEventSchema = eventBridgeEventSchema({
-  source: "aws.securityhub",
-  detailTypes: ["Security Hub Findings - Imported", "Security Hub Findings - Custom Action"],
-  detail: z.object({ findings: z.array(asffFindingSchema) }),
-});
-export type SecurityHubEvent = z.infer<typeof securityHubEventSchema>;
+export const securityHubEventSchema = lazily(() =>
+  eventBridgeEventSchema({
+    source: "aws.securityhub",
+    detailTypes: ["Security Hub Findings - Imported", "Security Hub Findings - Custom Action"],
+    detail: z.object({ findings: z.array(asffFindingSchema()) }),
+  }),
+);
+export type SecurityHubEvent = z.infer<ReturnType<typeof securityHubEventSchema>>;
 
 /** A Security Hub delivery, in any of the forms `awsDeliverySchema` accepts. */
-export const securityHubPayloadSchema = awsDeliverySchema(securityHubEventSchema, "a Security Hub Findings EventBridge event or an SNS message carrying one");
+export const securityHubPayloadSchema = lazily(() =>
+  awsDeliverySchema(securityHubEventSchema(), "a Security Hub Findings EventBridge event or an SNS message carrying one"),
+);
 export type SecurityHubPayload = AwsDelivery<SecurityHubEvent>;
 
 const LABEL_SEVERITY: Readonly<Record<string, Severity>> = {
@@ -137,7 +144,9 @@ export function isFindingResolved(finding: Pick<AsffFinding, "RecordState" | "Wo
 export const securityHubSource = {
   id: SOURCE_ID,
   displayName: "AWS Security Hub",
-  schema: securityHubPayloadSchema,
+  get schema() {
+    return securityHubPayloadSchema();
+  },
   normalize(payload: SecurityHubPayload, context: NormalizeContext): NormalizedAlert[] {
     return payload.messages.flatMap((message) => {
       if (message.kind === "control") {
@@ -257,7 +266,7 @@ function findingNetworks(network: AsffFinding["Network"]): Alert["network_list"]
   ];
 }
 
-type FindingResource = z.infer<typeof resourceSchema>;
+type FindingResource = NonNullable<AsffFinding["Resources"]>[number];
 
 function findingResource(resource: FindingResource, account: string | undefined, region: string | undefined): AlertResource {
   const tags = awsTags(resource.Tags);

@@ -2,55 +2,58 @@ import * as z from "zod";
 import type { Alert, AlertNetwork, AlertResource } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { countOf, hashFields, networkEntry, text } from "./common";
+import { lazily } from "./lazy";
 
 // Microsoft Sentinel entities of an incident (`relatedEntities[]`). Each entity has a `kind` and
 // kind-specific properties. The kinds below feed SecMaster fields, and the others are ignored.
 
-const optionalText = z.string().nullable().optional();
-
 /** One related entity of a Sentinel incident, with the properties the bridge maps. */
-export const sentinelEntitySchema = z.object({
-  id: z.string().optional(),
-  name: z.string().optional(),
-  kind: z.string(),
-  properties: z
-    .object({
-      accountName: optionalText,
-      upnSuffix: optionalText,
-      ntDomain: optionalText,
-      aadUserId: optionalText,
-      sid: optionalText,
-      displayName: optionalText,
-      hostName: optionalText,
-      dnsDomain: optionalText,
-      azureID: optionalText,
-      osFamily: optionalText,
-      address: optionalText,
-      location: z
-        .object({
-          countryCode: optionalText,
-          latitude: z.number().nullable().optional(),
-          longitude: z.number().nullable().optional(),
-        })
-        .nullable()
-        .optional(),
-      url: optionalText,
-      domainName: optionalText,
-      algorithm: optionalText,
-      hashValue: optionalText,
-      directory: optionalText,
-      fileName: optionalText,
-      processId: z.union([z.string(), z.number()]).nullable().optional(),
-      commandLine: optionalText,
-      creationTimeUtc: optionalText,
-      malwareName: optionalText,
-      category: optionalText,
-      resourceId: optionalText,
-    })
-    .optional(),
+export const sentinelEntitySchema = lazily(() => {
+  const optionalText = z.string().nullable().optional();
+
+  return z.object({
+    id: z.string().optional(),
+    name: z.string().optional(),
+    kind: z.string(),
+    properties: z
+      .object({
+        accountName: optionalText,
+        upnSuffix: optionalText,
+        ntDomain: optionalText,
+        aadUserId: optionalText,
+        sid: optionalText,
+        displayName: optionalText,
+        hostName: optionalText,
+        dnsDomain: optionalText,
+        azureID: optionalText,
+        osFamily: optionalText,
+        address: optionalText,
+        location: z
+          .object({
+            countryCode: optionalText,
+            latitude: z.number().nullable().optional(),
+            longitude: z.number().nullable().optional(),
+          })
+          .nullable()
+          .optional(),
+        url: optionalText,
+        domainName: optionalText,
+        algorithm: optionalText,
+        hashValue: optionalText,
+        directory: optionalText,
+        fileName: optionalText,
+        processId: z.union([z.string(), z.number()]).nullable().optional(),
+        commandLine: optionalText,
+        creationTimeUtc: optionalText,
+        malwareName: optionalText,
+        category: optionalText,
+        resourceId: optionalText,
+      })
+      .optional(),
+  });
 });
 
-export type SentinelEntity = z.infer<typeof sentinelEntitySchema>;
+export type SentinelEntity = z.infer<ReturnType<typeof sentinelEntitySchema>>;
 type EntityProperties = NonNullable<SentinelEntity["properties"]>;
 
 type EntityFields = Pick<Alert, "network_list" | "resource_list" | "user_info" | "file_info" | "process" | "malware">;

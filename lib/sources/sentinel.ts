@@ -2,6 +2,7 @@ import * as z from "zod";
 import type { Alert } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { countOf, handleStatusOf, joinDistinct, receivedTime, severityMapLookup, severityOf, text, thirdPartyDataSource } from "./common";
+import { lazily } from "./lazy";
 import { missingIdentity } from "./parse";
 import { entitiesToAlertFields, sentinelEntitySchema } from "./sentinel-entities";
 import { compact, formatLabels } from "./shapes";
@@ -12,43 +13,6 @@ const SOURCE_ID = "sentinel";
 /** Sentinel's four incident severities. Sentinel has no level above High, so nothing maps to Fatal. */
 const sentinelSeverity = severityMapLookup({ informational: "Tips", low: "Low", medium: "Medium", high: "High" });
 
-const nullableText = z.string().nullable().optional();
-
-const incidentPropertiesSchema = z.object({
-  title: z.string(),
-  description: nullableText,
-  severity: z.string(),
-  status: z.enum(["New", "Active", "Closed"]),
-  classification: nullableText,
-  classificationReason: nullableText,
-  classificationComment: nullableText,
-  owner: z
-    .object({ objectId: nullableText, email: nullableText, assignedTo: nullableText, userPrincipalName: nullableText })
-    .nullable()
-    .optional(),
-  labels: z.array(z.object({ labelName: z.string(), labelType: z.string().optional() })).optional(),
-  firstActivityTimeUtc: nullableText,
-  lastActivityTimeUtc: nullableText,
-  lastModifiedTimeUtc: nullableText,
-  createdTimeUtc: nullableText,
-  incidentNumber: z.number().int().optional(),
-  additionalData: z
-    .object({
-      alertsCount: z.number().int().min(0).optional(),
-      alertProductNames: z.array(z.string()).optional(),
-      tactics: z.array(z.string()).optional(),
-      techniques: z.array(z.string()).optional(),
-    })
-    .optional(),
-  incidentUrl: nullableText,
-  providerName: nullableText,
-  providerIncidentId: nullableText,
-  alerts: z
-    .array(z.object({ properties: z.object({ productName: nullableText, alertDisplayName: nullableText }).optional() }))
-    .optional(),
-  relatedEntities: z.array(sentinelEntitySchema).optional(),
-});
-
 /**
  * Body a Logic App HTTP action posts with `@{triggerBody()}` of the Microsoft Sentinel incident
  * trigger: the automation event around the ARM incident object.
@@ -58,28 +22,67 @@ const incidentPropertiesSchema = z.object({
  *  "workspaceId":"5a5a5a5a-6b6b-4c7c-8d8d-9e9e9e9e9e9e",
  *  "object":{"name":"7d3f1c2e-8a9b-4c0d-9e1f-2a3b4c5d6e7f","properties":{"title":"…","severity":"High","status":"New"}}}
  */
-export const sentinelPayloadSchema = z.object({
-  eventUniqueId: z.string().optional(),
-  objectSchemaType: z.literal("Incident"),
-  objectEventType: z.enum(["Create", "Update"]),
-  workspaceInfo: z
-    .object({
-      SubscriptionId: z.string().optional(),
-      ResourceGroupName: z.string().optional(),
-      WorkspaceName: z.string().optional(),
-    })
-    .optional(),
-  workspaceId: z.string().optional(),
-  object: z.object({
-    id: z.string().optional(),
-    name: z.string().optional(),
-    etag: z.string().optional(),
-    type: z.string().optional(),
-    properties: incidentPropertiesSchema,
-  }),
+export const sentinelPayloadSchema = lazily(() => {
+  const nullableText = z.string().nullable().optional();
+
+  const incidentPropertiesSchema = z.object({
+    title: z.string(),
+    description: nullableText,
+    severity: z.string(),
+    status: z.enum(["New", "Active", "Closed"]),
+    classification: nullableText,
+    classificationReason: nullableText,
+    classificationComment: nullableText,
+    owner: z
+      .object({ objectId: nullableText, email: nullableText, assignedTo: nullableText, userPrincipalName: nullableText })
+      .nullable()
+      .optional(),
+    labels: z.array(z.object({ labelName: z.string(), labelType: z.string().optional() })).optional(),
+    firstActivityTimeUtc: nullableText,
+    lastActivityTimeUtc: nullableText,
+    lastModifiedTimeUtc: nullableText,
+    createdTimeUtc: nullableText,
+    incidentNumber: z.number().int().optional(),
+    additionalData: z
+      .object({
+        alertsCount: z.number().int().min(0).optional(),
+        alertProductNames: z.array(z.string()).optional(),
+        tactics: z.array(z.string()).optional(),
+        techniques: z.array(z.string()).optional(),
+      })
+      .optional(),
+    incidentUrl: nullableText,
+    providerName: nullableText,
+    providerIncidentId: nullableText,
+    alerts: z
+      .array(z.object({ properties: z.object({ productName: nullableText, alertDisplayName: nullableText }).optional() }))
+      .optional(),
+    relatedEntities: z.array(sentinelEntitySchema()).optional(),
+  });
+
+  return z.object({
+    eventUniqueId: z.string().optional(),
+    objectSchemaType: z.literal("Incident"),
+    objectEventType: z.enum(["Create", "Update"]),
+    workspaceInfo: z
+      .object({
+        SubscriptionId: z.string().optional(),
+        ResourceGroupName: z.string().optional(),
+        WorkspaceName: z.string().optional(),
+      })
+      .optional(),
+    workspaceId: z.string().optional(),
+    object: z.object({
+      id: z.string().optional(),
+      name: z.string().optional(),
+      etag: z.string().optional(),
+      type: z.string().optional(),
+      properties: incidentPropertiesSchema,
+    }),
+  });
 });
 
-export type SentinelPayload = z.infer<typeof sentinelPayloadSchema>;
+export type SentinelPayload = z.infer<ReturnType<typeof sentinelPayloadSchema>>;
 type IncidentProperties = SentinelPayload["object"]["properties"];
 
 /**
@@ -90,7 +93,9 @@ type IncidentProperties = SentinelPayload["object"]["properties"];
 export const sentinelSource = {
   id: SOURCE_ID,
   displayName: "Microsoft Sentinel",
-  schema: sentinelPayloadSchema,
+  get schema() {
+    return sentinelPayloadSchema();
+  },
   normalize(payload: SentinelPayload, context: NormalizeContext): NormalizedAlert[] {
     const scope = text(payload.workspaceId) ?? missingIdentity(SOURCE_ID, "workspaceId");
     const key = text(payload.object.name) ?? missingIdentity(SOURCE_ID, "object.name");

@@ -2,6 +2,7 @@ import * as z from "zod";
 import { SOURCE_TYPE, type Alert } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { receivedTime } from "./common";
+import { lazily } from "./lazy";
 import { byShape, compact, hasKey, isRecord, jsonString } from "./shapes";
 import type { NormalizeContext, NormalizedAlert } from "./types";
 
@@ -31,14 +32,14 @@ export interface AwsDelivery<Event> {
   messages: Array<AwsMessage<Event>>;
 }
 
-const controlFields = {
+const controlFields = lazily(() => ({
   Type: z.enum(SNS_CONTROL_TYPES),
   MessageId: z.string(),
   TopicArn: z.string(),
   Message: z.string(),
   Timestamp: z.string().optional(),
   SubscribeURL: z.string().optional(),
-};
+}));
 
 function notificationFields<Event>(event: z.ZodType<Event>) {
   return {
@@ -63,7 +64,7 @@ function snsHttpBodySchema<Event>(event: z.ZodType<Event>): z.ZodType<AwsDeliver
   return z
     .discriminatedUnion("Type", [
       z.object(notificationFields(event)).transform((message) => fromNotification(message)),
-      z.object(controlFields).transform((control): AwsMessage<Event> => ({ kind: "control", control })),
+      z.object(controlFields()).transform((control): AwsMessage<Event> => ({ kind: "control", control })),
     ])
     .transform((message) => ({ messages: [message] }));
 }

@@ -17,13 +17,12 @@ import {
   type AlertProcess,
   type FlatFields,
 } from "./common";
+import { lazily } from "./lazy";
 import { missingIdentity } from "./parse";
 import { compact, formatLabels, mergeObjects } from "./shapes";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
 const SOURCE_ID = "splunk";
-
-const resultValueSchema = z.union([z.string(), z.array(z.string())]);
 
 /**
  * Body of Splunk's stock webhook alert action: six keys, where `result` is the first result row
@@ -36,43 +35,47 @@ const resultValueSchema = z.union([z.string(), z.array(z.string())]);
  *  "results_link": "https://splunk.example.com:8000/app/search/@go?sid=…",
  *  "result": {"src_ip": "198.51.100.23", "user": "svc-backup", "count": "57"}}
  */
-export const splunkPayloadSchema = z.object({
-  sid: z.string(),
-  search_name: z.string().nullable(),
-  app: z.string(),
-  owner: z.string(),
-  results_link: z.string(),
-  result: z.record(z.string(), resultValueSchema).nullable(),
-});
+export const splunkPayloadSchema = lazily(() =>
+  z.object({
+    sid: z.string(),
+    search_name: z.string().nullable(),
+    app: z.string(),
+    owner: z.string(),
+    results_link: z.string(),
+    result: z.record(z.string(), z.union([z.string(), z.array(z.string())])).nullable(),
+  }),
+);
 
-export type SplunkPayload = z.infer<typeof splunkPayloadSchema>;
-
-const triggerSchema = z.enum(["once", "per-result"]);
-
-const searchSettingsSchema = z.strictObject({
-  trigger: triggerSchema.optional(),
-  idField: z.string().min(1).optional(),
-  severity: z.enum(SEVERITIES).optional(),
-});
+export type SplunkPayload = z.infer<ReturnType<typeof splunkPayloadSchema>>;
 
 /**
  * Settings of the Splunk source, passed as `NormalizeContext.options`. The payload does not say
  * which trigger mode the alert uses, so the mode comes from here.
  */
-export const splunkOptionsSchema = z.strictObject({
-  /**
-   * Trigger mode of the alert action. `once` keys an alert on `sid` alone. `per-result` adds a
-   * hash of the result row, which also works for `once` alerts because a run posts one row.
-   * @default "per-result"
-   */
-  trigger: triggerSchema.optional(),
-  /** Result field whose value identifies a row within a run, used in place of the row hash. */
-  idField: z.string().min(1).optional(),
-  /** Settings for single saved searches by `search_name`. They override the settings above. */
-  searches: z.record(z.string(), searchSettingsSchema).optional(),
+export const splunkOptionsSchema = lazily(() => {
+  const triggerSchema = z.enum(["once", "per-result"]);
+
+  const searchSettingsSchema = z.strictObject({
+    trigger: triggerSchema.optional(),
+    idField: z.string().min(1).optional(),
+    severity: z.enum(SEVERITIES).optional(),
+  });
+
+  return z.strictObject({
+    /**
+     * Trigger mode of the alert action. `once` keys an alert on `sid` alone. `per-result` adds a
+     * hash of the result row, which also works for `once` alerts because a run posts one row.
+     * @default "per-result"
+     */
+    trigger: triggerSchema.optional(),
+    /** Result field whose value identifies a row within a run, used in place of the row hash. */
+    idField: z.string().min(1).optional(),
+    /** Settings for single saved searches by `search_name`. They override the settings above. */
+    searches: z.record(z.string(), searchSettingsSchema).optional(),
+  });
 });
 
-export type SplunkOptions = z.infer<typeof splunkOptionsSchema>;
+export type SplunkOptions = z.infer<ReturnType<typeof splunkOptionsSchema>>;
 
 /**
  * Splunk webhook alert action, one alert per POST. Identity is the Splunk instance (scope, the
@@ -83,10 +86,14 @@ export type SplunkOptions = z.infer<typeof splunkOptionsSchema>;
 export const splunkSource = {
   id: SOURCE_ID,
   displayName: "Splunk",
-  schema: splunkPayloadSchema,
-  optionsSchema: splunkOptionsSchema,
+  get schema() {
+    return splunkPayloadSchema();
+  },
+  get optionsSchema() {
+    return splunkOptionsSchema();
+  },
   normalize(payload: SplunkPayload, context: NormalizeContext): NormalizedAlert[] {
-    const options = parseSourceOptions(splunkOptionsSchema, context.options, SOURCE_ID);
+    const options = parseSourceOptions(splunkOptionsSchema(), context.options, SOURCE_ID);
     const searchName = text(payload.search_name);
     const settings = mergeObjects(options, searchSettings(options, searchName));
 
@@ -107,7 +114,7 @@ export const splunkSource = {
   },
 } satisfies SourceAdapter<SplunkPayload>;
 
-function searchSettings(options: SplunkOptions, searchName: string | undefined): z.infer<typeof searchSettingsSchema> {
+function searchSettings(options: SplunkOptions, searchName: string | undefined): NonNullable<SplunkOptions["searches"]>[string] {
   const searches = options.searches ?? {};
   if (searchName === undefined || !Object.hasOwn(searches, searchName)) return {};
   return searches[searchName] ?? {};

@@ -2,16 +2,12 @@ import * as z from "zod";
 import { SOURCE_TYPE, type Alert, type Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { receivedTime } from "./common";
+import { lazily } from "./lazy";
 import { missingIdentity } from "./parse";
 import { byShape, compact, formatLabels, hasKey, mergeObjects, nonEmpty, portNumber } from "./shapes";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
 const SOURCE_ID = "wazuh";
-
-const text = z.string().nullish();
-// Decoders emit most values as strings, but JSON decoders keep numbers.
-const scalar = z.union([z.string(), z.number()]).nullish();
-const textList = z.array(z.string()).nullish();
 
 /**
  * A Wazuh alert as `integratord` writes it to the alert file (fields the adapter reads).
@@ -21,42 +17,49 @@ const textList = z.array(z.string()).nullish();
  *  "groups":["syslog","sshd"]},"agent":{"id":"014","name":"web-02"},"manager":{"name":"wazuh-manager-01"},
  *  "id":"1715680512.8812345","full_log":"…","data":{"srcip":"198.51.100.23"}}
  */
-export const wazuhAlertSchema = z.object({
-  timestamp: text,
-  id: text,
-  rule: z
-    .object({
-      level: z.number().nullish(),
-      id: scalar,
-      description: text,
-      firedtimes: z.number().int().min(0).nullish(),
-      groups: textList,
-      mitre: z.object({ id: textList, tactic: textList, technique: textList }).nullish(),
-    })
-    .nullish(),
-  agent: z.object({ id: text, name: text, ip: text }).nullish(),
-  manager: z.object({ name: text }).nullish(),
-  cluster: z.object({ name: text, node: text }).nullish(),
-  full_log: text,
-  location: text,
-  decoder: z.object({ name: text, parent: text }).nullish(),
-  predecoder: z.object({ program_name: text, hostname: text }).nullish(),
-  data: z
-    .object({
-      srcip: text,
-      srcport: scalar,
-      dstip: text,
-      dstport: scalar,
-      protocol: text,
-      srcuser: text,
-      dstuser: text,
-    })
-    .nullish(),
-  syscheck: z
-    .object({ path: text, md5_after: text, sha1_after: text, sha256_after: text, perm_after: text })
-    .nullish(),
+export const wazuhAlertSchema = lazily(() => {
+  const text = z.string().nullish();
+  // Decoders emit most values as strings, but JSON decoders keep numbers.
+  const scalar = z.union([z.string(), z.number()]).nullish();
+  const textList = z.array(z.string()).nullish();
+
+  return z.object({
+    timestamp: text,
+    id: text,
+    rule: z
+      .object({
+        level: z.number().nullish(),
+        id: scalar,
+        description: text,
+        firedtimes: z.number().int().min(0).nullish(),
+        groups: textList,
+        mitre: z.object({ id: textList, tactic: textList, technique: textList }).nullish(),
+      })
+      .nullish(),
+    agent: z.object({ id: text, name: text, ip: text }).nullish(),
+    manager: z.object({ name: text }).nullish(),
+    cluster: z.object({ name: text, node: text }).nullish(),
+    full_log: text,
+    location: text,
+    decoder: z.object({ name: text, parent: text }).nullish(),
+    predecoder: z.object({ program_name: text, hostname: text }).nullish(),
+    data: z
+      .object({
+        srcip: text,
+        srcport: scalar,
+        dstip: text,
+        dstport: scalar,
+        protocol: text,
+        srcuser: text,
+        dstuser: text,
+      })
+      .nullish(),
+    syscheck: z
+      .object({ path: text, md5_after: text, sha1_after: text, sha256_after: text, perm_after: text })
+      .nullish(),
+  });
 });
-export type WazuhAlert = z.infer<typeof wazuhAlertSchema>;
+export type WazuhAlert = z.infer<ReturnType<typeof wazuhAlertSchema>>;
 
 /** A parsed Wazuh delivery: the alert, and the path prefix of its fields in the body. */
 export interface WazuhPayload {
@@ -69,28 +72,33 @@ export interface WazuhPayload {
  * The wrapper the bundled Shuffle integration script posts: a summary plus the raw alert in
  * `all_fields`. The summary fills fields the raw alert lacks.
  */
-const shuffleWrapperSchema = z
-  .object({ title: text, text: text, timestamp: text, id: text, all_fields: wazuhAlertSchema })
-  .transform((wrapper): WazuhPayload => {
-    const alert = wrapper.all_fields;
-    return {
-      alert: mergeObjects(alert, {
-        id: alert.id ?? wrapper.id,
-        timestamp: alert.timestamp ?? wrapper.timestamp,
-        full_log: alert.full_log ?? wrapper.text,
-        rule: mergeObjects(alert.rule ?? {}, { description: alert.rule?.description ?? wrapper.title }),
-      }),
-      fieldPrefix: "all_fields.",
-    };
-  });
+function shuffleWrapperSchema() {
+  const text = z.string().nullish();
+  return z
+    .object({ title: text, text: text, timestamp: text, id: text, all_fields: wazuhAlertSchema() })
+    .transform((wrapper): WazuhPayload => {
+      const alert = wrapper.all_fields;
+      return {
+        alert: mergeObjects(alert, {
+          id: alert.id ?? wrapper.id,
+          timestamp: alert.timestamp ?? wrapper.timestamp,
+          full_log: alert.full_log ?? wrapper.text,
+          rule: mergeObjects(alert.rule ?? {}, { description: alert.rule?.description ?? wrapper.title }),
+        }),
+        fieldPrefix: "all_fields.",
+      };
+    });
+}
 
 /** A Wazuh delivery: the raw alert JSON, or the Shuffle-style wrapper around it. */
-export const wazuhPayloadSchema = byShape<WazuhPayload>(
-  [
-    { matches: (value) => hasKey(value, "all_fields"), schema: shuffleWrapperSchema },
-    { matches: () => true, schema: wazuhAlertSchema.transform((alert): WazuhPayload => ({ alert, fieldPrefix: "" })) },
-  ],
-  "a Wazuh alert object",
+export const wazuhPayloadSchema = lazily(() =>
+  byShape<WazuhPayload>(
+    [
+      { matches: (value) => hasKey(value, "all_fields"), schema: shuffleWrapperSchema() },
+      { matches: () => true, schema: wazuhAlertSchema().transform((alert): WazuhPayload => ({ alert, fieldPrefix: "" })) },
+    ],
+    "a Wazuh alert object",
+  ),
 );
 
 /**
@@ -115,7 +123,9 @@ export function wazuhSeverity(level: number): Severity | undefined {
 export const wazuhSource = {
   id: SOURCE_ID,
   displayName: "Wazuh",
-  schema: wazuhPayloadSchema,
+  get schema() {
+    return wazuhPayloadSchema();
+  },
   normalize(payload: WazuhPayload, context: NormalizeContext): NormalizedAlert[] {
     return [normalizeAlert(payload.alert, payload.fieldPrefix, context)];
   },

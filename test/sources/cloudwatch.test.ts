@@ -449,7 +449,7 @@ describe("cloudWatchSource states and severity", () => {
     ["shop-db", "Medium"],
     ["other", "Low"],
   ])("maps alarm %s to %s", (name, severity) => {
-    const options = cloudWatchOptionsSchema.parse({
+    const options = cloudWatchOptionsSchema().parse({
       defaultSeverity: "Low",
       severityByAlarmName: { "db-disk-full": "Fatal", "shop-alb-*": "High", "shop-*": "Medium" },
     });

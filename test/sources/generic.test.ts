@@ -455,9 +455,9 @@ describe("generic CEF value errors", () => {
 
 describe("generic mapping config", () => {
   it("accepts the fixture mappings", () => {
-    expect(genericMappingSchema.safeParse(IDP_MAPPING).success).toBe(true);
-    expect(genericMappingSchema.safeParse(EDGE_FW_MAPPING).success).toBe(true);
-    expect(genericMappingSchema.safeParse(EDGE_WAF_MAPPING).success).toBe(true);
+    expect(genericMappingSchema().safeParse(IDP_MAPPING).success).toBe(true);
+    expect(genericMappingSchema().safeParse(EDGE_FW_MAPPING).success).toBe(true);
+    expect(genericMappingSchema().safeParse(EDGE_WAF_MAPPING).success).toBe(true);
   });
 
   it.each([
