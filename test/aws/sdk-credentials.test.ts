@@ -37,7 +37,7 @@ describe("sdkCredentialChain", () => {
       // The chain would try the instance metadata service last; the test suite turns it off.
       vi.stubEnv("AWS_EC2_METADATA_DISABLED", "true");
 
-      const failure = await sdkCredentialChain()().catch((error: unknown) => error);
+      const failure = await Promise.resolve(sdkCredentialChain()()).catch((error: unknown) => error);
 
       expect(failure).toMatchObject({ code: "CredentialsProviderError", retryable: false });
       expect((failure as Error).message).toBe(
