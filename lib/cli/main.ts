@@ -17,6 +17,8 @@ import { REDRIVE_USAGE, REPLAY_USAGE, redriveCommand, replayCommand } from "./qu
 import { ROUTES_USAGE, routesCommand } from "./routes";
 import { SCHEDULE_USAGE, scheduleCommand } from "./schedule";
 import { findCliSource, parseDeliveryText } from "./sources";
+// Registers the YAML parser, so routing and schedules files may be YAML.
+import "../routing/yaml";
 
 const NORMALIZE_USAGE = `  normalize --source SOURCE FILE   Print the CreateWorkflowInstance bodies a delivery would produce,
                                    without sending anything.

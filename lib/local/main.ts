@@ -5,6 +5,8 @@ import { BridgeError, ConfigError } from "../errors";
 import { logger } from "../logger";
 import { startLocalBridge } from "./bridge";
 import { enableInvocationScopes, inInvocationScope } from "./invocation-scope";
+// Registers the YAML parser, so routing and schedules files may be YAML.
+import "../routing/yaml";
 
 /**
  * Entry point of `npm start`: the bridge on 127.0.0.1 with its embedded stand-ins, until Ctrl-C.

@@ -3,13 +3,19 @@ import { BridgeError, ConfigError } from "../errors";
 import type { DefaultTarget } from "../ingest";
 import { logger } from "../logger";
 import { compileRoutingFile, defaultRouteTable, type RouteTable } from "./compile";
-import { parseConfigText, readConfigFile } from "./document";
+import { parseFetchedConfigText, readConfigFile } from "./document";
 
 /** Location of a deployment's routing rules; at most one of the two is set. */
 export interface RoutingSettings {
-  /** Path of a YAML or JSON file shipped with the code (`BRIDGE_ROUTES_FILE`). */
+  /**
+   * Path of a YAML or JSON file shipped with the code (`BRIDGE_ROUTES_FILE`). The deployed
+   * functions get the JSON copy that `osls package` writes, because they load no YAML parser.
+   */
   file: string | undefined;
-  /** Name of an SSM parameter whose value is the file's text (`BRIDGE_ROUTES_SSM_PARAMETER`). */
+  /**
+   * Name of an SSM parameter whose value is the file's text, JSON or YAML
+   * (`BRIDGE_ROUTES_SSM_PARAMETER`). YAML text loads the YAML parser on the first read.
+   */
   ssmParameter: string | undefined;
 }
 
@@ -104,7 +110,7 @@ async function loadFromParameter(
       fix: "check that the parameter exists and that the function's role may call ssm:GetParameter on it",
     });
   }
-  const table = compileRoutingFile(parseConfigText(text, origin), compileOptions);
+  const table = compileRoutingFile(await parseFetchedConfigText(text, origin), compileOptions);
   logger.info("routing rules loaded", { origin, rules: table.rules.length });
   return table;
 }

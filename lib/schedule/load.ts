@@ -26,7 +26,8 @@ export interface TemplateValues {
 const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
 
 /**
- * Reads a schedules file (`BRIDGE_SCHEDULES_FILE`), YAML or JSON.
+ * Reads a schedules file (`BRIDGE_SCHEDULES_FILE`), YAML or JSON. YAML needs the parser that
+ * `lib/routing/yaml` registers, so the deployed schedule function reads the JSON copy instead.
  *
  * @throws ConfigError listing every issue, each naming the schedule (index and name) and the field.
  */
