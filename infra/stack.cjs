@@ -6,7 +6,10 @@
 // variable resolver and then takes the NAME property of the result.
 "use strict";
 
+const { randomUUID } = require("node:crypto");
+const { mkdirSync, renameSync, writeFileSync } = require("node:fs");
 const path = require("node:path");
+const { isDeepStrictEqual } = require("node:util");
 
 /** EventBridge rule names are at most 64 characters of letters, digits, '.', '-' and '_'. */
 const MAX_RULE_NAME_LENGTH = 64;
@@ -42,22 +45,62 @@ const SECMASTER_ID_PARAMS = [
   { param: "secmasterWorkflowId", meaning: "workflow that receives alerts no route claims", placeholder: "WORKFLOW_ID" },
 ];
 
+/**
+ * Generated JSON copies of the routing and schedules files, relative to the service folder and
+ * ignored by git. The functions read these, because they load no YAML parser at cold start.
+ */
+const ROUTES_COPY = ".build/config/routes.json";
+const SCHEDULES_COPY = ".build/config/schedules.json";
+
 // osls calls the exported function once per ${file(…)} reference; each module is loaded once.
 const bridgeModules = new Map();
+let bridgeImporter;
 
 /**
  * Loads a TypeScript module of the bridge through tsx (a development dependency, which runs the
  * repository's scripts too). Importing the loaders themselves, not a copy of their rules or a CLI
  * run in a child process, keeps packaging and cold start on the same validation, and reports
- * every problem in the error osls prints.
+ * every problem in the error osls prints. Every module is imported in one tsx namespace, so they
+ * share one instance of each dependency, and the YAML parser that lib/routing/yaml.ts registers
+ * is the one the loaders see.
  */
 async function importBridgeModule(relativePath) {
   let loaded = bridgeModules.get(relativePath);
   if (loaded === undefined) {
-    loaded = import("tsx/esm/api").then(({ tsImport }) => tsImport(relativePath, __filename));
+    bridgeImporter ??= import("tsx/esm/api").then(({ register }) => register({ namespace: `secmaster-bridge-stack-${randomUUID()}` }));
+    loaded = bridgeImporter.then((api) => api.import(relativePath, __filename));
     bridgeModules.set(relativePath, loaded);
   }
   return loaded;
+}
+
+/**
+ * Reads and parses a routing or schedules file, YAML or JSON, and checks that JSON can represent
+ * its values, which the JSON copy needs. YAML's .inf and .nan, for example, would become null.
+ *
+ * @throws ConfigError when the file cannot be read or parsed, or contains a value JSON cannot represent.
+ */
+async function readDocument(file, setting) {
+  const { readConfigFile } = await importBridgeModule("../lib/routing/document.ts");
+  const { ConfigError } = await importBridgeModule("../lib/errors.ts");
+  const document = readConfigFile(file, setting);
+  if (!isDeepStrictEqual(JSON.parse(JSON.stringify(document)), document)) {
+    throw new ConfigError([`${file}: contains a value JSON cannot represent, such as .inf or .nan, which the functions' JSON copy would lose; write it as a string or a finite number`]);
+  }
+  return document;
+}
+
+/**
+ * Writes a parsed document as JSON to `relativePath` under the service folder. The file is
+ * written under a temporary name and renamed, because osls calls this function once per reference
+ * and a packaging step must never read a half-written copy.
+ */
+function writeJsonCopy(serviceDir, relativePath, document) {
+  const target = path.resolve(serviceDir, relativePath);
+  mkdirSync(path.dirname(target), { recursive: true });
+  const temporary = `${target}.${process.pid}.${randomUUID()}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`);
+  renameSync(temporary, target);
 }
 
 /** Formats the issues of a ConfigError, or the message of another error, as indented lines. */
@@ -115,14 +158,17 @@ module.exports = async ({ resolveVariable }) => {
   // Every check below adds to this list instead of throwing, so one packaging run shows every
   // problem of the params, the routing file and the schedules file.
   const problems = [];
+  // Users edit YAML, so packaging registers the YAML parser before it reads their files.
+  await importBridgeModule("../lib/routing/yaml.ts");
   const { secMasterIdSchema } = await importBridgeModule("../lib/routing/schema.ts");
-  const { readRoutingFile } = await importBridgeModule("../lib/routing/load.ts");
-  const { readSchedulesFile } = await importBridgeModule("../lib/schedule/load.ts");
+  const { compileRoutingFile } = await importBridgeModule("../lib/routing/compile.ts");
+  const { compileSchedules } = await importBridgeModule("../lib/schedule/load.ts");
   problems.push(...checkSecMasterIds(ids, secMasterIdSchema));
 
   if (routesSource !== "file" && routesSource !== "ssm") {
     problems.push(`param routesSource must be file or ssm, not ${JSON.stringify(routesSource)}`);
   }
+  let routesDocument;
   if (routesSource === "file") {
     // The default target decides which workflows receive firing alerts, which the check of
     // resolve workflows needs. With an invalid id the check still runs, on the id as given.
@@ -132,16 +178,21 @@ module.exports = async ({ resolveVariable }) => {
       workflowId: String(ids.secmasterWorkflowId ?? ""),
       dataclass: { name: dataclassName },
     };
+    const file = path.resolve(serviceDir, routesFile);
     try {
-      readRoutingFile(path.resolve(serviceDir, routesFile), defaultTarget, "param routesFile");
+      routesDocument = await readDocument(file, "param routesFile");
+      compileRoutingFile(routesDocument, { origin: file, defaultTarget });
     } catch (error) {
       problems.push(`routing file ${routesFile} (param routesFile) is invalid:${describeIssues(error)}`);
     }
   }
 
   let schedules = [];
+  let schedulesDocument;
   try {
-    schedules = readSchedulesFile(path.resolve(serviceDir, schedulesFile));
+    const file = path.resolve(serviceDir, schedulesFile);
+    schedulesDocument = await readDocument(file, "param schedulesFile");
+    schedules = compileSchedules(schedulesDocument, file);
   } catch (error) {
     problems.push(`schedules file ${schedulesFile} (param schedulesFile) is invalid:${describeIssues(error)}`);
   }
@@ -200,9 +251,13 @@ module.exports = async ({ resolveVariable }) => {
   }
   if (problems.length > 0) throw packagingError(problems);
 
+  // The functions read these copies; users keep editing the files the params name.
+  if (routesSource === "file") writeJsonCopy(serviceDir, ROUTES_COPY, routesDocument);
+  writeJsonCopy(serviceDir, SCHEDULES_COPY, schedulesDocument);
+
   const parameterArn = (name) => ({ "Fn::Sub": `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${ssmPath}/${name}` });
   const routingEnvironment =
-    routesSource === "file" ? { BRIDGE_ROUTES_FILE: routesFile } : { BRIDGE_ROUTES_SSM_PARAMETER: `${ssmPath}/routes` };
+    routesSource === "file" ? { BRIDGE_ROUTES_FILE: ROUTES_COPY } : { BRIDGE_ROUTES_SSM_PARAMETER: `${ssmPath}/routes` };
 
   return {
     /** Environment of the ingest function: routing and inbound authentication. */
@@ -211,8 +266,12 @@ module.exports = async ({ resolveVariable }) => {
     secretParameterArns: secretParameters.map(parameterArn),
     /** Environment of the functions that route alerts. */
     routingEnvironment,
-    /** Files packaged with the functions that route alerts. */
-    routingPatterns: routesSource === "file" ? [routesFile] : [],
+    /** Files packaged with the functions that route alerts: the JSON copy of the routing file. */
+    routingPatterns: routesSource === "file" ? [ROUTES_COPY] : [],
+    /** Environment of the schedule function. */
+    scheduleEnvironment: { BRIDGE_SCHEDULES_FILE: SCHEDULES_COPY },
+    /** Files packaged with the schedule function: the JSON copy of the schedules file. */
+    schedulePatterns: [SCHEDULES_COPY],
     scheduleEvents,
     /** Names of the schedules, for the outputs of the stack. */
     scheduleNames: schedules.map((schedule) => schedule.name).join(",") || "none",

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,8 +64,50 @@ describe("packaging checks", () => {
   it("valid ci params build the stack parts", async () => {
     const stack = await stackWith({});
 
-    expect(stack.ingestEnvironment).toEqual({ BRIDGE_ROUTES_FILE: "config/routes.yaml", BRIDGE_AUTH_ALERTMANAGER: "bearer", BRIDGE_AUTH_ALERTMANAGER_SECRETS: "ssm:/secmaster-bridge/ci/auth/alertmanager" });
+    expect(stack.ingestEnvironment).toEqual({ BRIDGE_ROUTES_FILE: ".build/config/routes.json", BRIDGE_AUTH_ALERTMANAGER: "bearer", BRIDGE_AUTH_ALERTMANAGER_SECRETS: "ssm:/secmaster-bridge/ci/auth/alertmanager" });
+    expect(stack.routingPatterns).toEqual([".build/config/routes.json"]);
+    expect(stack.scheduleEnvironment).toEqual({ BRIDGE_SCHEDULES_FILE: ".build/config/schedules.json" });
+    expect(stack.schedulePatterns).toEqual([".build/config/schedules.json"]);
     expect(stack.scheduleNames).toBe("none");
+  });
+
+  it("writes JSON copies of the YAML files", async () => {
+    const routes = writeFile(
+      "routes-with-anchor.yaml",
+      `version: 1
+rules:
+  - name: secops
+    match: { labels: { team: secops } }
+    targets: &secops
+      - { workspace_id: ws, workflow_id: wf-1 }
+  - name: edge
+    match: { labels: { cluster: edge } }
+    targets: *secops
+`,
+    );
+    const schedules = writeFile("schedules-copy.yaml", "version: 1\nschedules:\n  - name: hourly\n    expression: rate(1 hour)\n    alert: { severity: Low }\n");
+
+    await stackWith({ routesFile: routes, schedulesFile: schedules });
+
+    expect(JSON.parse(readFileSync(".build/config/routes.json", "utf8"))).toEqual({
+      version: 1,
+      rules: [
+        { name: "secops", match: { labels: { team: "secops" } }, targets: [{ workspace_id: "ws", workflow_id: "wf-1" }] },
+        { name: "edge", match: { labels: { cluster: "edge" } }, targets: [{ workspace_id: "ws", workflow_id: "wf-1" }] },
+      ],
+    });
+    expect(JSON.parse(readFileSync(".build/config/schedules.json", "utf8"))).toEqual({
+      version: 1,
+      schedules: [{ name: "hourly", expression: "rate(1 hour)", alert: { severity: "Low" } }],
+    });
+  });
+
+  it("value JSON cannot represent stops packaging", async () => {
+    const routes = writeFile("routes-infinity.yaml", "version: 1\nrules:\n  - name: x\n    description: .inf\n    drop: true\n");
+
+    const message = await packagingError({ routesFile: routes });
+
+    expect(message).toContain(`routing file ${routes} (param routesFile) is invalid:\n      - ${routes}: contains a value JSON cannot represent, such as .inf or .nan, which the functions' JSON copy would lose; write it as a string or a finite number`);
   });
 
   it("empty project id stops packaging", async () => {

@@ -1,6 +1,7 @@
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { loadConfig } from "../../lib/config";
 import { packageStack, readZipEntry, zipEntryNames, type PackagedStack } from "../helpers/package-stack";
 
@@ -73,15 +74,33 @@ describe("packaged stack", () => {
 
   it("each function is bundled alone", () => {
     const expected: Record<string, string[]> = {
-      ingest: ["functions/ingest.mjs", "functions/ingest.mjs.map", "test/fixtures/routing/routes.yaml"],
-      events: ["functions/events.mjs", "functions/events.mjs.map", "test/fixtures/routing/routes.yaml"],
+      ingest: ["functions/ingest.mjs", "functions/ingest.mjs.map", ".build/config/routes.json"],
+      events: ["functions/events.mjs", "functions/events.mjs.map", ".build/config/routes.json"],
       dispatch: ["functions/dispatch.mjs", "functions/dispatch.mjs.map"],
-      schedule: ["functions/schedule.mjs", "functions/schedule.mjs.map", "test/fixtures/schedule/schedules.yaml"],
+      schedule: ["functions/schedule.mjs", "functions/schedule.mjs.map", ".build/config/schedules.json"],
     };
     for (const [name, files] of Object.entries(expected)) {
       expect(zipEntryNames(join(stack.dir, `${name}.zip`)).sort(), name).toEqual(files.sort());
     }
-    expect(readZipEntry(join(stack.dir, "schedule.zip"), "test/fixtures/schedule/schedules.yaml")).toContain("name: nightly-posture");
+  });
+
+  it.each([
+    ["IngestLambdaFunction", "ingest.zip", "BRIDGE_ROUTES_FILE", PARAMS.routesFile],
+    ["EventsLambdaFunction", "events.zip", "BRIDGE_ROUTES_FILE", PARAMS.routesFile],
+    ["ScheduleLambdaFunction", "schedule.zip", "BRIDGE_SCHEDULES_FILE", PARAMS.schedulesFile],
+  ])("%s reads a packaged JSON copy of the YAML file", (logicalId, zip, variable, yamlFile) => {
+    const path = environmentOf(logicalId)[variable] as string;
+
+    expect(path).toMatch(/\.json$/);
+    expect(zipEntryNames(join(stack.dir, zip))).toContain(path);
+    expect(JSON.parse(readZipEntry(join(stack.dir, zip), path))).toEqual(parseYaml(readFileSync(yamlFile, "utf8")));
+  });
+
+  it("schedules copy keeps the schedules' content", () => {
+    const copy = JSON.parse(readZipEntry(join(stack.dir, "schedule.zip"), ".build/config/schedules.json"));
+
+    expect(copy.schedules.map((schedule: { name: string }) => schedule.name)).toEqual(["nightly-posture", "hourly-sweep", "paused"]);
+    expect(copy.schedules[0].alert.title).toBe("Nightly posture review {{scheduled_date}}");
   });
 
   it("IAM grants exact actions on exact resources", () => {
@@ -131,7 +150,7 @@ describe("packaged stack", () => {
       BRIDGE_AUTH_GRAFANA: "grafana-hmac",
       BRIDGE_AUTH_GRAFANA_TIMESTAMP_HEADER: "X-Grafana-Alerting-Timestamp",
       BRIDGE_AUTH_SPLUNK: "path-token",
-      BRIDGE_ROUTES_FILE: "test/fixtures/routing/routes.yaml",
+      BRIDGE_ROUTES_FILE: ".build/config/routes.json",
     });
   });
 
@@ -144,7 +163,7 @@ describe("packaged stack", () => {
 
     const config = loadConfig(env);
 
-    expect(config.routing.file).toBe("test/fixtures/routing/routes.yaml");
+    expect(config.routing.file).toBe(".build/config/routes.json");
     expect(config.secmaster.workflowId).toBe("00000000-0000-4000-8000-00000000f001");
     expect(Object.keys(config.auth.sources).sort()).toEqual(["ALERTMANAGER", "GRAFANA", "SPLUNK"]);
     expect(config.auth.sources.GRAFANA!.hmac!.timestampHeader).toBe("X-Grafana-Alerting-Timestamp");
@@ -167,7 +186,7 @@ describe("packaged stack", () => {
 
     const config = loadConfig(env);
 
-    expect(config.schedulesFile).toBe("test/fixtures/schedule/schedules.yaml");
+    expect(config.schedulesFile).toBe(".build/config/schedules.json");
     // Queue mode: scheduled runs go to the jobs queue, under the role that may send to it.
     expect(config.delivery.mode).toBe("queue");
     expect(environmentOf("ScheduleLambdaFunction").BRIDGE_QUEUE_URL).toEqual({ Ref: "JobsQueue" });
