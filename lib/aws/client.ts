@@ -110,6 +110,9 @@ const THROTTLING_CODES = new Set([
   "EC2ThrottledException",
 ]);
 
+// Codes the AWS SDKs treat as transient although the status is 4xx.
+const TRANSIENT_CODES = new Set(["RequestTimeout", "RequestTimeoutException"]);
+
 // A larger response is dropped with an error. The largest legitimate one, ten SQS messages, is far below it.
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
@@ -221,11 +224,12 @@ export class AwsJsonClient {
     const secure = endpoint.protocol === "https:";
     const send = secure ? httpsRequest : httpRequest;
 
-    const { statusCode, text } = await new Promise<{ statusCode: number; text: string }>((resolve, reject) => {
+    const { statusCode, errorType, text } = await new Promise<{ statusCode: number; errorType: string | undefined; text: string }>((resolve, reject) => {
       const request = send(
         {
           protocol: endpoint.protocol,
-          hostname: endpoint.hostname,
+          // URL keeps the brackets of an IPv6 address, which the socket layer does not accept.
+          hostname: endpoint.hostname.replace(/^\[(.*)\]$/, "$1"),
           port: endpoint.port,
           path: signed.path,
           method: "POST",
@@ -234,7 +238,11 @@ export class AwsJsonClient {
           signal: AbortSignal.timeout(timeoutMs),
         },
         (response) => {
-          readBody(response).then((text) => resolve({ statusCode: response.statusCode ?? 0, text }), reject);
+          const errorType = response.headers["x-amzn-errortype"];
+          readBody(response).then(
+            (text) => resolve({ statusCode: response.statusCode ?? 0, errorType: Array.isArray(errorType) ? errorType[0] : errorType, text }),
+            reject,
+          );
         },
       );
       request.on("error", reject);
@@ -244,8 +252,13 @@ export class AwsJsonClient {
     });
 
     const parsed = parseJson(text);
-    if (statusCode >= 200 && statusCode < 300) return parsed ?? {};
-    throw serviceError(operation, statusCode, parsed);
+    if (statusCode >= 200 && statusCode < 300) {
+      if (parsed !== undefined || text.trim() === "") return parsed ?? {};
+      // Something other than the service answered, such as a proxy's page. An empty result here
+      // would read as "no item" or "no messages", so the call fails and is tried again.
+      throw new AwsServiceError("SerializationException", `${operation} failed: the ${statusCode} response is not a JSON object`, { statusCode, retryable: true });
+    }
+    throw serviceError(operation, statusCode, errorType, parsed);
   }
 }
 
@@ -281,14 +294,15 @@ function transportError(operation: string, service: AwsJsonService, error: unkno
   return new AwsServiceError(code, `${service.targetPrefix}.${operation} failed without a response: ${detail}`, { retryable: true, cause: error });
 }
 
-// The code comes in `__type` (or `code`) as `namespace#Code` and sometimes with `:detail` appended.
-function serviceError(operation: string, statusCode: number, body: Record<string, unknown> | undefined): AwsServiceError {
-  let rawType = "";
+// The code comes in `__type` (or `code`) as `namespace#Code`, sometimes with `:detail` appended,
+// or only in the `x-amzn-ErrorType` header when the body is empty.
+function serviceError(operation: string, statusCode: number, errorType: string | undefined, body: Record<string, unknown> | undefined): AwsServiceError {
+  let rawType = errorType ?? "";
   if (typeof body?.__type === "string") rawType = body.__type;
   else if (typeof body?.code === "string") rawType = body.code;
   const code = rawType.split("#").pop()!.split(":")[0]! || (statusCode >= 500 ? "InternalServerError" : `Http${statusCode}`);
   const rawMessage = body?.message ?? body?.Message;
   const message = typeof rawMessage === "string" ? rawMessage.slice(0, 300) : `HTTP ${statusCode}`;
-  const retryable = statusCode >= 500 || statusCode === 429 || THROTTLING_CODES.has(code);
+  const retryable = statusCode >= 500 || statusCode === 429 || THROTTLING_CODES.has(code) || TRANSIENT_CODES.has(code);
   return new AwsServiceError(code, `${operation} failed: ${code}: ${message}`, { statusCode, retryable, body });
 }

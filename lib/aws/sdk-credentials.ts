@@ -9,14 +9,29 @@ import { AwsServiceError, type AwsCredentials, type AwsCredentialsProvider } fro
 export function sdkCredentialChain(): AwsCredentialsProvider {
   let chain: Promise<() => Promise<AwsCredentials>> | undefined;
   return async () => {
-    chain ??= import("@aws-sdk/credential-provider-node").then(({ defaultProvider }) => defaultProvider());
+    chain ??= import("@aws-sdk/credential-provider-node").then(
+      ({ defaultProvider }) => defaultProvider(),
+      (error: unknown) => {
+        chain = undefined;
+        throw error;
+      },
+    );
     let resolved: AwsCredentials;
     try {
       resolved = await (await chain)();
     } catch (error) {
+      // The SDK names the chain's failure CredentialsProviderError; anything else, such as an
+      // expired SSO token, keeps its own name and message.
+      if (!(error instanceof Error) || error.name !== "CredentialsProviderError") {
+        throw new AwsServiceError("CredentialsProviderError", `failed to load AWS credentials: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`, {
+          retryable: false,
+          cause: error,
+        });
+      }
       throw new AwsServiceError(
         "CredentialsProviderError",
-        "no AWS credentials found: set AWS_PROFILE (and run `aws sso login` for an SSO profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        "no AWS credentials found: set AWS_PROFILE (and run `aws sso login` for an SSO profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" +
+          ` (the AWS SDK reported: ${error.message.slice(0, 200)})`,
         { retryable: false, cause: error },
       );
     }

@@ -22,7 +22,10 @@ export function describeStartFailure(error: unknown): { code: string; reason: st
     // Without a response the message is the client's own (no region, no credentials, timed out).
     // A response's message can name the role and table ARNs, so only its status and code are kept.
     const detail = storeError.statusCode === undefined ? storeError.message : `DynamoDB returned ${storeError.statusCode} ${storeError.code}`;
-    return { code: "BRIDGE.IDEMPOTENCY_STORE_FAILED", reason: `the idempotency store failed: ${detail}`, retryable: storeError.retryable, ambiguous: true };
+    // The job itself is fine, so it is retried even when this call is not worth repeating at once:
+    // a missing permission, table or setting is fixed by a deploy within the job's receives.
+    const retryable = storeError.code !== "ValidationException";
+    return { code: "BRIDGE.IDEMPOTENCY_STORE_FAILED", reason: `the idempotency store failed: ${detail}`, retryable, ambiguous: true };
   }
   return { code: "BRIDGE.START_FAILED", reason: "internal error while starting the workflow instance", retryable: true, ambiguous: true };
 }

@@ -1,11 +1,14 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AwsJsonClient, AwsServiceError, DYNAMODB, environmentCredentials, resolveEndpoint, SECRETS_MANAGER, SQS, SSM } from "../../lib/aws/client";
 import { StandinFault, startAwsStandin, type AwsStandin } from "../helpers/aws-standin";
 
 let standin: AwsStandin;
+
+const HAS_IPV6_LOOPBACK = Object.values(networkInterfaces()).some((addresses) => addresses?.some((address) => address.address === "::1"));
 
 beforeEach(async () => {
   standin = await startAwsStandin();
@@ -136,6 +139,58 @@ describe("AwsJsonClient", () => {
       expect((failure as Error).message).toContain("AmazonSQS.SendMessage failed without a response: ECONNRESET");
     } finally {
       await new Promise((resolve) => dropping.close(resolve));
+    }
+  });
+
+  it("fails and retries a 2xx response that is not JSON", async () => {
+    let calls = 0;
+    const proxy = createServer((_request, response) => {
+      calls++;
+      response.writeHead(200, { "content-type": "text/html" }).end("<html>captive portal</html>");
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+
+      const failure = await ssmClient({ endpoint, maxAttempts: 2 }).call("GetParameter", { Name: "/x" }).catch((error: unknown) => error);
+
+      expect(failure).toMatchObject({ code: "SerializationException", statusCode: 200, retryable: true });
+      expect(calls).toBe(2);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  it("reads the error code from x-amzn-ErrorType when the body is empty", async () => {
+    const answers: [number, Record<string, string>][] = [
+      [400, { "x-amzn-ErrorType": "ThrottlingException:http://internal.amazon.com/coral/com.amazon.coral.availability/" }],
+      [400, { "x-amzn-ErrorType": "RequestTimeout" }],
+      [200, {}],
+    ];
+    const server = createServer((_request, response) => {
+      const [status, headers] = answers.shift()!;
+      response.writeHead(status, headers).end(status === 200 ? "{}" : "");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+      await expect(ssmClient({ endpoint }).call("GetParameter", { Name: "/x" })).resolves.toEqual({});
+      expect(answers).toEqual([]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it.skipIf(!HAS_IPV6_LOOPBACK)("connects to an IPv6 loopback endpoint", async () => {
+    const server = createServer((_request, response) => response.writeHead(200).end('{"ok":true}'));
+    await new Promise<void>((resolve) => server.listen(0, "::1", resolve));
+    try {
+      const endpoint = `http://[::1]:${(server.address() as AddressInfo).port}`;
+
+      await expect(ssmClient({ endpoint }).call("GetParameter", { Name: "/x" })).resolves.toEqual({ ok: true });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 

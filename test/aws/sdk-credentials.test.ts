@@ -40,8 +40,8 @@ describe("sdkCredentialChain", () => {
       const failure = await Promise.resolve(sdkCredentialChain()()).catch((error: unknown) => error);
 
       expect(failure).toMatchObject({ code: "CredentialsProviderError", retryable: false });
-      expect((failure as Error).message).toBe(
-        "no AWS credentials found: set AWS_PROFILE (and run `aws sso login` for an SSO profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+      expect((failure as Error).message).toMatch(
+        /^no AWS credentials found: set AWS_PROFILE \(and run `aws sso login` for an SSO profile\), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \(the AWS SDK reported: .+\)$/,
       );
     } finally {
       rmSync(emptyHome, { recursive: true, force: true });

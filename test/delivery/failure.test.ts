@@ -11,7 +11,7 @@ describe("describeStartFailure", () => {
     expect(describeStartFailure(error)).toEqual({
       code: "BRIDGE.IDEMPOTENCY_STORE_FAILED",
       reason: "the idempotency store failed: no AWS region: set AWS_REGION (Lambda sets it)",
-      retryable: false,
+      retryable: true,
       ambiguous: true,
     });
   });
@@ -29,10 +29,21 @@ describe("describeStartFailure", () => {
     expect(described.reason).not.toContain("arn:aws");
   });
 
-  it("passes on whether a throttled store call may succeed later", () => {
-    const cause = new AwsServiceError("ProvisionedThroughputExceededException", "throttled", { statusCode: 400, retryable: true });
+  it.each([
+    ["ProvisionedThroughputExceededException", true],
+    ["AccessDeniedException", false],
+    ["ResourceNotFoundException", false],
+    ["ExpiredTokenException", false],
+  ])("retries the job after a store %s", (code, callRetryable) => {
+    const cause = new AwsServiceError(code, "store call failed", { statusCode: 400, retryable: callRetryable });
 
-    expect(describeStartFailure(new IdempotencyPersistenceLayerError("Failed to update success record to idempotency store", { cause })).retryable).toBe(true);
+    expect(describeStartFailure(new IdempotencyPersistenceLayerError("Failed to save in progress record to idempotency store", { cause })).retryable).toBe(true);
+  });
+
+  it("gives up on a request DynamoDB calls invalid", () => {
+    const cause = new AwsServiceError("ValidationException", "Item size has exceeded the maximum allowed size", { statusCode: 400, retryable: false });
+
+    expect(describeStartFailure(new IdempotencyPersistenceLayerError("Failed to update success record to idempotency store", { cause })).retryable).toBe(false);
   });
 
   it("keeps the generic reason for an unknown error", () => {
