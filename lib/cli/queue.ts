@@ -6,7 +6,7 @@ import { enqueueDelivery } from "../delivery/enqueue";
 import { openLocalQueues } from "../delivery/local-queue";
 import type { MessageQueue } from "../delivery/queue";
 import { redriveDeadLetters, type RedriveReport, type RedriveTarget } from "../delivery/redrive";
-import { regionOfQueueUrl, SqsQueue } from "../delivery/sqs";
+import { regionOfQueueUrl, SqsQueue, sqsEndpointFor } from "../delivery/sqs";
 import { BridgeError, ConfigError } from "../errors";
 import type { AlertResult } from "../ingest";
 import type { RouteTable } from "../routing/compile";
@@ -312,9 +312,10 @@ export function openQueues(
   if (region === undefined) {
     throw new ConfigError([`AWS_REGION: set it to the region of ${queueUrl!}, which the queue URL does not name`]);
   }
-  // The endpoint comes from AWS_ENDPOINT_URL_SQS or AWS_ENDPOINT_URL of `env`, as in the AWS CLI.
-  // The credentials come from profiles and SSO as well, through the AWS SDK's chain.
-  const client = new AwsJsonClient({ service: SQS, region, env, credentials: sdkCredentialChain() });
+  // The endpoint comes from AWS_ENDPOINT_URL_SQS or AWS_ENDPOINT_URL of `env`, as in the AWS CLI,
+  // else from a queue URL outside AWS. The credentials come from profiles and SSO as well,
+  // through the AWS SDK's chain.
+  const client = new AwsJsonClient({ service: SQS, region, env, endpoint: sqsEndpointFor(queueUrl!, env), credentials: sdkCredentialChain() });
   return {
     queue: new SqsQueue({ client, queueUrl: queueUrl! }),
     deadLetters: dlqUrl === undefined ? undefined : new SqsQueue({ client, queueUrl: dlqUrl }),

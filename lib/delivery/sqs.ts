@@ -93,6 +93,7 @@ export class SqsQueue implements MessageQueue {
     this.#client ??= new AwsJsonClient({
       service: SQS,
       region: process.env.AWS_REGION || regionOfQueueUrl(this.#queueUrl),
+      endpoint: sqsEndpointFor(this.#queueUrl, process.env),
     });
     return this.#client.call<Output>(operation, { QueueUrl: this.#queueUrl, ...input }, options);
   }
@@ -264,6 +265,23 @@ export function chunkBySize(messages: readonly OutgoingMessage[]): OutgoingMessa
  */
 export function regionOfQueueUrl(url: string): string | undefined {
   return /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\//.exec(url)?.[1];
+}
+
+/**
+ * Returns the endpoint for a queue outside AWS, such as ElasticMQ on a laptop: the queue URL's
+ * origin, as the AWS SDK uses it. Returns undefined for an AWS queue URL, or when
+ * `AWS_ENDPOINT_URL_SQS` or `AWS_ENDPOINT_URL` names the endpoint, so the client resolves it.
+ */
+export function sqsEndpointFor(queueUrl: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (env.AWS_ENDPOINT_URL_SQS || env.AWS_ENDPOINT_URL) return undefined;
+  let url: URL;
+  try {
+    url = new URL(queueUrl);
+  } catch {
+    return undefined;
+  }
+  const awsHost = /^(sqs\.[a-z0-9-]+|[a-z0-9-]+\.queue)\.amazonaws\.com(\.cn)?$/.test(url.hostname);
+  return awsHost ? undefined : url.origin;
 }
 
 function toSeconds(ms: number): number {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { SqsQueue } from "../../lib/delivery/sqs";
+import { SqsQueue, sqsEndpointFor } from "../../lib/delivery/sqs";
 import { startAwsStandin, type AwsStandin } from "../helpers/aws-standin";
 import { serveSqs, stubStandinEnv, type SqsModel } from "../helpers/sqs-standin";
 
@@ -53,6 +53,17 @@ describe("SqsQueue without a client", () => {
     expect(sqs.inputs("GetQueueAttributes")).toHaveLength(1);
   });
 
+  it("sends to the host of a queue URL outside AWS", async () => {
+    // No endpoint variable is set: only the queue URL leads to the stand-in.
+    stubStandinEnv(standin, { AWS_ENDPOINT_URL: "" });
+    const queue = new SqsQueue({ queueUrl: localQueueUrl });
+
+    const results = await queue.send([{ id: "job-4", body: "{}" }]);
+
+    expect(results.map((result) => result.ok)).toEqual([true]);
+    expect(sqs.inputs("SendMessageBatch")).toHaveLength(1);
+  });
+
   it("reports a client it cannot make, then retries", async () => {
     const queue = new SqsQueue({ queueUrl: localQueueUrl, sleep: () => Promise.resolve() });
 
@@ -66,5 +77,22 @@ describe("SqsQueue without a client", () => {
     expect(failed!.error.message).toBe(`failed to call SQS SendMessageBatch on ${localQueueUrl}: ConfigError: no AWS region: set AWS_REGION (Lambda sets it)`);
     expect(sent).toEqual({ id: "job-3", ok: true, messageId: "00000000-0000-4000-8000-000000000001" });
     expect(sqs.inputs("SendMessageBatch")).toHaveLength(1);
+  });
+});
+
+describe("sqsEndpointFor", () => {
+  it("leaves AWS queue URLs to the regional endpoint", () => {
+    expect(sqsEndpointFor("https://sqs.eu-west-1.amazonaws.com/123456789012/jobs", {})).toBeUndefined();
+    expect(sqsEndpointFor("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/jobs", {})).toBeUndefined();
+    expect(sqsEndpointFor("https://eu-west-1.queue.amazonaws.com/123456789012/jobs", {})).toBeUndefined();
+  });
+
+  it("takes the origin of another queue URL", () => {
+    expect(sqsEndpointFor("http://localhost:9324/000000000000/jobs", {})).toBe("http://localhost:9324");
+  });
+
+  it("yields to the endpoint variables", () => {
+    expect(sqsEndpointFor("http://localhost:9324/000000000000/jobs", { AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:4566" })).toBeUndefined();
+    expect(sqsEndpointFor("http://localhost:9324/000000000000/jobs", { AWS_ENDPOINT_URL: "http://127.0.0.1:4566" })).toBeUndefined();
   });
 });
