@@ -56,6 +56,27 @@ describe("AwsJsonClient", () => {
     expect(standin.refused).toEqual(["InvalidSignatureException: the signature does not match the request"]);
   });
 
+  it("is refused when the scope names another service", async () => {
+    standin.handle("DynamoDB_20120810.GetItem", () => ({}));
+    const misnamed = { ...DYNAMODB, signingName: "sqs" };
+
+    const failure = await new AwsJsonClient({ service: misnamed, env: standin.env(), maxAttempts: 1 }).call("GetItem", {}).catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({ code: "InvalidSignatureException" });
+    expect(standin.refused).toEqual(["InvalidSignatureException: credential scope service sqs, expected dynamodb for DynamoDB_20120810.GetItem"]);
+    standin.refused.length = 0;
+  });
+
+  it("is refused with the JSON version of another service", async () => {
+    standin.handle("DynamoDB_20120810.GetItem", () => ({}));
+    const misversioned = { ...DYNAMODB, jsonVersion: "1.1" as const };
+
+    const failure = await new AwsJsonClient({ service: misversioned, env: standin.env(), maxAttempts: 1 }).call("GetItem", {}).catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({ code: "UnknownOperationException" });
+    standin.refused.length = 0;
+  });
+
   it("uses the content type and target prefix of each service", async () => {
     const seen: string[] = [];
     for (const target of ["AmazonSQS.GetQueueAttributes", "secretsmanager.GetSecretValue"]) standin.handle(target, (_input, call) => void seen.push(`${call.target} ${call.service}`));

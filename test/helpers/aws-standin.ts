@@ -82,6 +82,14 @@ function bytesOf(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Ar
 
 const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
 
+// Signing name and content type of each service, by the prefix of its X-Amz-Target.
+const SERVICES_BY_TARGET_PREFIX: Readonly<Record<string, { service: string; contentType: string }>> = {
+  AmazonSQS: { service: "sqs", contentType: "application/x-amz-json-1.0" },
+  AmazonSSM: { service: "ssm", contentType: "application/x-amz-json-1.1" },
+  secretsmanager: { service: "secretsmanager", contentType: "application/x-amz-json-1.1" },
+  DynamoDB_20120810: { service: "dynamodb", contentType: "application/x-amz-json-1.0" },
+};
+
 // AWS refuses a signature dated more than 15 minutes away from its clock.
 const MAX_SKEW_MS = 15 * 60 * 1000;
 
@@ -113,6 +121,13 @@ export async function startAwsStandin(options: { credentials?: AwsCredentials; r
         if (verdict.problem !== undefined) return refuse(verdict.status, verdict.code, verdict.problem);
 
         const target = String(request.headers["x-amz-target"] ?? "");
+        const wire = SERVICES_BY_TARGET_PREFIX[target.split(".")[0]!];
+        if (wire !== undefined && wire.service !== verdict.service) {
+          return refuse(400, "InvalidSignatureException", `credential scope service ${verdict.service}, expected ${wire.service} for ${target}`);
+        }
+        if (wire !== undefined && request.headers["content-type"] !== wire.contentType) {
+          return refuse(400, "UnknownOperationException", `content type ${String(request.headers["content-type"])}, expected ${wire.contentType}`);
+        }
         const handler = handlers.get(target);
         if (handler === undefined) return refuse(400, "UnknownOperationException", `no handler for ${target || "(no X-Amz-Target)"}`);
         let input: Record<string, unknown>;
@@ -186,7 +201,9 @@ async function checkSignature(
   }
 
   const names = signedHeaders!.split(";");
-  if (!names.includes("host") || !names.includes("x-amz-date")) return { problem: "host and x-amz-date must be signed", code: "InvalidSignatureException", status: 400 };
+  for (const required of ["host", "x-amz-date", "x-amz-target", "content-type"]) {
+    if (!names.includes(required)) return { problem: `${required} must be signed`, code: "InvalidSignatureException", status: 400 };
+  }
   const toSign: Record<string, string> = {};
   for (const name of names) {
     const value = headerValue(headers, name);
