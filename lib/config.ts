@@ -108,7 +108,37 @@ const positiveWholeNumber = z
   .transform(Number)
   .refine((value) => value > 0, "must be a positive whole number (1 or more)")
   .optional();
-const positiveInt = (fallback: number) => positiveWholeNumber.transform((value) => value ?? fallback);
+
+// Defaults of the whole-number settings. They are applied after the check, so that every such
+// setting shares the one schema above.
+const WHOLE_NUMBER_DEFAULTS = {
+  SECMASTER_TIMEOUT_MS: 20_000,
+  SECMASTER_MAX_ATTEMPTS: 4,
+  SECMASTER_ATTEMPT_TIMEOUT_MS: 10_000,
+  SECMASTER_RETRY_BASE_DELAY_MS: 200,
+  BRIDGE_IDEMPOTENCY_TTL_SECONDS: 7 * 24 * 3600,
+  BRIDGE_MAX_BODY_BYTES: 5 * 1024 * 1024,
+  BRIDGE_MAX_JSON_DEPTH: 64,
+  BRIDGE_MAX_JSON_KEYS: 100_000,
+  BRIDGE_MAX_STRING_LENGTH: 1024 * 1024,
+  BRIDGE_MAX_ALERTS_PER_DELIVERY: 1000,
+  BRIDGE_SECRETS_TTL_SECONDS: 300,
+  BRIDGE_DISPATCH_CONCURRENCY: 8,
+  BRIDGE_MAX_RECEIVES: 5,
+  BRIDGE_RETRY_BASE_DELAY_MS: 5_000,
+  BRIDGE_RETRY_MAX_DELAY_MS: 900_000,
+  BRIDGE_DISPATCH_EARLY_TIMEOUT_MS: 5_000,
+  BRIDGE_QUEUE_VISIBILITY_TIMEOUT_SECONDS: 60,
+  BRIDGE_DISPATCH_BATCH_SIZE: 10,
+} as const;
+
+type WholeNumberSetting = keyof typeof WHOLE_NUMBER_DEFAULTS;
+
+function withWholeNumberDefaults<T extends Partial<Record<WholeNumberSetting, number | undefined>>>(values: T): Omit<T, WholeNumberSetting> & Record<WholeNumberSetting, number> {
+  const filled: Record<string, unknown> = { ...values };
+  for (const [name, fallback] of Object.entries(WHOLE_NUMBER_DEFAULTS)) filled[name] ??= fallback;
+  return filled as Omit<T, WholeNumberSetting> & Record<WholeNumberSetting, number>;
+}
 const optionalUrl = optionalText.pipe(z.url({ protocol: /^https?$/ }).optional());
 const optionalBoolean = optionalText.pipe(z.enum(["true", "false"]).optional());
 
@@ -125,23 +155,23 @@ export const ENVIRONMENT_SCHEMA = z.object({
   SECMASTER_SK: optionalText,
   SECMASTER_SECURITY_TOKEN: optionalText,
   SECMASTER_AUTH_TOKEN: optionalText,
-  SECMASTER_TIMEOUT_MS: positiveInt(20_000),
-  SECMASTER_MAX_ATTEMPTS: positiveInt(4),
-  SECMASTER_ATTEMPT_TIMEOUT_MS: positiveInt(10_000),
-  SECMASTER_RETRY_BASE_DELAY_MS: positiveInt(200),
+  SECMASTER_TIMEOUT_MS: positiveWholeNumber,
+  SECMASTER_MAX_ATTEMPTS: positiveWholeNumber,
+  SECMASTER_ATTEMPT_TIMEOUT_MS: positiveWholeNumber,
+  SECMASTER_RETRY_BASE_DELAY_MS: positiveWholeNumber,
   SECMASTER_EMULATOR_PORT: optionalText,
   SECMASTER_EMULATOR_FAULTS: optionalText,
   BRIDGE_IDEMPOTENCY_TABLE: optionalText.transform((value) => value ?? "secmaster-bridge-idempotency"),
   BRIDGE_DYNAMODB_ENDPOINT: optionalUrl,
-  BRIDGE_IDEMPOTENCY_TTL_SECONDS: positiveInt(7 * 24 * 3600),
-  BRIDGE_MAX_BODY_BYTES: positiveInt(5 * 1024 * 1024),
-  BRIDGE_MAX_JSON_DEPTH: positiveInt(64),
-  BRIDGE_MAX_JSON_KEYS: positiveInt(100_000),
-  BRIDGE_MAX_STRING_LENGTH: positiveInt(1024 * 1024),
-  BRIDGE_MAX_ALERTS_PER_DELIVERY: positiveInt(1000),
+  BRIDGE_IDEMPOTENCY_TTL_SECONDS: positiveWholeNumber,
+  BRIDGE_MAX_BODY_BYTES: positiveWholeNumber,
+  BRIDGE_MAX_JSON_DEPTH: positiveWholeNumber,
+  BRIDGE_MAX_JSON_KEYS: positiveWholeNumber,
+  BRIDGE_MAX_STRING_LENGTH: positiveWholeNumber,
+  BRIDGE_MAX_ALERTS_PER_DELIVERY: positiveWholeNumber,
   BRIDGE_REQUIRE_AUTH: optionalBoolean,
-  BRIDGE_SECRETS_TTL_SECONDS: positiveInt(300),
-  BRIDGE_DISPATCH_CONCURRENCY: positiveInt(8),
+  BRIDGE_SECRETS_TTL_SECONDS: positiveWholeNumber,
+  BRIDGE_DISPATCH_CONCURRENCY: positiveWholeNumber,
   BRIDGE_DEFAULT_SEVERITY: optionalText.pipe(z.enum(SEVERITIES).optional()).transform((value) => value ?? "Medium"),
   BRIDGE_RESOLVED_ALERTS: optionalText.pipe(z.enum(["skip"]).optional()).transform((value) => value ?? "skip"),
   BRIDGE_GENERIC_MAPPINGS: optionalText,
@@ -169,12 +199,12 @@ export const ENVIRONMENT_SCHEMA = z.object({
   BRIDGE_MODE: optionalText.pipe(z.enum(["queue", "direct"]).optional()).transform((value) => value ?? "queue"),
   BRIDGE_QUEUE_URL: optionalUrl,
   BRIDGE_DLQ_URL: optionalUrl,
-  BRIDGE_MAX_RECEIVES: positiveInt(5),
-  BRIDGE_RETRY_BASE_DELAY_MS: positiveInt(5_000),
-  BRIDGE_RETRY_MAX_DELAY_MS: positiveInt(900_000),
-  BRIDGE_DISPATCH_EARLY_TIMEOUT_MS: positiveInt(5_000),
-  BRIDGE_QUEUE_VISIBILITY_TIMEOUT_SECONDS: positiveInt(60),
-  BRIDGE_DISPATCH_BATCH_SIZE: positiveInt(10),
+  BRIDGE_MAX_RECEIVES: positiveWholeNumber,
+  BRIDGE_RETRY_BASE_DELAY_MS: positiveWholeNumber,
+  BRIDGE_RETRY_MAX_DELAY_MS: positiveWholeNumber,
+  BRIDGE_DISPATCH_EARLY_TIMEOUT_MS: positiveWholeNumber,
+  BRIDGE_QUEUE_VISIBILITY_TIMEOUT_SECONDS: positiveWholeNumber,
+  BRIDGE_DISPATCH_BATCH_SIZE: positiveWholeNumber,
   BRIDGE_CHECK_AMBIGUOUS: optionalBoolean.transform((value) => value !== "false"),
   PORT: optionalText,
   LOG_LEVEL: optionalText
@@ -247,7 +277,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     for (const check of settingsFileChecks) issues.push(...check(env));
     throw new ConfigError(issues);
   }
-  const vars = parsed.data;
+  const vars = withWholeNumberDefaults(parsed.data);
 
   return {
     secmaster: {
@@ -315,7 +345,7 @@ function readAuth(
   if (onLambda && required === "false") {
     issues.push("BRIDGE_REQUIRE_AUTH: cannot be false on AWS Lambda; set BRIDGE_AUTH_<SOURCE>=none for a source that is meant to be open");
   }
-  const ttl = Number(text("BRIDGE_SECRETS_TTL_SECONDS") ?? 300);
+  const ttl = Number(text("BRIDGE_SECRETS_TTL_SECONDS") ?? WHOLE_NUMBER_DEFAULTS.BRIDGE_SECRETS_TTL_SECONDS);
   return parseAuthSettings(env, { requireAuth: onLambda || required === "true", secretsTtlSeconds: Number.isFinite(ttl) ? ttl : 300 }, issues);
 }
 
