@@ -4,6 +4,10 @@ import * as z from "zod";
 // SecMaster. Response schemas are loose, and their fields nullish where the service may omit
 // them, so that an extra or missing field in a response does not turn a success into a failure.
 
+// Shared by many fields: zod schemas are immutable, and each one built costs cold start time.
+const nullishString = z.string().nullish();
+const optionalNonEmptyString = z.string().min(1).optional();
+
 /** Data class reference of a data object; `name` is required whenever the reference is sent. */
 // A JSON object checked without copying it: the Alert content is validated when the alert is
 // built, and copying every key of each request and its echo was the largest cost of a start.
@@ -12,7 +16,7 @@ const contentSchema = z.custom<Record<string, unknown>>((value) => typeof value 
 });
 
 export const dataClassRefSchema = z.strictObject({
-  id: z.string().min(1).optional(),
+  id: optionalNonEmptyString,
   name: z.string().min(1),
 });
 
@@ -32,9 +36,9 @@ export const createWorkflowInstanceRequestSchema = z.strictObject({
   command_type: z.literal("ActionInstanceRunCommand"),
   action_type: z.literal("workflow"),
   /** The workflow id, the same as the `workflow_id` path parameter. */
-  action_id: z.string().min(1).optional(),
+  action_id: optionalNonEmptyString,
   /** Workflow instance id; the bridge's idempotency key. */
-  action_instance_id: z.string().min(1).optional(),
+  action_instance_id: optionalNonEmptyString,
   playbook_context: z
     .strictObject({
       data_object: z.strictObject({
@@ -52,16 +56,16 @@ export type CreateWorkflowInstanceRequest = z.infer<typeof createWorkflowInstanc
 /** Response of CreateWorkflowInstance: the request fields echoed back. */
 export const createWorkflowInstanceResponseSchema = z
   .object({
-    command_type: z.string().nullish(),
-    action_type: z.string().nullish(),
-    action_id: z.string().nullish(),
-    action_instance_id: z.string().nullish(),
+    command_type: nullishString,
+    action_type: nullishString,
+    action_id: nullishString,
+    action_instance_id: nullishString,
     playbook_context: z
       .object({
         data_object: z
           .object({
             content: contentSchema.nullish(),
-            dataclass: z.object({ id: z.string().nullish(), name: z.string().nullish() }).loose().nullish(),
+            dataclass: z.object({ id: nullishString, name: nullishString }).loose().nullish(),
           })
           .loose()
           .nullish(),
@@ -78,15 +82,15 @@ export type CreateWorkflowInstanceResponse = z.infer<typeof createWorkflowInstan
 export const workflowInfoSchema = z
   .object({
     id: z.string().min(1),
-    name: z.string().nullish(),
-    description: z.string().nullish(),
+    name: nullishString,
+    description: nullishString,
     enabled: z.boolean().nullish(),
     /** Data class the workflow runs on; copy it into `playbook_context.data_object.dataclass`. */
-    dataclass_id: z.string().nullish(),
-    dataclass_name: z.string().nullish(),
-    version_id: z.string().nullish(),
-    aop_type: z.string().nullish(),
-    engine_type: z.string().nullish(),
+    dataclass_id: nullishString,
+    dataclass_name: nullishString,
+    version_id: nullishString,
+    aop_type: nullishString,
+    engine_type: nullishString,
   })
   .loose();
 
@@ -96,44 +100,44 @@ export type WorkflowInfo = z.infer<typeof workflowInfoSchema>;
 /** Response of ShowWorkflow (`GET …/soc/workflows/{workflow_id}`). */
 export const showWorkflowResponseSchema = z
   .object({
-    code: z.string().nullish(),
-    message: z.string().nullish(),
+    code: nullishString,
+    message: nullishString,
     success: z.boolean().nullish(),
-    request_id: z.string().nullish(),
+    request_id: nullishString,
     data: workflowInfoSchema,
   })
   .loose();
 
 const namedRefSchema = z
-  .object({ id: z.string().nullish(), name: z.string().nullish(), en_name: z.string().nullish() })
+  .object({ id: nullishString, name: nullishString, en_name: nullishString })
   .loose();
 
 /** A workflow instance (`AopworkflowInstanceDetail`). */
 export const workflowInstanceSchema = z
   .object({
     id: z.string().min(1),
-    name: z.string().nullish(),
+    name: nullishString,
     workflow: z
       .object({
-        id: z.string().nullish(),
-        name: z.string().nullish(),
-        name_en: z.string().nullish(),
-        version: z.string().nullish(),
-        version_id: z.string().nullish(),
+        id: nullishString,
+        name: nullishString,
+        name_en: nullishString,
+        version: nullishString,
+        version_id: nullishString,
       })
       .loose()
       .nullish(),
     dataclass: namedRefSchema.nullish(),
     playbook: namedRefSchema.nullish(),
     /** DEBUG, TIMER, EVENT or MANUAL. */
-    trigger_type: z.string().nullish(),
+    trigger_type: nullishString,
     /** RUNNING, FAILED, FINISHED, RETRYING, TERMINATING or TERMINATED. */
-    status: z.string().nullish(),
-    start_time: z.string().nullish(),
-    end_time: z.string().nullish(),
+    status: nullishString,
+    start_time: nullishString,
+    end_time: nullishString,
     retry_count: z.number().nullish(),
-    defense_id: z.string().nullish(),
-    dataobject_id: z.string().nullish(),
+    defense_id: nullishString,
+    dataobject_id: nullishString,
   })
   .loose();
 
@@ -157,21 +161,21 @@ export const listWorkflowInstancesQuerySchema = z.strictObject({
   limit: z.number().int().positive().optional(),
   sort_key: z.enum(["create_time", "update_time"]).optional(),
   sort_dir: z.enum(["ASC", "DESC"]).optional(),
-  from_date: z.string().min(1).optional(),
-  to_date: z.string().min(1).optional(),
+  from_date: optionalNonEmptyString,
+  to_date: optionalNonEmptyString,
   /**
    * Instance id.
    * NOTE: whether SecMaster uses a caller's `action_instance_id` as the instance id is unconfirmed.
    */
-  id: z.string().min(1).optional(),
-  workflow_id: z.string().min(1).optional(),
-  name: z.string().min(1).optional(),
-  dataobject_id: z.string().min(1).optional(),
-  dataclass_id: z.string().min(1).optional(),
-  playbook_id: z.string().min(1).optional(),
-  defence_id: z.string().min(1).optional(),
-  status: z.string().min(1).optional(),
-  trigger_type: z.string().min(1).optional(),
+  id: optionalNonEmptyString,
+  workflow_id: optionalNonEmptyString,
+  name: optionalNonEmptyString,
+  dataobject_id: optionalNonEmptyString,
+  dataclass_id: optionalNonEmptyString,
+  playbook_id: optionalNonEmptyString,
+  defence_id: optionalNonEmptyString,
+  status: optionalNonEmptyString,
+  trigger_type: optionalNonEmptyString,
 });
 
 /** Query of ListWorkflowInstances. */
