@@ -113,16 +113,31 @@ class DeliveryContext implements NormalizeContext {
 
   unknownSeverity(field: string, value: unknown): Severity {
     const settings = this.#settings;
-    logger.warn("unknown severity value, using the default", {
-      source: this.#sourceId,
-      field,
-      value: typeof value === "string" ? value.slice(0, 64) : typeof value,
-      defaultSeverity: settings.defaultSeverity,
-    });
+    const key = `${this.#sourceId}\u0000${field}`;
+    const warned = severityWarnings.get(key);
+    const nowMs = Date.now();
+    if (warned === undefined || nowMs - warned.atMs >= SEVERITY_WARNING_INTERVAL_MS) {
+      logger.warn("unknown severity value, using the default", {
+        source: this.#sourceId,
+        field,
+        value: typeof value === "string" ? value.slice(0, 64) : typeof value,
+        defaultSeverity: settings.defaultSeverity,
+        ...(warned !== undefined && warned.since > 0 ? { sameWarningsSinceLast: warned.since } : {}),
+      });
+      severityWarnings.set(key, { atMs: nowMs, since: 0 });
+    } else {
+      warned.since += 1;
+    }
     settings.onUnknownSeverity?.(this.#sourceId, field);
     return settings.defaultSeverity;
   }
 }
+
+// The unknown-severity warning is logged at most once a minute per source and field, with the
+// count of the ones left out, because a sender that never sends a severity would otherwise add a
+// line per alert. The metric still counts every alert.
+const SEVERITY_WARNING_INTERVAL_MS = 60_000;
+const severityWarnings = new Map<string, { atMs: number; since: number }>();
 
 /** One alert of a delivery and one of its workflows, ready to start unless `skipReason` is set. */
 export interface Plan {

@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { planDelivery, type DefaultTarget } from "../../lib/ingest";
 import { splunkSource } from "../../lib/sources/splunk";
 import type { SourceAdapter } from "../../lib/sources/types";
 import { readJsonFixture } from "../helpers/fixtures";
+import { captureLogOutput } from "../helpers/log-capture";
 
 const TARGET: DefaultTarget = {
   projectId: "0000000000000000000000000000a001",
@@ -42,5 +43,39 @@ describe("planDelivery", () => {
     expect(plans[0]?.job.workflowId).toBe("00000000-0000-4000-8000-00000000a0f1");
     expect(plans[0]?.job.alertKey).toBe(`${SID}#b482639f6bd17bff0c83e962957b4115b8397f1603a2e8671d563ea1d9bfe973`);
     expect(plans[0]?.job.content.create_time).toBe("2024-05-14T16:00:00.000Z");
+  });
+});
+
+describe("unknown severity warning", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function warningsIn(text: string): Record<string, unknown>[] {
+    return text
+      .split("\n")
+      .filter((line) => line.includes('"unknown severity value, using the default"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  it("is logged once a minute per field while every alert is counted", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    // Far from any earlier test's warning, so the first call below logs (with the count of
+    // earlier tests' left-out warnings, which this test does not check).
+    vi.setSystemTime(new Date("2030-01-01T00:00:00Z"));
+    const counted: string[] = [];
+    const capture = captureLogOutput();
+    try {
+      for (let index = 0; index < 3; index++) planSplunk(undefined, (_source, field) => counted.push(field));
+      vi.setSystemTime(new Date("2030-01-01T00:01:00Z"));
+      planSplunk(undefined, (_source, field) => counted.push(field));
+    } finally {
+      capture.restore();
+    }
+
+    const warnings = warningsIn(capture.text());
+    expect(counted).toHaveLength(4);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toMatchObject({ field: "result.severity", sameWarningsSinceLast: 2 });
   });
 });
