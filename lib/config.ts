@@ -99,7 +99,10 @@ const optionalText = z
   .trim()
   .transform((value) => (value === "" ? undefined : value))
   .optional();
-const requiredText = z.string().trim().min(1, "is required");
+const requiredText = z
+  .string({ error: (issue) => (issue.input === undefined ? "is required" : undefined) })
+  .trim()
+  .min(1, "is required");
 // Built once and shared: every zod node costs construction time at cold start.
 const positiveWholeNumber = z
   .string()

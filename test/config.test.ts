@@ -31,6 +31,12 @@ function issuesThrownBy(load: () => unknown): readonly string[] {
 }
 
 describe("loadConfig", () => {
+  it("calls a missing required id required", () => {
+    const { SECMASTER_PROJECT_ID: _missing, ...rest } = VALID;
+
+    expect(issuesOf(rest)).toContain("SECMASTER_PROJECT_ID: is required");
+  });
+
   it("applies the documented defaults", () => {
     const config = loadConfig(VALID);
 

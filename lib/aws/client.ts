@@ -171,7 +171,7 @@ export class AwsJsonClient {
     const env = options.env ?? process.env;
     const region = options.region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
     if (!region) {
-      throw new AwsServiceError("ConfigError", "no AWS region: set AWS_REGION (Lambda sets it)", { retryable: false });
+      throw new AwsServiceError("ConfigError", "no AWS region: set AWS_REGION or AWS_DEFAULT_REGION (Lambda sets AWS_REGION)", { retryable: false });
     }
     this.region = region;
     this.endpoint = options.endpoint === undefined ? resolveEndpoint(options.service, region, env) : new URL(options.endpoint);

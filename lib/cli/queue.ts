@@ -198,6 +198,12 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
     if (source === undefined) return 2;
     const { adapter } = source;
     const deliveries = readDeliveries(file, adapter);
+    const intoSqs = values["queue-url"] !== undefined || (values["data-dir"] === undefined && nonEmpty(env.BRIDGE_QUEUE_URL) !== undefined);
+    // The emulator's placeholder ids would make every job fail at SecMaster in a real stack.
+    const unset = ["SECMASTER_PROJECT_ID", "SECMASTER_WORKSPACE_ID", "SECMASTER_WORKFLOW_ID"].filter((name) => nonEmpty(env[name]) === undefined);
+    if (intoSqs && unset.length > 0) {
+      throw new ConfigError(unset.map((name) => `${name}: set it to the id the deployed bridge uses; a replay into SQS does not fall back to the local emulator's ids`));
+    }
     const target = defaultTargetFromEnv(env);
     const routesFile = values.routes ?? nonEmpty(env.BRIDGE_ROUTES_FILE);
     const routes: RouteTable | undefined = routesFile === undefined ? undefined : readRoutingFile(routesFile, target);

@@ -308,5 +308,7 @@ function requestError(operation: string, queueUrl: string, error: unknown): Brid
 // that was never sent for want of a region or credentials, is named by its code and message.
 function describeError(error: unknown): string {
   if (error instanceof AwsServiceError && error.statusCode !== undefined) return `${error.code} (HTTP ${error.statusCode})`;
+  // The client's own messages (no region, no credentials) name the fix and are kept whole.
+  if (error instanceof AwsServiceError) return `${error.name}: ${error.message}`;
   return error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : "UnknownError";
 }

@@ -198,6 +198,22 @@ describe("redrive on SQS", () => {
 });
 
 describe("replay", () => {
+  it("needs the SecMaster ids to replay into SQS", async () => {
+    const file = join(dataDir, "saved-for-sqs.jsonl");
+    writeFileSync(file, `${JSON.stringify(JSON.parse(readFixture("payloads/alertmanager-firing-group.json")))}\n`);
+    const output = capture();
+
+    // The check comes before any queue is opened, so nothing is sent to this address.
+    const exitCode = await replayCommand(["--source", "alertmanager", "--queue-url", "http://127.0.0.1:9/000000000000/jobs", file], output.io, {
+      SECMASTER_PROJECT_ID: "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    });
+
+    expect(exitCode).not.toBe(0);
+    expect(output.err()).toContain("SECMASTER_WORKSPACE_ID: set it to the id the deployed bridge uses");
+    expect(output.err()).toContain("SECMASTER_WORKFLOW_ID: set it to the id the deployed bridge uses");
+    expect(output.out()).toBe("");
+  });
+
   it("enqueues each saved delivery as replayed jobs", async () => {
     const file = join(dataDir, "saved.jsonl");
     const firing = JSON.stringify(JSON.parse(readFixture("payloads/alertmanager-firing-group.json")));

@@ -5,12 +5,12 @@ import { describeStartFailure } from "../../lib/delivery/failure";
 
 describe("describeStartFailure", () => {
   it("names the idempotency store's missing region", () => {
-    const cause = new AwsServiceError("ConfigError", "no AWS region: set AWS_REGION (Lambda sets it)", { retryable: false });
+    const cause = new AwsServiceError("ConfigError", "no AWS region: set AWS_REGION or AWS_DEFAULT_REGION (Lambda sets AWS_REGION)", { retryable: false });
     const error = new IdempotencyPersistenceLayerError("Failed to save in progress record to idempotency store", { cause });
 
     expect(describeStartFailure(error)).toEqual({
       code: "BRIDGE.IDEMPOTENCY_STORE_FAILED",
-      reason: "the idempotency store failed: no AWS region: set AWS_REGION (Lambda sets it)",
+      reason: "the idempotency store failed: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION (Lambda sets AWS_REGION)",
       retryable: true,
       ambiguous: true,
     });

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { AwsJsonClient, AwsServiceError, SQS } from "../../lib/aws/client";
 import { SqsQueue, sqsEndpointFor } from "../../lib/delivery/sqs";
 import { startAwsStandin, type AwsStandin } from "../helpers/aws-standin";
 import { serveSqs, stubStandinEnv, type SqsModel } from "../helpers/sqs-standin";
@@ -74,9 +75,28 @@ describe("SqsQueue without a client", () => {
     expect(failed!.ok).toBe(false);
     if (failed!.ok) return;
     expect(failed!.error.code).toBe("BRIDGE.QUEUE_UNAVAILABLE");
-    expect(failed!.error.message).toBe(`failed to call SQS SendMessageBatch on ${localQueueUrl}: ConfigError: no AWS region: set AWS_REGION (Lambda sets it)`);
+    expect(failed!.error.message).toBe(`failed to call SQS SendMessageBatch on ${localQueueUrl}: ConfigError: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION (Lambda sets AWS_REGION)`);
     expect(sent).toEqual({ id: "job-3", ok: true, messageId: "00000000-0000-4000-8000-000000000001" });
     expect(sqs.inputs("SendMessageBatch")).toHaveLength(1);
+  });
+});
+
+describe("SqsQueue errors", () => {
+  it("keeps the client's own message whole", async () => {
+    const fix = `no AWS credentials found: ${"set a profile or keys; ".repeat(12)}end of the fix`;
+    const client = new AwsJsonClient({
+      service: SQS,
+      env: standin.env(),
+      credentials: () => {
+        throw new AwsServiceError("CredentialsProviderError", fix, { retryable: false });
+      },
+    });
+
+    const [failed] = await new SqsQueue({ client, queueUrl: localQueueUrl }).send([{ id: "job-5", body: "{}" }]);
+
+    expect(failed!.ok).toBe(false);
+    if (failed!.ok) return;
+    expect(failed!.error.message).toBe(`failed to call SQS SendMessageBatch on ${localQueueUrl}: CredentialsProviderError: ${fix}`);
   });
 });
 
