@@ -113,8 +113,9 @@ class DeliveryContext implements NormalizeContext {
 
   unknownSeverity(field: string, value: unknown): Severity {
     const settings = this.#settings;
-    const key = `${this.#sourceId}\u0000${field}`;
-    const warned = severityWarnings.get(key);
+    let bySource = severityWarnings.get(this.#sourceId);
+    if (bySource === undefined) severityWarnings.set(this.#sourceId, (bySource = new Map<string, { atMs: number; since: number }>()));
+    const warned = bySource.get(field);
     const nowMs = Date.now();
     if (warned === undefined || nowMs - warned.atMs >= SEVERITY_WARNING_INTERVAL_MS) {
       logger.warn("unknown severity value, using the default", {
@@ -124,7 +125,7 @@ class DeliveryContext implements NormalizeContext {
         defaultSeverity: settings.defaultSeverity,
         ...(warned !== undefined && warned.since > 0 ? { sameWarningsSinceLast: warned.since } : {}),
       });
-      severityWarnings.set(key, { atMs: nowMs, since: 0 });
+      bySource.set(field, { atMs: nowMs, since: 0 });
     } else {
       warned.since += 1;
     }
@@ -137,7 +138,7 @@ class DeliveryContext implements NormalizeContext {
 // count of the ones left out, because a sender that never sends a severity would otherwise add a
 // line per alert. The metric still counts every alert.
 const SEVERITY_WARNING_INTERVAL_MS = 60_000;
-const severityWarnings = new Map<string, { atMs: number; since: number }>();
+const severityWarnings = new Map<string, Map<string, { atMs: number; since: number }>>();
 
 /** One alert of a delivery and one of its workflows, ready to start unless `skipReason` is set. */
 export interface Plan {
