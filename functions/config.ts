@@ -1,4 +1,6 @@
+import type middy from "@middy/core";
 import { loadConfig, type BridgeConfig } from "../lib/config";
+import { loadYamlParserFor } from "../lib/routing/document";
 
 let config: BridgeConfig | undefined;
 
@@ -7,3 +9,11 @@ export function getConfig(): BridgeConfig {
   config ??= loadConfig();
   return config;
 }
+
+/**
+ * Middy middleware that loads the YAML parser before the configuration is read, when a routing
+ * or schedules file set in the environment is not JSON (see `loadYamlParserFor`).
+ */
+export const yamlFilesOnDemand: middy.MiddlewareObj = {
+  before: () => loadYamlParserFor(process.env),
+};

@@ -12,6 +12,7 @@ import type { Runtime } from "../lib/runtime";
 import { adapterForAwsEvent } from "../lib/sources/aws";
 import { findSource } from "../lib/sources/index";
 import { getConfig, getRuntime } from "./runtime";
+import { yamlFilesOnDemand } from "./config";
 
 /** Summary the function returns to Lambda; EventBridge and SNS ignore it, tests read it. */
 export interface EventsResult {
@@ -69,6 +70,7 @@ async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () =>
 export function createEventsHandler(runtimeOf: () => Runtime, configOf: () => BridgeConfig = () => runtimeOf().config) {
   return middy<unknown, EventsResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(yamlFilesOnDemand)
     // SecMaster keys stored in SSM or Secrets Manager are fetched before the runtime is built.
     .use(loadSecrets({ authOf: () => configOf().auth, secmasterOf: () => configOf().secmaster.credentials }))
     .handler((event, context) => handleAwsEvent(event, context, runtimeOf));

@@ -13,7 +13,7 @@ import type { AlertResult } from "../lib/ingest";
 import { createIngestRuntime, type IngestRuntime } from "../lib/ingest-runtime";
 import { logger } from "../lib/logger";
 import { METRIC, countDeliveryResults, countMetric, metrics } from "../lib/metrics";
-import { getConfig } from "./config";
+import { getConfig, yamlFilesOnDemand } from "./config";
 
 // This module imports no SecMaster client, so that the bundle of the queue-mode ingest function
 // stays small. Direct mode on Lambda uses functions/ingest-direct.ts, which adds the full runtime.
@@ -170,6 +170,7 @@ export function createIngestHandler(runtimeOf: () => IngestRuntime, configOf: ()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .use(problemErrors())
+    .use(yamlFilesOnDemand)
     .use(loadSecrets({ authOf: () => configOf().auth, secmasterOf: () => configOf().secmaster.credentials }))
     .use(inboundChecks(runtimeOf))
     .handler((event, context) => handleIngest(event, context, runtimeOf));

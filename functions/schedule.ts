@@ -9,7 +9,7 @@ import { logger } from "../lib/logger";
 import { createRuntime } from "../lib/runtime";
 import { readSchedulesFile, type Schedule } from "../lib/schedule/load";
 import { enqueueScheduledEvent, runScheduledEvent, type ScheduledRunResult } from "../lib/schedule/trigger";
-import { getConfig } from "./config";
+import { getConfig, yamlFilesOnDemand } from "./config";
 import { credentialBoundCache } from "./credential-cache";
 
 /** The runtime and the schedules of one execution environment. */
@@ -84,6 +84,7 @@ function secMasterSecrets(configOf: () => BridgeConfig): middy.MiddlewareObj {
 export function createScheduleHandler(runtimeOf: () => ScheduleRuntime, configOf: () => BridgeConfig = () => runtimeOf().runtime.config) {
   return middy<unknown, ScheduledRunResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(yamlFilesOnDemand)
     .use(secMasterSecrets(configOf))
     .handler((event, context) => handleScheduledEvent(event, context, runtimeOf));
 }

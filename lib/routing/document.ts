@@ -38,6 +38,17 @@ export function parseConfigText(text: string, origin: string): unknown {
 }
 
 /**
+ * Loads the YAML parser when `BRIDGE_ROUTES_FILE` or `BRIDGE_SCHEDULES_FILE` names a file that is
+ * not JSON. The deployed functions read the JSON copies that `osls package` writes and skip the
+ * parser; a YAML file set by hand still works, and loads the parser on the first invocation.
+ */
+export async function loadYamlParserFor(env: Readonly<Record<string, string | undefined>>): Promise<void> {
+  if (yamlParser !== undefined) return;
+  const files = [env.BRIDGE_ROUTES_FILE?.trim(), env.BRIDGE_SCHEDULES_FILE?.trim()];
+  if (files.some((file) => file !== undefined && file !== "" && !isJsonName(file))) await import("./yaml");
+}
+
+/**
  * Parses the text of a routing file fetched at run time, such as the value of an SSM parameter.
  * Text that starts with `{` and is valid JSON without a repeated key is read with `JSON.parse`.
  * Other text, repeated keys included, goes to the YAML parser, which is loaded on first need.

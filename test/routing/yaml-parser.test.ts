@@ -89,6 +89,32 @@ describe("loaders without a YAML parser", () => {
   });
 });
 
+describe("files named in the environment", () => {
+  it("YAML routing file loads the parser on demand", async () => {
+    const { readRoutingFile } = await import("../../lib/routing/load");
+
+    await document.loadYamlParserFor({ BRIDGE_ROUTES_FILE: "test/fixtures/routing/routes.yaml" });
+
+    expect(errorOf(() => readRoutingFile("test/fixtures/routing/routes.yaml", DEFAULT_TARGET))).toBeUndefined();
+  });
+
+  it("YAML schedules file loads the parser on demand", async () => {
+    const { readSchedulesFile } = await import("../../lib/schedule/load");
+
+    await document.loadYamlParserFor({ BRIDGE_SCHEDULES_FILE: " test/fixtures/schedule/schedules.yaml " });
+
+    expect(errorOf(() => readSchedulesFile("test/fixtures/schedule/schedules.yaml"))).toBeUndefined();
+  });
+
+  it("JSON files leave the parser unloaded", async () => {
+    const { readRoutingFile } = await import("../../lib/routing/load");
+
+    await document.loadYamlParserFor({ BRIDGE_ROUTES_FILE: ".build/config/routes.json", BRIDGE_SCHEDULES_FILE: "" });
+
+    expect(errorOf(() => readRoutingFile("test/fixtures/routing/routes.yaml", DEFAULT_TARGET))?.code).toBe("BRIDGE.CONFIG_INVALID");
+  });
+});
+
 describe("fetched routing text", () => {
   it("JSON object is read without loading the YAML parser", async () => {
     const value = await fetchedValueOf('{"version": 1, "rules": [{"name": "a", "drop": true}]}');

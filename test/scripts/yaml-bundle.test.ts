@@ -8,6 +8,7 @@ import type { Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleEntry } from "../../scripts/build";
 import { startAwsStandin, type AwsStandin } from "../helpers/aws-standin";
+import { serveSqs } from "../helpers/sqs-standin";
 import { readFixture } from "../helpers/fixtures";
 
 const run = promisify(execFile);
@@ -33,6 +34,27 @@ try {
 }
 report.yamlRanAfterRouting = yamlRan();
 process.stdout.write(JSON.stringify(report));
+`;
+
+// Imports the ingest bundle in a fresh process and posts the Alertmanager webhook of argv[2] to
+// its handler, as API Gateway would, then reports the status and whether yaml ran.
+const INVOKE = `
+const requested = new Set();
+const symbolFor = Symbol.for;
+Symbol.for = (key) => { requested.add(String(key)); return symbolFor(key); };
+const yamlRan = () => [...requested].some((key) => key.startsWith("yaml."));
+const bundle = await import(process.argv[1]);
+const yamlRanAtImport = yamlRan();
+const path = "/v1/alerts/alertmanager";
+const event = {
+  version: "2.0", routeKey: "POST /v1/alerts/{source}", rawPath: path, rawQueryString: "",
+  headers: { "content-type": "application/json" }, pathParameters: { source: "alertmanager" }, body: process.argv[2], isBase64Encoded: false,
+  requestContext: { accountId: "000000000000", apiId: "test", domainName: "test", domainPrefix: "test", requestId: "r1", routeKey: "POST /v1/alerts/{source}", stage: "$default", time: "05/Jan/2026:10:00:00 +0000", timeEpoch: 1767607200000,
+    http: { method: "POST", path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "test" } },
+};
+const context = { functionName: "ingest", awsRequestId: "r1", getRemainingTimeInMillis: () => 30000 };
+const response = await bundle.handler(event, context);
+process.stdout.write(JSON.stringify({ yamlRanAtImport, yamlRanAfterInvoke: yamlRan(), statusCode: response.statusCode, body: JSON.parse(response.body) }));
 `;
 
 interface ProbeReport {
@@ -123,14 +145,34 @@ describe("queue-mode ingest bundle in a fresh process", () => {
     expect(report.yamlRanAfterRouting).toBe(false);
   }, 60_000);
 
-  it("rejects a YAML routing file, naming the JSON copy", async () => {
-    const report = await probeIngest({ BRIDGE_ROUTES_FILE: "test/fixtures/routing/routes.yaml" });
+  it("reads a YAML routing file set by hand, running yaml on the first invocation", async () => {
+    const queueUrl = `${standin.url}/000000000000/yaml-bundle-jobs`;
+    const sqs = serveSqs(standin, { queues: [queueUrl] });
+    const bundle = pathToFileURL(join(outDir, "ingest", "index.mjs")).href;
+    const env = {
+      PATH: process.env.PATH ?? "",
+      LOG_LEVEL: "SILENT",
+      POWERTOOLS_METRICS_DISABLED: "true",
+      ...standin.env(),
+      SECMASTER_REGION: "cn-north-4",
+      SECMASTER_AK: "YAMLBUNDLETESTKEY001",
+      SECMASTER_SK: "yaml-bundle-test-secret",
+      SECMASTER_PROJECT_ID: "0000000000000000000000000000e001",
+      SECMASTER_WORKSPACE_ID: "11111111-2222-4333-8444-555555555555",
+      SECMASTER_WORKFLOW_ID: "00000000-0000-4000-8000-00000000f001",
+      BRIDGE_MODE: "queue",
+      BRIDGE_QUEUE_URL: queueUrl,
+      BRIDGE_ROUTES_FILE: "test/fixtures/routing/routes.yaml",
+    };
 
-    expect(report.error?.code).toBe("BRIDGE.CONFIG_INVALID");
-    expect(report.error?.issues).toEqual([
-      "BRIDGE_ROUTES_FILE: cannot parse test/fixtures/routing/routes.yaml as YAML, because this process loaded no YAML parser; the deployed functions read the JSON copy that osls package writes, so set BRIDGE_ROUTES_FILE to that copy or to a .json file",
-    ]);
-    expect(report.yamlRanAfterRouting).toBe(false);
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", INVOKE, bundle, readFixture("payloads/alertmanager-firing-group.json")], { cwd: process.cwd(), env });
+    const report = JSON.parse(stdout) as { yamlRanAtImport: boolean; yamlRanAfterInvoke: boolean; statusCode: number; body: { status?: string } };
+
+    expect(report.statusCode).toBe(202);
+    expect(report.yamlRanAtImport).toBe(false);
+    expect(report.yamlRanAfterInvoke).toBe(true);
+    expect(sqs.inputs("SendMessageBatch").length).toBeGreaterThan(0);
+    expect(standin.refused).toEqual([]);
   }, 60_000);
 
   it("runs yaml only to read YAML rules from SSM", async () => {
