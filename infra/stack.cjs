@@ -95,8 +95,8 @@ async function readDocument(file, setting) {
  * written under a temporary name and renamed, because osls calls this function once per reference
  * and a packaging step must never read a half-written copy.
  */
-function writeJsonCopy(serviceDir, relativePath, document) {
-  const target = path.resolve(serviceDir, relativePath);
+function writeJsonCopy(rootDir, relativePath, document) {
+  const target = path.resolve(rootDir, relativePath);
   mkdirSync(path.dirname(target), { recursive: true });
   const temporary = `${target}.${process.pid}.${randomUUID()}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`);
@@ -137,8 +137,11 @@ function packagingError(problems) {
   return error;
 }
 
-module.exports = async ({ resolveVariable }) => {
+// osls passes `resolveVariable`. Tests also pass `outputDir`, a folder of their own for the JSON
+// copies, so that they never overwrite the copies of a packaging run in the service folder.
+module.exports = async ({ resolveVariable, outputDir }) => {
   const serviceDir = path.resolve(__dirname, "..");
+  const copiesDir = outputDir ?? serviceDir;
   const param = (name) => resolveVariable(`param:${name}`);
   const prefix = await param("prefix");
   const ssmPath = await param("ssmPath");
@@ -252,8 +255,8 @@ module.exports = async ({ resolveVariable }) => {
   if (problems.length > 0) throw packagingError(problems);
 
   // The functions read these copies; users keep editing the files the params name.
-  if (routesSource === "file") writeJsonCopy(serviceDir, ROUTES_COPY, routesDocument);
-  writeJsonCopy(serviceDir, SCHEDULES_COPY, schedulesDocument);
+  if (routesSource === "file") writeJsonCopy(copiesDir, ROUTES_COPY, routesDocument);
+  writeJsonCopy(copiesDir, SCHEDULES_COPY, schedulesDocument);
 
   const parameterArn = (name) => ({ "Fn::Sub": `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${ssmPath}/${name}` });
   const routingEnvironment =

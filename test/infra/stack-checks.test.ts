@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 // The function osls calls for every ${file(./infra/stack.cjs):NAME} of serverless.yml. Calling it
 // directly checks each packaging problem in milliseconds; stack-variants.test.ts shows through a
 // real `osls package` run that osls prints the same message.
-type StackFunction = (context: { resolveVariable: (variable: string) => Promise<unknown> }) => Promise<Record<string, unknown>>;
+type StackFunction = (context: { resolveVariable: (variable: string) => Promise<unknown>; outputDir?: string }) => Promise<Record<string, unknown>>;
 const buildStack = createRequire(import.meta.url)("../../infra/stack.cjs") as StackFunction;
 
 /** The params of stage ci as osls resolves them from serverless.yml. */
@@ -28,6 +28,8 @@ const CI_PARAMS: Record<string, string> = {
 };
 
 const dir = mkdtempSync(join(tmpdir(), "stack-checks-"));
+// The JSON copies the stack function writes, away from the service folder.
+const copiesDir = join(dir, "service");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function writeFile(name: string, text: string): string {
@@ -40,6 +42,7 @@ function writeFile(name: string, text: string): string {
 function stackWith(overrides: Record<string, string>): Promise<Record<string, unknown>> {
   const params = { ...CI_PARAMS, ...overrides };
   return buildStack({
+    outputDir: copiesDir,
     resolveVariable: (variable) => {
       const name = variable.replace(/^param:/, "");
       if (!variable.startsWith("param:") || !(name in params)) return Promise.reject(new Error(`unexpected variable ${variable}`));
@@ -89,14 +92,14 @@ rules:
 
     await stackWith({ routesFile: routes, schedulesFile: schedules });
 
-    expect(JSON.parse(readFileSync(".build/config/routes.json", "utf8"))).toEqual({
+    expect(JSON.parse(readFileSync(join(copiesDir, ".build/config/routes.json"), "utf8"))).toEqual({
       version: 1,
       rules: [
         { name: "secops", match: { labels: { team: "secops" } }, targets: [{ workspace_id: "ws", workflow_id: "wf-1" }] },
         { name: "edge", match: { labels: { cluster: "edge" } }, targets: [{ workspace_id: "ws", workflow_id: "wf-1" }] },
       ],
     });
-    expect(JSON.parse(readFileSync(".build/config/schedules.json", "utf8"))).toEqual({
+    expect(JSON.parse(readFileSync(join(copiesDir, ".build/config/schedules.json"), "utf8"))).toEqual({
       version: 1,
       schedules: [{ name: "hourly", expression: "rate(1 hour)", alert: { severity: "Low" } }],
     });
