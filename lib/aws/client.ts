@@ -77,11 +77,13 @@ export class AwsServiceError extends Error {
   readonly retryable: boolean;
   /** Body of the error response as parsed JSON, for fields such as DynamoDB's `Item`. */
   readonly body: Record<string, unknown> | undefined;
+  /** Time of the response's `Date` header, in epoch milliseconds, when it had one. */
+  readonly serverTimeMs: number | undefined;
 
   constructor(
     code: string,
     message: string,
-    options: { statusCode?: number | undefined; retryable: boolean; body?: Record<string, unknown> | undefined; cause?: unknown },
+    options: { statusCode?: number | undefined; retryable: boolean; body?: Record<string, unknown> | undefined; serverTimeMs?: number; cause?: unknown },
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = code;
@@ -89,6 +91,7 @@ export class AwsServiceError extends Error {
     this.statusCode = options.statusCode;
     this.retryable = options.retryable;
     this.body = options.body;
+    this.serverTimeMs = options.serverTimeMs;
   }
 }
 
@@ -109,6 +112,12 @@ const THROTTLING_CODES = new Set([
   "PriorRequestNotComplete",
   "EC2ThrottledException",
 ]);
+
+// Codes with which AWS rejects a request whose time is too far from its clock.
+const CLOCK_SKEW_CODES = new Set(["RequestTimeTooSkewed", "RequestExpired", "InvalidSignatureException", "SignatureDoesNotMatch", "RequestInTheFuture", "AuthFailure"]);
+
+// A smaller difference is left alone: AWS accepts up to 5 minutes, and the Date header has 1 s steps.
+const MIN_CLOCK_CORRECTION_MS = 60_000;
 
 // Codes the AWS SDKs treat as transient although the status is 4xx.
 const TRANSIENT_CODES = new Set(["RequestTimeout", "RequestTimeoutException"]);
@@ -166,6 +175,8 @@ export class AwsJsonClient {
   readonly #timeoutMs: number;
   readonly #retryBaseMs: number;
   readonly #sleep: (ms: number) => Promise<void>;
+  // Difference between AWS's clock and ours, learnt from a response that rejected our time.
+  #clockOffsetMs = 0;
 
   constructor(options: AwsJsonClientOptions) {
     const env = options.env ?? process.env;
@@ -195,12 +206,23 @@ export class AwsJsonClient {
       try {
         return (await this.#attempt(operation, body, timeoutMs)) as Output;
       } catch (error) {
+        if (attempt < this.#maxAttempts && this.#correctedClock(error)) continue;
         const retryable = error instanceof AwsServiceError && error.retryable;
         if (!retryable || attempt >= this.#maxAttempts) throw error;
         // Full jitter, as the AWS SDKs do: a random wait up to the doubled base.
         await this.#sleep(Math.random() * this.#retryBaseMs * 2 ** (attempt - 1));
       }
     }
+  }
+
+  // Learns the clock offset from a response that refused the request's time, as the AWS SDKs do,
+  // and says whether the request is worth sending again with the corrected time.
+  #correctedClock(error: unknown): boolean {
+    if (!(error instanceof AwsServiceError) || error.serverTimeMs === undefined || !CLOCK_SKEW_CODES.has(error.code)) return false;
+    const offsetMs = error.serverTimeMs - Date.now();
+    if (Math.abs(offsetMs - this.#clockOffsetMs) < MIN_CLOCK_CORRECTION_MS) return false;
+    this.#clockOffsetMs = offsetMs;
+    return true;
   }
 
   async #attempt(operation: string, body: string, timeoutMs: number): Promise<unknown> {
@@ -214,6 +236,7 @@ export class AwsJsonClient {
         service: this.#service.signingName,
         region: this.region,
         headers: {
+          "X-Amz-Date": amzDate(Date.now() + this.#clockOffsetMs),
           "Content-Type": `application/x-amz-json-${this.#service.jsonVersion}`,
           "X-Amz-Target": `${this.#service.targetPrefix}.${operation}`,
         },
@@ -224,7 +247,12 @@ export class AwsJsonClient {
     const secure = endpoint.protocol === "https:";
     const send = secure ? httpsRequest : httpRequest;
 
-    const { statusCode, errorType, text } = await new Promise<{ statusCode: number; errorType: string | undefined; text: string }>((resolve, reject) => {
+    const { statusCode, errorType, serverDate, text } = await new Promise<{
+      statusCode: number;
+      errorType: string | undefined;
+      serverDate: string | undefined;
+      text: string;
+    }>((resolve, reject) => {
       const request = send(
         {
           protocol: endpoint.protocol,
@@ -240,7 +268,8 @@ export class AwsJsonClient {
         (response) => {
           const errorType = response.headers["x-amzn-errortype"];
           readBody(response).then(
-            (text) => resolve({ statusCode: response.statusCode ?? 0, errorType: Array.isArray(errorType) ? errorType[0] : errorType, text }),
+            (text) =>
+              resolve({ statusCode: response.statusCode ?? 0, errorType: Array.isArray(errorType) ? errorType[0] : errorType, serverDate: response.headers.date, text }),
             reject,
           );
         },
@@ -258,7 +287,7 @@ export class AwsJsonClient {
       // would read as "no item" or "no messages", so the call fails and is tried again.
       throw new AwsServiceError("SerializationException", `${operation} failed: the ${statusCode} response is not a JSON object`, { statusCode, retryable: true });
     }
-    throw serviceError(operation, statusCode, errorType, parsed);
+    throw serviceError(operation, statusCode, errorType, parsed, serverDate);
   }
 }
 
@@ -296,7 +325,13 @@ function transportError(operation: string, service: AwsJsonService, error: unkno
 
 // The code comes in `__type` (or `code`) as `namespace#Code`, sometimes with `:detail` appended,
 // or only in the `x-amzn-ErrorType` header when the body is empty.
-function serviceError(operation: string, statusCode: number, errorType: string | undefined, body: Record<string, unknown> | undefined): AwsServiceError {
+function serviceError(
+  operation: string,
+  statusCode: number,
+  errorType: string | undefined,
+  body: Record<string, unknown> | undefined,
+  serverDate: string | undefined,
+): AwsServiceError {
   let rawType = errorType ?? "";
   if (typeof body?.__type === "string") rawType = body.__type;
   else if (typeof body?.code === "string") rawType = body.code;
@@ -304,5 +339,16 @@ function serviceError(operation: string, statusCode: number, errorType: string |
   const rawMessage = body?.message ?? body?.Message;
   const message = typeof rawMessage === "string" ? rawMessage.slice(0, 300) : `HTTP ${statusCode}`;
   const retryable = statusCode >= 500 || statusCode === 429 || THROTTLING_CODES.has(code) || TRANSIENT_CODES.has(code);
-  return new AwsServiceError(code, `${operation} failed: ${code}: ${message}`, { statusCode, retryable, body });
+  const serverTimeMs = serverDate === undefined ? Number.NaN : Date.parse(serverDate);
+  return new AwsServiceError(code, `${operation} failed: ${code}: ${message}`, {
+    statusCode,
+    retryable,
+    body,
+    ...(Number.isFinite(serverTimeMs) ? { serverTimeMs } : {}),
+  });
+}
+
+/** Formats a time as the basic ISO 8601 form of `X-Amz-Date`, such as `20260115T180000Z`. */
+function amzDate(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace(/[:-]|\.\d{3}/g, "");
 }

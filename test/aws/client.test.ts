@@ -215,6 +215,35 @@ describe("AwsJsonClient", () => {
     }
   });
 
+  it("corrects a clock that AWS finds too far off, then signs with AWS's time", async () => {
+    const awsAheadMs = 2 * 3600 * 1000;
+    const seenDates: string[] = [];
+    const server = createServer((request, response) => {
+      const amzDate = String(request.headers["x-amz-date"]);
+      seenDates.push(amzDate);
+      const signedAt = Date.parse(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, "$1-$2-$3T$4:$5:$6Z"));
+      const awsNow = Date.now() + awsAheadMs;
+      response.setHeader("date", new Date(awsNow).toUTCString());
+      if (Math.abs(awsNow - signedAt) > 5 * 60 * 1000) {
+        response.writeHead(400).end(JSON.stringify({ __type: "com.amazon.coral.service#InvalidSignatureException", message: "Signature expired" }));
+      } else {
+        response.writeHead(200).end("{}");
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const client = ssmClient({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+
+      await expect(client.call("GetParameter", { Name: "/x" })).resolves.toEqual({});
+      await expect(client.call("GetParameter", { Name: "/y" })).resolves.toEqual({});
+
+      // The first request is refused; the corrected time then serves every later call.
+      expect(seenDates).toHaveLength(3);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it("needs a region", () => {
     expect(() => new AwsJsonClient({ service: SQS, env: {} })).toThrow("no AWS region: set AWS_REGION");
   });
