@@ -173,8 +173,19 @@ function inUse(dataDir: string, holder: LocalBridgeInfo | undefined): BridgeErro
   const user = holder === undefined ? "another process holds its idempotency store" : `the local bridge of process ${holder.pid}${holder.url === undefined ? "" : ` at ${holder.url}`} uses it`;
   const stop = holder === undefined ? "stop the other bridge" : `stop that bridge (Ctrl-C in its shell, or kill ${holder.pid})`;
   return new BridgeError("BRIDGE.DATA_DIR_IN_USE", `the data folder ${dataDir} is in use: ${user}`, {
-    fix: `${stop}, or give this bridge its own folder and ports: BRIDGE_DATA_DIR=${dataDir}-2 PORT=3001 SECMASTER_EMULATOR_PORT=9401 npm start`,
+    fix: `${stop}, or give this bridge its own folder and ports: BRIDGE_DATA_DIR=${dataDir}-2 PORT=${nextPort(holder?.url, 3000)} SECMASTER_EMULATOR_PORT=${nextPort(holder?.cliEnv?.SECMASTER_ENDPOINT, 9400)} npm start`,
   });
+}
+
+// The port after the one the running bridge uses, or after the default when it is not known.
+function nextPort(url: string | undefined, defaultPort: number): number {
+  let port = Number.NaN;
+  try {
+    port = url === undefined ? Number.NaN : Number(new URL(url).port);
+  } catch {
+    // An unreadable URL leaves the default.
+  }
+  return (Number.isInteger(port) && port > 0 && port < 65535 ? port : defaultPort) + 1;
 }
 
 function unusable(dataDir: string, error: unknown, detail?: string): BridgeError {

@@ -45,9 +45,12 @@ describe("data folder lock", () => {
 
     expect(error.code).toBe("BRIDGE.DATA_DIR_IN_USE");
     expect(error.message).toBe(`the data folder ${dataDir} is in use: the local bridge of process ${process.pid} at ${first.url} uses it`);
+    // The hint names the ports after the busy bridge's own.
+    const bridgePort = Number(new URL(first.url).port);
+    const emulatorPort = Number(new URL(readLocalBridge(dataDir)!.cliEnv!.SECMASTER_ENDPOINT!).port);
     expect(error.fix).toBe(
       `stop that bridge (Ctrl-C in its shell, or kill ${process.pid}), or give this bridge its own folder and ports: ` +
-        `BRIDGE_DATA_DIR=${dataDir}-2 PORT=3001 SECMASTER_EMULATOR_PORT=9401 npm start`,
+        `BRIDGE_DATA_DIR=${dataDir}-2 PORT=${bridgePort + 1} SECMASTER_EMULATOR_PORT=${emulatorPort + 1} npm start`,
     );
     expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
     expect(readLocalBridge(dataDir)?.url).toBe(first.url);
