@@ -46,7 +46,7 @@ function getScheduleRuntime(): ScheduleRuntime {
 
 async function handleScheduledEvent(event: unknown, context: Context, runtimeOf: () => ScheduleRuntime): Promise<ScheduledRunResult> {
   const { runtime, schedules } = runtimeOf();
-  const { queue, starter, target } = runtime;
+  const { queue, deadLetters, starter, target } = runtime;
   if (runtime.config.delivery.mode === "queue") {
     // createIngestRuntime throws in queue mode without a queue, but a runtime built by hand may lack one.
     if (queue === undefined) throw new ConfigError(["BRIDGE_QUEUE_URL: queue mode needs a queue; set the SQS queue URL, or BRIDGE_MODE=direct"]);
@@ -56,7 +56,7 @@ async function handleScheduledEvent(event: unknown, context: Context, runtimeOf:
     throw new ConfigError(["BRIDGE_MODE: direct mode needs a runtime that can start workflows, such as the one createRuntime builds"]);
   }
   starter.registerLambdaContext(context);
-  return runScheduledEvent(event, { schedules, target, starter });
+  return runScheduledEvent(event, { schedules, target, starter, deadLetters });
 }
 
 /**

@@ -2,10 +2,11 @@ import * as z from "zod";
 import { normalizeTime } from "../alert/time";
 import type { StartJob } from "../delivery/job";
 import type { MessageQueue } from "../delivery/queue";
+import { settleRejectedStarts } from "../delivery/rejected";
 import type { Starter } from "../delivery/start";
 import { describeStartFailure } from "../delivery/start";
 import { BridgeError, InvalidInputError } from "../errors";
-import type { DefaultTarget } from "../ingest";
+import type { AlertResult, DefaultTarget } from "../ingest";
 import { logger } from "../logger";
 import { parsePayload } from "../sources/parse";
 import type { Schedule } from "./load";
@@ -34,9 +35,11 @@ export interface ScheduledRunResult {
   workflow_id: string;
   /**
    * `created` or `duplicate` when direct mode started the instance or found it started,
-   * `accepted` when queue mode enqueued its start job, `skipped` for a disabled schedule.
+   * `accepted` when queue mode enqueued its start job, `skipped` for a disabled schedule, and
+   * `dead-lettered` when SecMaster rejected a direct-mode start in a way a retry cannot fix and
+   * the job went to the dead-letter queue for `secmaster-bridge redrive`.
    */
-  status: "created" | "duplicate" | "accepted" | "skipped";
+  status: "created" | "duplicate" | "accepted" | "skipped" | "dead-lettered";
   reason?: string;
 }
 
@@ -45,6 +48,8 @@ export interface ScheduleDeps {
   schedules: readonly Schedule[];
   target: DefaultTarget;
   starter: Pick<Starter, "start">;
+  /** Queue that keeps runs SecMaster rejects for good; without one such a run fails the invocation. */
+  deadLetters?: MessageQueue | undefined;
 }
 
 /** Dependencies of a scheduled run in queue mode: the jobs queue, and no SecMaster client. */
@@ -120,6 +125,13 @@ export async function runScheduledEvent(event: unknown, deps: ScheduleDeps, sign
   } catch (error) {
     const failure = describeStartFailure(error);
     logger.error("failed to start scheduled run", { schedule: schedule.name, scheduledTime, actionInstanceId: job.actionInstanceId, code: failure.code, reason: failure.reason });
+    // A rejection that retries cannot fix is kept for redrive, as ingest keeps rejected alerts;
+    // Lambda's own retries of the event would fail the same way and then drop it.
+    if (!failure.retryable && deps.deadLetters !== undefined) {
+      const rejected: AlertResult = { action_instance_id: job.actionInstanceId, workflow_id: job.workflowId, status: "failed", reason: failure.reason, code: failure.code };
+      const { results } = await settleRejectedStarts([rejected], new Map([[job.actionInstanceId, { job, error }]]), { deadLetters: deps.deadLetters });
+      if (results[0]?.status === "dead-lettered") return { ...run.ids, status: "dead-lettered", reason: results[0].reason };
+    }
     throw new BridgeError(
       "BRIDGE.START_FAILED",
       `failed to start workflow instance ${job.actionInstanceId} for schedule ${schedule.name} at ${scheduledTime}: ${failure.reason}`,
