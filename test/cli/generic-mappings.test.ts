@@ -7,19 +7,10 @@ import { replayCommand } from "../../lib/cli/queue";
 import { routesCommand } from "../../lib/cli/routes";
 import { openLocalQueues } from "../../lib/delivery/local-queue";
 import { decodeEnvelope } from "../../lib/delivery/queue";
+import { captureCliOutput } from "../helpers/cli-output";
 
 const MAPPING = "test/fixtures/generic/edge-fw-cef-mapping.json";
 const DELIVERY = "test/fixtures/payloads/generic-cef-line-in-json.json";
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { out: { write: (text: string) => out.push(text) }, err: { write: (text: string) => err.push(text), isTTY: false } } as never,
-    out: () => out.join(""),
-    err: () => err.join(""),
-  };
-}
 
 describe("BRIDGE_GENERIC_MAPPINGS in the CLI", () => {
   let dataDir: string;
@@ -34,7 +25,7 @@ describe("BRIDGE_GENERIC_MAPPINGS in the CLI", () => {
 
   it("normalize reads the variable", async () => {
     vi.stubEnv("BRIDGE_GENERIC_MAPPINGS", ` ${MAPPING} ,`);
-    const output = capture();
+    const output = captureCliOutput();
 
     const code = await runCli(["normalize", "--source", "edge-fw", DELIVERY], output.io);
 
@@ -44,7 +35,7 @@ describe("BRIDGE_GENERIC_MAPPINGS in the CLI", () => {
   });
 
   it("routes explain reads the variable", async () => {
-    const output = capture();
+    const output = captureCliOutput();
 
     const code = await routesCommand(["explain", "--source", "edge-fw", DELIVERY], output.io, { BRIDGE_GENERIC_MAPPINGS: MAPPING });
 
@@ -55,7 +46,7 @@ describe("BRIDGE_GENERIC_MAPPINGS in the CLI", () => {
   });
 
   it("replay reads the variable", async () => {
-    const output = capture();
+    const output = captureCliOutput();
 
     const code = await replayCommand(["--source", "edge-fw", "--data-dir", dataDir, DELIVERY], output.io, { BRIDGE_GENERIC_MAPPINGS: MAPPING });
 
@@ -67,7 +58,7 @@ describe("BRIDGE_GENERIC_MAPPINGS in the CLI", () => {
   });
 
   it("--mapping replaces the variable", async () => {
-    const output = capture();
+    const output = captureCliOutput();
 
     const code = await routesCommand(["explain", "--source", "edge-fw", "--mapping", MAPPING, DELIVERY], output.io, {
       BRIDGE_GENERIC_MAPPINGS: "/nonexistent/mapping.json",
@@ -78,7 +69,7 @@ describe("BRIDGE_GENERIC_MAPPINGS in the CLI", () => {
   });
 
   it("unknown source names both ways to add one", async () => {
-    const output = capture();
+    const output = captureCliOutput();
 
     const code = await routesCommand(["explain", "--source", "edge-waf", DELIVERY], output.io, { BRIDGE_GENERIC_MAPPINGS: MAPPING });
 
@@ -91,7 +82,7 @@ describe("BRIDGE_GENERIC_MAPPINGS in the CLI", () => {
   });
 
   it("unreadable mapping file is a configuration error", async () => {
-    const output = capture();
+    const output = captureCliOutput();
 
     const code = await replayCommand(["--source", "edge-fw", "--data-dir", dataDir, DELIVERY], output.io, { BRIDGE_GENERIC_MAPPINGS: "/nonexistent/mapping.json" });
 

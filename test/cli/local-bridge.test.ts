@@ -4,16 +4,7 @@ import { routesCommand } from "../../lib/cli/routes";
 import { scheduleCommand } from "../../lib/cli/schedule";
 import type { LocalBridge } from "../../lib/local/bridge";
 import { startTestBridge } from "../helpers/local-bridge";
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { out: { write: (text: string) => out.push(text) }, err: { write: (text: string) => err.push(text) } } as never,
-    out: () => out.join(""),
-    err: () => err.join(""),
-  };
-}
+import { captureCliOutput } from "../helpers/cli-output";
 
 describe("CLI against a running local bridge", () => {
   let bridge: LocalBridge;
@@ -31,7 +22,7 @@ describe("CLI against a running local bridge", () => {
   });
 
   it("schedule run --direct starts the instance in its emulator", async () => {
-    const output = capture();
+    const output = captureCliOutput();
     const args = ["run", "nightly-posture", "--at", "2026-01-15T18:00:00Z", "--direct", "--schedules", "config/schedules.example.yaml"];
 
     const code = await scheduleCommand(args, output.io, { BRIDGE_DATA_DIR: dataDir });
@@ -47,8 +38,8 @@ describe("CLI against a running local bridge", () => {
 
   it("schedule run --direct uses the bridge's idempotency store", async () => {
     const args = ["run", "nightly-posture", "--at", "2026-01-16T18:00:00Z", "--direct", "--data-dir", dataDir, "--schedules", "config/schedules.example.yaml"];
-    const first = capture();
-    const second = capture();
+    const first = captureCliOutput();
+    const second = captureCliOutput();
 
     expect(await scheduleCommand(args, first.io, {})).toBe(0);
     expect(await scheduleCommand(args, second.io, {})).toBe(0);
@@ -60,7 +51,7 @@ describe("CLI against a running local bridge", () => {
   });
 
   it("routes check checks each workflow in its emulator", async () => {
-    const output = capture();
+    const output = captureCliOutput();
 
     const code = await routesCommand(["check", "config/routes.example.yaml"], output.io, { BRIDGE_DATA_DIR: dataDir });
 
@@ -82,7 +73,7 @@ describe("CLI against a running local bridge", () => {
   });
 
   it("credentials in the environment win over the local bridge", async () => {
-    const output = capture();
+    const output = captureCliOutput();
 
     const code = await routesCommand(["check", "config/routes.example.yaml"], output.io, {
       BRIDGE_DATA_DIR: dataDir,

@@ -10,6 +10,7 @@ import { regionOfQueueUrl, SqsQueue } from "../../lib/delivery/sqs";
 import { readFixture } from "../helpers/fixtures";
 import { useSqsStandin } from "../helpers/sqs-standin";
 import { jobFor } from "../delivery/harness";
+import { captureCliOutput } from "../helpers/cli-output";
 
 const THROTTLED: JobError = {
   code: "APIG.0308",
@@ -31,15 +32,6 @@ afterEach(() => {
 });
 
 /** Captures a command's output; `tty` makes stderr look like a terminal. */
-function capture(tty = false) {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { out: { write: (text: string) => out.push(text) }, err: { write: (text: string) => err.push(text), isTTY: tty } } as never,
-    out: () => out.join(""),
-    err: () => err.join(""),
-  };
-}
 
 async function deadLetter(count: number, lastError: JobError = THROTTLED): Promise<void> {
   const { deadLetters } = openLocalQueues(dataDir, 5);
@@ -53,7 +45,7 @@ describe("redrive on the local queue", () => {
     await deadLetter(2);
     const { deadLetters } = openLocalQueues(dataDir, 5);
     await deadLetters.send([{ id: "x", body: JSON.stringify({ invalidBody: "garbage", lastError: { code: "BRIDGE.JOB_INVALID" } }) }]);
-    const output = capture();
+    const output = captureCliOutput();
 
     const exitCode = await redriveCommand(["--dry-run", "--data-dir", dataDir], output.io, {});
 
@@ -68,7 +60,7 @@ describe("redrive on the local queue", () => {
 
   it("moves jobs back marked as attempted and without their error", async () => {
     await deadLetter(3);
-    const output = capture();
+    const output = captureCliOutput();
 
     const exitCode = await redriveCommand(["--data-dir", dataDir], output.io, {});
 
@@ -86,7 +78,7 @@ describe("redrive on the local queue", () => {
     await deadLetter(1);
     const { deadLetters } = openLocalQueues(dataDir, 5);
     await deadLetters.send([{ id: "x", body: JSON.stringify({ invalidBody: "garbage", lastError: { code: "BRIDGE.JOB_INVALID" } }) }]);
-    const output = capture();
+    const output = captureCliOutput();
 
     const exitCode = await redriveCommand(["--data-dir", dataDir], output.io, {});
 
@@ -97,7 +89,7 @@ describe("redrive on the local queue", () => {
 
   it("stops at the limit", async () => {
     await deadLetter(4);
-    const output = capture();
+    const output = captureCliOutput();
 
     await redriveCommand(["--data-dir", dataDir, "--limit", "3"], output.io, {});
 
@@ -108,7 +100,7 @@ describe("redrive on the local queue", () => {
 
   it("draws a progress bar on a terminal for large queues", async () => {
     await deadLetter(120);
-    const output = capture(true);
+    const output = captureCliOutput(true);
 
     await redriveCommand(["--data-dir", dataDir], output.io, {});
 
@@ -119,7 +111,7 @@ describe("redrive on the local queue", () => {
 
   it("writes progress lines when stderr is not a terminal", async () => {
     await deadLetter(100);
-    const output = capture(false);
+    const output = captureCliOutput(false);
 
     await redriveCommand(["--data-dir", dataDir], output.io, {});
 
@@ -128,7 +120,7 @@ describe("redrive on the local queue", () => {
   });
 
   it("rejects an invalid limit", async () => {
-    const output = capture();
+    const output = captureCliOutput();
 
     expect(await redriveCommand(["--data-dir", dataDir, "--limit", "0"], output.io, {})).toBe(2);
     expect(output.err()).toContain("--limit must be a whole number greater than 0");
@@ -144,7 +136,7 @@ describe("redrive on SQS", () => {
   it("moves messages from the dead-letter queue URL to the jobs queue URL", async () => {
     const body = encodeEnvelope({ ...newEnvelope(jobFor(1)), lastError: THROTTLED });
     await new SqsQueue({ queueUrl: DLQ_URL }).send([{ id: "dead-1", body }]);
-    const output = capture();
+    const output = captureCliOutput();
 
     const exitCode = await redriveCommand([], output.io, { ...aws.standin.env(), BRIDGE_QUEUE_URL: QUEUE_URL, BRIDGE_DLQ_URL: DLQ_URL });
 
@@ -161,7 +153,7 @@ describe("redrive on SQS", () => {
   });
 
   it("signs with the region of the queue URL without AWS_REGION", async () => {
-    const output = capture();
+    const output = captureCliOutput();
 
     const exitCode = await redriveCommand(["--dry-run"], output.io, { AWS_ENDPOINT_URL: aws.standin.url, BRIDGE_QUEUE_URL: QUEUE_URL, BRIDGE_DLQ_URL: DLQ_URL });
 
@@ -173,7 +165,7 @@ describe("redrive on SQS", () => {
   });
 
   it("needs a region for a queue URL that names none", async () => {
-    const output = capture();
+    const output = captureCliOutput();
     const localUrl = `${aws.standin.url}/123456789012/jobs`;
 
     const exitCode = await redriveCommand(["--queue-url", localUrl, "--dlq-url", `${aws.standin.url}/123456789012/dead-letters`], output.io, {});
@@ -184,7 +176,7 @@ describe("redrive on SQS", () => {
   });
 
   it("needs both queue URLs", async () => {
-    const output = capture();
+    const output = captureCliOutput();
 
     expect(await redriveCommand(["--queue-url", QUEUE_URL], output.io, {})).toBe(1);
     expect(output.err()).toContain("--dlq-url: set it (or BRIDGE_DLQ_URL)");
@@ -201,7 +193,7 @@ describe("replay", () => {
   it("needs the SecMaster ids to replay into SQS", async () => {
     const file = join(dataDir, "saved-for-sqs.jsonl");
     writeFileSync(file, `${JSON.stringify(JSON.parse(readFixture("payloads/alertmanager-firing-group.json")))}\n`);
-    const output = capture();
+    const output = captureCliOutput();
 
     // The check comes before any queue is opened, so nothing is sent to this address.
     const exitCode = await replayCommand(["--source", "alertmanager", "--queue-url", "http://127.0.0.1:9/000000000000/jobs", file], output.io, {
@@ -219,7 +211,7 @@ describe("replay", () => {
     const firing = JSON.stringify(JSON.parse(readFixture("payloads/alertmanager-firing-group.json")));
     const resolved = JSON.stringify(JSON.parse(readFixture("payloads/alertmanager-resolved.json")));
     writeFileSync(file, `${firing}\n\n${resolved}\n`);
-    const output = capture();
+    const output = captureCliOutput();
 
     const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", dataDir, file], output.io, {});
 
@@ -235,7 +227,7 @@ describe("replay", () => {
   it("counts one delivery in the singular", async () => {
     const file = join(dataDir, "one.json");
     writeFileSync(file, readFixture("payloads/alertmanager-firing-unicode.json"));
-    const output = capture();
+    const output = captureCliOutput();
 
     const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", dataDir, file], output.io, {});
 
@@ -246,7 +238,7 @@ describe("replay", () => {
   it("reports an invalid delivery and goes on", async () => {
     const file = join(dataDir, "saved.jsonl");
     writeFileSync(file, `{"alerts":"not a list"}\n${JSON.stringify(JSON.parse(readFixture("payloads/alertmanager-firing-group.json")))}\n`);
-    const output = capture();
+    const output = captureCliOutput();
 
     const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", dataDir, file], output.io, {});
 
@@ -270,7 +262,7 @@ describe("replay", () => {
   });
 
   it("replays raw CEF lines as one delivery", async () => {
-    const output = capture();
+    const output = captureCliOutput();
     const mapping = fileURLToPath(new URL("../fixtures/generic/edge-fw-cef-mapping.json", import.meta.url));
     const file = fileURLToPath(new URL("../fixtures/generic/edge-fw-cef-lines.txt", import.meta.url));
 
@@ -289,7 +281,7 @@ describe("replay", () => {
   });
 
   it("needs a source and a file", async () => {
-    const output = capture();
+    const output = captureCliOutput();
 
     expect(await replayCommand(["--data-dir", dataDir], output.io, {})).toBe(2);
     expect(output.err()).toContain("replay needs --source SOURCE and one FILE");

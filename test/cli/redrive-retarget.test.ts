@@ -11,6 +11,7 @@ import { captureLogOutput } from "../helpers/log-capture";
 import { useSqsStandin } from "../helpers/sqs-standin";
 import { jobFor } from "../delivery/harness";
 import { ID_FOR_RIGHT, ID_FOR_WRONG, misroutedJob, RIGHT_WORKFLOW, WRONG_WORKFLOW } from "../delivery/misrouted";
+import { captureCliOutput } from "../helpers/cli-output";
 
 const MISSING: JobError = {
   code: "SecMaster.20030001",
@@ -31,16 +32,6 @@ afterEach(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: { out: { write: (text: string) => out.push(text) }, err: { write: (text: string) => err.push(text), isTTY: false } } as never,
-    out: () => out.join(""),
-    err: () => err.join(""),
-  };
-}
-
 async function deadLetter(jobs: StartJob[]): Promise<void> {
   const { deadLetters } = openLocalQueues(dataDir, 5);
   await deadLetters.send(jobs.map((job, index) => ({ id: String(index), body: encodeEnvelope({ ...newEnvelope(job), lastError: MISSING }) })));
@@ -55,7 +46,7 @@ async function drain(which: "queue" | "deadLetters"): Promise<JobEnvelope[]> {
 describe("redrive --workflow-id on the local queue", () => {
   it("moves a job under its derived id", async () => {
     await deadLetter([misroutedJob()]);
-    const output = capture();
+    const output = captureCliOutput();
     const logs = captureLogOutput();
 
     const exitCode = await redriveCommand(["--data-dir", dataDir, "--workflow-id", RIGHT_WORKFLOW], output.io, {});
@@ -76,7 +67,7 @@ describe("redrive --workflow-id on the local queue", () => {
 
   it("keeps a job without identity", async () => {
     await deadLetter([misroutedJob(), jobFor(1, { workflowId: WRONG_WORKFLOW })]);
-    const output = capture();
+    const output = captureCliOutput();
 
     const exitCode = await redriveCommand(["--data-dir", dataDir, "--workflow-id", RIGHT_WORKFLOW], output.io, {});
 
@@ -94,7 +85,7 @@ describe("redrive --workflow-id on the local queue", () => {
   it("filters jobs by --from-workflow", async () => {
     const elsewhere = jobFor(2, { workflowId: "00000000-0000-4000-8000-0000000000f3" });
     await deadLetter([misroutedJob(), elsewhere]);
-    const output = capture();
+    const output = captureCliOutput();
 
     const exitCode = await redriveCommand(["--data-dir", dataDir, "--workflow-id", RIGHT_WORKFLOW, "--from-workflow", WRONG_WORKFLOW], output.io, {});
 
@@ -107,7 +98,7 @@ describe("redrive --workflow-id on the local queue", () => {
 
   it("dry run changes nothing", async () => {
     await deadLetter([misroutedJob(), jobFor(3)]);
-    const output = capture();
+    const output = captureCliOutput();
 
     const exitCode = await redriveCommand(["--data-dir", dataDir, "--dry-run", "--workflow-id", RIGHT_WORKFLOW, "--workspace-id", "00000000-0000-4000-8000-00000000a002"], output.io, {});
 
@@ -125,8 +116,8 @@ describe("redrive --workflow-id on the local queue", () => {
   });
 
   it("rejects invalid re-targeting options", async () => {
-    const badId = capture();
-    const noWorkflow = capture();
+    const badId = captureCliOutput();
+    const noWorkflow = captureCliOutput();
 
     expect(await redriveCommand(["--data-dir", dataDir, "--workflow-id", "f001/../x"], badId.io, {})).toBe(2);
     expect(await redriveCommand(["--data-dir", dataDir, "--from-workflow", WRONG_WORKFLOW], noWorkflow.io, {})).toBe(2);
@@ -145,7 +136,7 @@ describe("redrive --workflow-id on SQS", () => {
   it("moves a re-targeted job between SQS queues", async () => {
     const body = encodeEnvelope({ ...newEnvelope(misroutedJob()), lastError: MISSING });
     await new SqsQueue({ queueUrl: DLQ_URL }).send([{ id: "dead-1", body }]);
-    const output = capture();
+    const output = captureCliOutput();
 
     const exitCode = await redriveCommand(["--workflow-id", RIGHT_WORKFLOW], output.io, { ...aws.standin.env(), BRIDGE_QUEUE_URL: QUEUE_URL, BRIDGE_DLQ_URL: DLQ_URL });
 
