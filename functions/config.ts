@@ -10,10 +10,18 @@ export function getConfig(): BridgeConfig {
   return config;
 }
 
+// The environment does not change within an execution environment, so one check is enough.
+let yamlFilesChecked = false;
+
 /**
  * Middy middleware that loads the YAML parser before the configuration is read, when a routing
  * or schedules file set in the environment is not JSON (see `loadYamlParserFor`).
  */
 export const yamlFilesOnDemand: middy.MiddlewareObj = {
-  before: () => loadYamlParserFor(process.env),
+  before: async () => {
+    if (yamlFilesChecked) return;
+    await loadYamlParserFor(process.env);
+    yamlFilesChecked = true;
+  },
 };
+

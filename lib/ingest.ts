@@ -134,9 +134,9 @@ class DeliveryContext implements NormalizeContext {
   }
 }
 
-// The unknown-severity warning is logged at most once a minute per source and field, with the
-// count of the ones left out, because a sender that never sends a severity would otherwise add a
-// line per alert. The metric still counts every alert.
+// Each process logs the unknown-severity warning at most once a minute per source and field, with
+// the count of the ones left out, because a sender that never sends a severity would otherwise add
+// a line per alert. The metric still counts every alert.
 const SEVERITY_WARNING_INTERVAL_MS = 60_000;
 const severityWarnings = new Map<string, Map<string, { atMs: number; since: number }>>();
 

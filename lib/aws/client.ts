@@ -197,7 +197,7 @@ export class AwsJsonClient {
   /**
    * Sends `operation` with `input` and returns the parsed response. `timeoutMs` replaces the
    * client's time per attempt for this call, for a request the service keeps open on purpose, such as an SQS long poll.
-   * @throws AwsServiceError when the service answers with an error, after the retries.
+   * @throws AwsServiceError when the service returns an error, after the retries.
    */
   async call<Output = Record<string, unknown>>(operation: string, input: object, options: { timeoutMs?: number | undefined } = {}): Promise<Output> {
     const body = JSON.stringify(input);
@@ -215,8 +215,8 @@ export class AwsJsonClient {
     }
   }
 
-  // Learns the clock offset from a response that refused the request's time, as the AWS SDKs do,
-  // and says whether the request is worth sending again with the corrected time.
+  // Learns the clock offset from a response that rejected the request's time, as the AWS SDKs do,
+  // and returns whether the request is worth sending again with the corrected time.
   #correctedClock(error: unknown): boolean {
     if (!(error instanceof AwsServiceError) || error.serverTimeMs === undefined || !CLOCK_SKEW_CODES.has(error.code)) return false;
     const offsetMs = error.serverTimeMs - Date.now();
@@ -283,7 +283,7 @@ export class AwsJsonClient {
     const parsed = parseJson(text);
     if (statusCode >= 200 && statusCode < 300) {
       if (parsed !== undefined || text.trim() === "") return parsed ?? {};
-      // Something other than the service answered, such as a proxy's page. An empty result here
+      // Something other than the service responded, such as a proxy's page. An empty result here
       // would read as "no item" or "no messages", so the call fails and is tried again.
       throw new AwsServiceError("SerializationException", `${operation} failed: the ${statusCode} response is not a JSON object`, { statusCode, retryable: true });
     }

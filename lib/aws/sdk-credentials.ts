@@ -1,7 +1,7 @@
 import { AwsServiceError, type AwsCredentials, type AwsCredentialsProvider } from "./client";
 
 /**
- * The AWS SDK's credential chain for commands run on a laptop: environment, shared config and
+ * Returns the AWS SDK's credential chain for commands run on a laptop: environment, shared config and
  * credentials files with profiles, SSO, web identity, and container or instance roles. The SDK
  * package is loaded on the first call, so a command that makes no AWS call does not load it. The
  * chain caches what it resolves and renews temporary credentials before they expire.

@@ -310,6 +310,6 @@ export function fromAttributeValue(value: AttributeValue): ResponseData {
   );
 }
 
-function unstorableData(what: string): BridgeError {
-  return new BridgeError("BRIDGE.IDEMPOTENCY_DATA_INVALID", `invalid idempotency record data: ${what} cannot be stored as DynamoDB JSON. Return plain JSON from the idempotent function`);
+function unstorableData(value: string): BridgeError {
+  return new BridgeError("BRIDGE.IDEMPOTENCY_DATA_INVALID", `invalid idempotency record data: ${value} cannot be stored as DynamoDB JSON. Return plain JSON from the idempotent function`);
 }

@@ -39,8 +39,8 @@ export function parseConfigText(text: string, origin: string): unknown {
 
 /**
  * Loads the YAML parser when `BRIDGE_ROUTES_FILE` or `BRIDGE_SCHEDULES_FILE` names a file that is
- * not JSON. The deployed functions read the JSON copies that `osls package` writes and skip the
- * parser; a YAML file set by hand still works, and loads the parser on the first invocation.
+ * not JSON. The deployed functions read the JSON copies that `osls package` writes, so they skip
+ * the parser. A YAML file set by hand still works, because the parser is loaded for it here.
  */
 export async function loadYamlParserFor(env: Readonly<Record<string, string | undefined>>): Promise<void> {
   if (yamlParser !== undefined) return;

@@ -41,7 +41,7 @@ function alertRuleSchema() {
   });
 }
 
-/** One Elastic Security alert document as `context.alerts` renders it. */
+/** Returns the schema of one Elastic Security alert document as `context.alerts` renders it. */
 export const securityAlertSchema = lazily(() => {
   // ECS allows most keyword fields to hold one value or an array of values.
   const keywords = z.union([z.string(), z.array(z.string())]);

@@ -11,7 +11,7 @@ import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 const SOURCE_ID = "securityhub";
 const PRODUCT_NAME = "Security Hub";
 
-/** One finding in the AWS Security Finding Format (fields the adapter reads). */
+/** Returns the schema of one finding in the AWS Security Finding Format, with the fields the adapter reads. */
 export const asffFindingSchema = lazily(() => {
   const text = z.string().nullish();
   const integer = z.number().int().nullish();

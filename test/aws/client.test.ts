@@ -248,7 +248,7 @@ describe("AwsJsonClient", () => {
     expect(() => new AwsJsonClient({ service: SQS, env: {} })).toThrow("no AWS region: set AWS_REGION");
   });
 
-  it("accepts requests from the AWS SDK client, so the stand-in checks signatures as AWS does", async () => {
+  it("stand-in accepts the AWS SDK client's requests", async () => {
     standin.handle("AmazonSSM.GetParameter", (input) => ({ Parameter: { Name: input.Name, Value: "from-sdk" } }));
     const sdk = new SSMClient({ region: standin.region, endpoint: standin.url, credentials: standin.credentials });
 

@@ -300,7 +300,7 @@ describe("SqsQueue consumer side", () => {
 });
 
 describe("SqsQueue long polls", () => {
-  // SQS answers a long poll only when a message arrives or the wait ends; this one answers after 300 ms.
+  // SQS returns a long poll only when a message arrives or the wait ends. This handler returns after 300 ms.
   function answerLate(): void {
     standin.handle("AmazonSQS.ReceiveMessage", async () => {
       await new Promise((resolve) => setTimeout(resolve, 300));

@@ -8,7 +8,7 @@ import type { AwsCredentials } from "../../lib/aws/client";
  * A stand-in for the AWS JSON-protocol services on 127.0.0.1. It checks each request's
  * Signature Version 4 with the AWS SDK's own signer, `@smithy/signature-v4`, so a request our
  * client signs wrongly fails here as it would on AWS. Tests register a handler per
- * `X-Amz-Target`; the stand-in records every call and answers errors in the services' format.
+ * `X-Amz-Target`; the stand-in records every call and returns errors in the services' format.
  */
 
 /** Credentials the stand-in accepts unless a test passes its own. They are not real keys. */
@@ -19,7 +19,7 @@ export const STANDIN_CREDENTIALS: AwsCredentials = {
 
 export const STANDIN_REGION = "eu-west-1";
 
-/** An error a handler throws to make the stand-in answer like a service error. */
+/** An error a handler throws so that the stand-in returns it as a service error. */
 export class StandinFault extends Error {
   constructor(
     readonly code: string,
@@ -48,7 +48,7 @@ export interface AwsStandin {
   url: string;
   region: string;
   credentials: AwsCredentials;
-  /** Answers `target` with what `handler` returns or throws. A later call replaces an earlier one. */
+  /** Responds to `target` with what `handler` returns or throws. A later call replaces an earlier one. */
   handle(target: string, handler: StandinHandler): void;
   /** Requests that passed the signature check, in order of arrival. */
   calls: StandinCall[];

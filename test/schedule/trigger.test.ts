@@ -58,7 +58,7 @@ describe("runScheduledEvent in direct mode", () => {
     expect(failure).toMatchObject({ code: "BRIDGE.START_FAILED" });
   });
 
-  it("fails the invocation for a failure a retry may fix, so Lambda retries it", async () => {
+  it("fails the invocation on a retryable failure", async () => {
     const failure = await runScheduledEvent(EVENT, { schedules, target: TARGET, starter: rejectingStarter(throttled), deadLetters }).catch((error: unknown) => error);
 
     expect(failure).toMatchObject({ code: "BRIDGE.START_FAILED" });

@@ -145,7 +145,7 @@ describe("queue-mode ingest bundle in a fresh process", () => {
     expect(report.yamlRanAfterRouting).toBe(false);
   }, 60_000);
 
-  it("reads a YAML routing file set by hand, running yaml on the first invocation", async () => {
+  it("loads yaml for a hand-set YAML file", async () => {
     const queueUrl = `${standin.url}/000000000000/yaml-bundle-jobs`;
     const sqs = serveSqs(standin, { queues: [queueUrl] });
     const bundle = pathToFileURL(join(outDir, "ingest", "index.mjs")).href;
