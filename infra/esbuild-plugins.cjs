@@ -27,4 +27,17 @@ const noAwsSdk = {
   },
 };
 
-module.exports = [noAwsSdk];
+/**
+ * Gives undici's HTTP/2 client module a stand-in for `node:http2` that loads the real module on
+ * the first HTTP/2 connection instead of at import (infra/shims/lazy-http2.cjs).
+ */
+const lazyHttp2 = {
+  name: "lazy-http2-in-undici",
+  setup(build) {
+    build.onResolve({ filter: /^node:http2$/ }, (args) =>
+      /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/.test(args.importer) ? { path: require.resolve("./shims/lazy-http2.cjs") } : undefined,
+    );
+  },
+};
+
+module.exports = [noAwsSdk, lazyHttp2];

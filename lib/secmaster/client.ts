@@ -135,29 +135,30 @@ export function isDuplicateInstanceError(error: unknown): boolean {
 // the official Node and Go signers encode alike. SecMaster ids are UUIDs or hex strings.
 const PATH_ID = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,127}$/;
 
+// Shared by several fields: each zod node built costs cold start time.
+const requiredText = z.string().min(1, "is required");
+const positiveInteger = z.number().int().positive();
+const nonNegativeInteger = z.number().int().nonnegative();
+
 const clientSettingsSchema = z.object({
   projectId: z.string().regex(PATH_ID, "must be 1 to 128 letters, digits, '-', '_', '.' or '~', not starting with '.'"),
   credentials: z.discriminatedUnion("kind", [
     z.object({
       kind: z.literal("aksk"),
-      accessKey: z.string().min(1, "is required"),
-      secretKey: z.string().min(1, "is required"),
+      accessKey: requiredText,
+      secretKey: requiredText,
       securityToken: z.string().min(1, "must not be empty when set").optional(),
     }),
-    z.object({ kind: z.literal("token"), token: z.string().min(1, "is required") }),
+    z.object({ kind: z.literal("token"), token: requiredText }),
   ]),
   retry: z.object({
-    maxAttempts: z.number().int().min(1),
-    baseDelayMs: z.number().int().nonnegative(),
-    maxDelayMs: z.number().int().nonnegative(),
-    deadlineMs: z.number().int().positive(),
+    maxAttempts: positiveInteger,
+    baseDelayMs: nonNegativeInteger,
+    maxDelayMs: nonNegativeInteger,
+    deadlineMs: positiveInteger,
   }),
-  timeouts: z.object({
-    connectMs: z.number().int().positive(),
-    headersMs: z.number().int().positive(),
-    bodyMs: z.number().int().positive(),
-  }),
-  connections: z.number().int().positive(),
+  timeouts: z.object({ connectMs: positiveInteger, headersMs: positiveInteger, bodyMs: positiveInteger }),
+  connections: positiveInteger,
 });
 
 /**
@@ -278,7 +279,7 @@ export class SecMasterClient {
       operation: "ShowWorkflow",
       failure,
       request: { method: "GET", path: `${this.#workspacePath(workspaceId)}/workflows/${workflowId}` },
-      parse: (response) => parseResponse(showWorkflowResponseSchema, response, failure, false).data,
+      parse: (response) => parseResponse(showWorkflowResponseSchema(), response, failure, false).data,
       signal: options.signal,
       repostAfterAmbiguous: true,
     });
@@ -295,7 +296,7 @@ export class SecMasterClient {
     options: CallOptions = {},
   ): Promise<WorkflowInstanceList> {
     const workspaceId = checkPathId(input.workspaceId, "workspaceId");
-    const parsedQuery = listWorkflowInstancesQuerySchema.safeParse(input.query ?? {});
+    const parsedQuery = listWorkflowInstancesQuerySchema().safeParse(input.query ?? {});
     if (!parsedQuery.success) throw invalidInput("ListWorkflowInstances query", "query", parsedQuery.error);
     const failure = `failed to list workflow instances in workspace ${workspaceId}`;
 
@@ -307,7 +308,7 @@ export class SecMasterClient {
         path: `${this.#workspacePath(workspaceId)}/workflows/instances`,
         query: parsedQuery.data,
       },
-      parse: (response) => parseResponse(listWorkflowInstancesResponseSchema, response, failure, false),
+      parse: (response) => parseResponse(listWorkflowInstancesResponseSchema(), response, failure, false),
       signal: options.signal,
       repostAfterAmbiguous: true,
     });

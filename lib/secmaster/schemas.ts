@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { lazily } from "../lazy";
 
 // Request schemas are strict so that a misspelt field fails here instead of being dropped by
 // SecMaster. Response schemas are loose, and their fields nullish where the service may omit
@@ -78,43 +79,47 @@ export const createWorkflowInstanceResponseSchema = z
 /** Response of CreateWorkflowInstance. */
 export type CreateWorkflowInstanceResponse = z.infer<typeof createWorkflowInstanceResponseSchema>;
 
+// The schemas below serve ShowWorkflow and ListWorkflowInstances, which the CLI and the tests call
+// and dispatch does not, so they are built on first use instead of at every cold start.
+
 /** A workflow (`AopWorkflowInfo`); the fields the bridge reads are listed, others are kept. */
-export const workflowInfoSchema = z
-  .object({
-    id: z.string().min(1),
-    name: nullishString,
-    description: nullishString,
-    enabled: z.boolean().nullish(),
-    /** Data class the workflow runs on; copy it into `playbook_context.data_object.dataclass`. */
-    dataclass_id: nullishString,
-    dataclass_name: nullishString,
-    version_id: nullishString,
-    aop_type: nullishString,
-    engine_type: nullishString,
-  })
-  .loose();
+export const workflowInfoSchema = lazily(() =>
+  z
+    .object({
+      id: z.string().min(1),
+      name: nullishString,
+      description: nullishString,
+      enabled: z.boolean().nullish(),
+      /** Data class the workflow runs on; copy it into `playbook_context.data_object.dataclass`. */
+      dataclass_id: nullishString,
+      dataclass_name: nullishString,
+      version_id: nullishString,
+      aop_type: nullishString,
+      engine_type: nullishString,
+    })
+    .loose(),
+);
 
 /** A workflow as ShowWorkflow returns it. */
-export type WorkflowInfo = z.infer<typeof workflowInfoSchema>;
+export type WorkflowInfo = z.infer<ReturnType<typeof workflowInfoSchema>>;
 
 /** Response of ShowWorkflow (`GET …/soc/workflows/{workflow_id}`). */
-export const showWorkflowResponseSchema = z
-  .object({
-    code: nullishString,
-    message: nullishString,
-    success: z.boolean().nullish(),
-    request_id: nullishString,
-    data: workflowInfoSchema,
-  })
-  .loose();
-
-const namedRefSchema = z
-  .object({ id: nullishString, name: nullishString, en_name: nullishString })
-  .loose();
+export const showWorkflowResponseSchema = lazily(() =>
+  z
+    .object({
+      code: nullishString,
+      message: nullishString,
+      success: z.boolean().nullish(),
+      request_id: nullishString,
+      data: workflowInfoSchema(),
+    })
+    .loose(),
+);
 
 /** A workflow instance (`AopworkflowInstanceDetail`). */
-export const workflowInstanceSchema = z
-  .object({
+export const workflowInstanceSchema = lazily(() => {
+  const namedRefSchema = z.object({ id: nullishString, name: nullishString, en_name: nullishString }).loose();
+  return z.object({
     id: z.string().min(1),
     name: nullishString,
     workflow: z
@@ -140,43 +145,48 @@ export const workflowInstanceSchema = z
     dataobject_id: nullishString,
   })
   .loose();
-
-/** A workflow instance as ListWorkflowInstances returns it. */
-export type WorkflowInstance = z.infer<typeof workflowInstanceSchema>;
-
-/** Response of ListWorkflowInstances (`GET …/soc/workflows/instances`); a missing list reads as empty. */
-export const listWorkflowInstancesResponseSchema = z
-  .object({
-    count: z.number().int().nonnegative(),
-    instances: z
-      .array(workflowInstanceSchema)
-      .nullish()
-      .transform((instances) => instances ?? []),
-  })
-  .loose();
-
-/** Query of ListWorkflowInstances; every filter is optional. */
-export const listWorkflowInstancesQuerySchema = z.strictObject({
-  offset: z.number().int().nonnegative().optional(),
-  limit: z.number().int().positive().optional(),
-  sort_key: z.enum(["create_time", "update_time"]).optional(),
-  sort_dir: z.enum(["ASC", "DESC"]).optional(),
-  from_date: optionalNonEmptyString,
-  to_date: optionalNonEmptyString,
-  /**
-   * Instance id.
-   * NOTE: whether SecMaster uses a caller's `action_instance_id` as the instance id is unconfirmed.
-   */
-  id: optionalNonEmptyString,
-  workflow_id: optionalNonEmptyString,
-  name: optionalNonEmptyString,
-  dataobject_id: optionalNonEmptyString,
-  dataclass_id: optionalNonEmptyString,
-  playbook_id: optionalNonEmptyString,
-  defence_id: optionalNonEmptyString,
-  status: optionalNonEmptyString,
-  trigger_type: optionalNonEmptyString,
 });
 
+/** A workflow instance as ListWorkflowInstances returns it. */
+export type WorkflowInstance = z.infer<ReturnType<typeof workflowInstanceSchema>>;
+
+/** Response of ListWorkflowInstances (`GET …/soc/workflows/instances`); a missing list reads as empty. */
+export const listWorkflowInstancesResponseSchema = lazily(() =>
+  z
+    .object({
+      count: z.number().int().nonnegative(),
+      instances: z
+        .array(workflowInstanceSchema())
+        .nullish()
+        .transform((instances) => instances ?? []),
+    })
+    .loose(),
+);
+
+/** Query of ListWorkflowInstances; every filter is optional. */
+export const listWorkflowInstancesQuerySchema = lazily(() =>
+  z.strictObject({
+    offset: z.number().int().nonnegative().optional(),
+    limit: z.number().int().positive().optional(),
+    sort_key: z.enum(["create_time", "update_time"]).optional(),
+    sort_dir: z.enum(["ASC", "DESC"]).optional(),
+    from_date: optionalNonEmptyString,
+    to_date: optionalNonEmptyString,
+    /**
+     * Instance id.
+     * NOTE: whether SecMaster uses a caller's `action_instance_id` as the instance id is unconfirmed.
+     */
+    id: optionalNonEmptyString,
+    workflow_id: optionalNonEmptyString,
+    name: optionalNonEmptyString,
+    dataobject_id: optionalNonEmptyString,
+    dataclass_id: optionalNonEmptyString,
+    playbook_id: optionalNonEmptyString,
+    defence_id: optionalNonEmptyString,
+    status: optionalNonEmptyString,
+    trigger_type: optionalNonEmptyString,
+  }),
+);
+
 /** Query of ListWorkflowInstances. */
-export type ListWorkflowInstancesQuery = z.infer<typeof listWorkflowInstancesQuerySchema>;
+export type ListWorkflowInstancesQuery = z.infer<ReturnType<typeof listWorkflowInstancesQuerySchema>>;

@@ -4,7 +4,7 @@ import { severityFromLabel } from "../alert/severity";
 import { normalizeTime } from "../alert/time";
 import { parseSourceOptions, receivedTime } from "./common";
 import { formatLabels } from "./labels";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 

@@ -4,7 +4,7 @@ import { normalizeTime } from "../alert/time";
 import { ConfigError } from "../errors";
 import { cachedSourceOptions, receivedTime, rememberSourceOptions } from "./common";
 import { awsDataSource, awsEnvironment, awsResource, consoleUrl, eventBridgeEventSchema, parseArn } from "./aws";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
 import { byShape, compact, formatLabels, hasKey } from "./shapes";
 import { awsDeliverySchema, normalizeSnsControl, type AwsDelivery } from "./sns";

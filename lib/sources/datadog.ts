@@ -2,7 +2,7 @@ import * as z from "zod";
 import type { Alert, AlertResource, Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { handleStatusOf, receivedTime, severityMapLookup, severityOf, text, thirdPartyDataSource } from "./common";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
 import { compact } from "./shapes";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";

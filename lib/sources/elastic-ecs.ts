@@ -2,7 +2,7 @@ import * as z from "zod";
 import type { Alert, AlertNetwork, AlertResource } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { countOf, directionOf, joinDistinct, networkEntry, text, type AlertProcess } from "./common";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { isRecord, mergeObjects, setField } from "./shapes";
 
 // Elastic Security alert documents: the `kibana.alert.*` fields of the detection engine plus the

@@ -12,7 +12,7 @@ import {
   securityAlertSchema,
   type SecurityAlert,
 } from "./elastic-ecs";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
 import { byShape, compact, formatLabels, hasKey } from "./shapes";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";

@@ -15,7 +15,7 @@ import {
   type CompiledField,
   type SourcePath,
 } from "./mapping";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { formatPath, missingIdentity } from "./parse";
 import { isSupportedTimeZone, TimeConverter } from "./time-text";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";

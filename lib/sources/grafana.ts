@@ -14,7 +14,7 @@ import {
   usersFromFlatFields,
 } from "./common";
 import { formatLabels } from "./labels";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
 import { compact, mergeObjects } from "./shapes";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";

@@ -2,7 +2,7 @@ import * as z from "zod";
 import type { Alert, AlertNetwork, AlertResource, Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { awsDataSource, awsEnvironment, awsResource, awsTags, consoleUrl, eventBridgeEventSchema } from "./aws";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
 import { compact, formatLabels, nonEmpty, portNumber } from "./shapes";
 import { awsDeliverySchema, normalizeSnsControl, type AwsDelivery } from "./sns";

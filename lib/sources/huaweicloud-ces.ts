@@ -3,7 +3,7 @@ import { SOURCE_TYPE, type Alert, type Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { InvalidInputError } from "../errors";
 import { receivedTime } from "./common";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
 import { byShape, compact, formatLabels, hasKey, isRecord, nonEmpty } from "./shapes";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";

@@ -5,7 +5,7 @@ import { InvalidInputError } from "../errors";
 import { formatPath } from "./parse";
 import { isPlainRecord, parseJsonPath, parseTargetPath, PathSyntaxError, readPath, readSegment, type PathSegment } from "./json-path";
 import { formatLabels } from "./labels";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { setField } from "./shapes";
 import { convertTime, type TimeConverter, type TimeType } from "./time-text";
 import type { NormalizeContext } from "./types";

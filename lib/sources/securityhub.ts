@@ -2,7 +2,7 @@ import * as z from "zod";
 import type { Alert, AlertResource, Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { AWS_COMPANY_NAME, awsDataSource, awsEnvironment, awsResource, awsTags, consoleUrl, eventBridgeEventSchema, parseArn } from "./aws";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
 import { compact, formatLabels, mergeObjects, nonEmpty, portNumber } from "./shapes";
 import { awsDeliverySchema, normalizeSnsControl, type AwsDelivery } from "./sns";

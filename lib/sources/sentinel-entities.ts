@@ -2,7 +2,7 @@ import * as z from "zod";
 import type { Alert, AlertNetwork, AlertResource } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { countOf, hashFields, networkEntry, text } from "./common";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 
 // Microsoft Sentinel entities of an incident (`relatedEntities[]`). Each entity has a `kind` and
 // kind-specific properties. The kinds below feed SecMaster fields, and the others are ignored.

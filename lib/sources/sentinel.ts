@@ -2,7 +2,7 @@ import * as z from "zod";
 import type { Alert } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { countOf, handleStatusOf, joinDistinct, receivedTime, severityMapLookup, severityOf, text, thirdPartyDataSource } from "./common";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
 import { entitiesToAlertFields, sentinelEntitySchema } from "./sentinel-entities";
 import { compact, formatLabels } from "./shapes";

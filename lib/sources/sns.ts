@@ -2,7 +2,7 @@ import * as z from "zod";
 import { SOURCE_TYPE, type Alert } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { receivedTime } from "./common";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { byShape, compact, hasKey, isRecord, jsonString } from "./shapes";
 import type { NormalizeContext, NormalizedAlert } from "./types";
 

@@ -17,7 +17,7 @@ import {
   type AlertProcess,
   type FlatFields,
 } from "./common";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
 import { compact, formatLabels, mergeObjects } from "./shapes";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";

@@ -2,7 +2,7 @@ import * as z from "zod";
 import { SOURCE_TYPE, type Alert, type Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
 import { receivedTime } from "./common";
-import { lazily } from "./lazy";
+import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
 import { byShape, compact, formatLabels, hasKey, mergeObjects, nonEmpty, portNumber } from "./shapes";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";

@@ -86,6 +86,15 @@ function bundleEnv(): Record<string, string> {
 }
 
 describe("dispatch bundle as deployed", () => {
+  it("leaves node:http2 unloaded at import", async () => {
+    // undici loads it for HTTP/2 connections only, which SecMaster pools never open.
+    const script = "await import(process.argv[1]); process.stdout.write(JSON.stringify(process.moduleLoadList.filter((name) => / (http2|https)$/.test(name))));";
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script, pathToFileURL(join(outDir, "index.mjs")).href], { env: bundleEnv(), cwd: outDir });
+
+    // https is the AWS client's transport: its presence shows that the list was read after the import.
+    expect(JSON.parse(stdout)).toEqual(["NativeModule https"]);
+  }, 60_000);
+
   it("starts a queued job once", async () => {
     const env = bundleEnv();
 

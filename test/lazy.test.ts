@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { BUILT_IN_SOURCES } from "../../lib/sources/index";
-import { lazily } from "../../lib/sources/lazy";
+import { BUILT_IN_SOURCES } from "../lib/sources/index";
+import { lazily } from "../lib/lazy";
 
 describe("lazily", () => {
   it("runs the builder on the first call only", () => {
