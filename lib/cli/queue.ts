@@ -5,6 +5,7 @@ import { sdkCredentialChain } from "../aws/sdk-credentials";
 import { enqueueDelivery } from "../delivery/enqueue";
 import { openLocalQueues } from "../delivery/local-queue";
 import type { MessageQueue } from "../delivery/queue";
+import type { StartJob } from "../delivery/job";
 import { redriveDeadLetters, type RedriveReport, type RedriveTarget } from "../delivery/redrive";
 import { regionOfQueueUrl, SqsQueue, sqsEndpointFor } from "../delivery/sqs";
 import { BridgeError, ConfigError } from "../errors";
@@ -12,6 +13,8 @@ import type { AlertResult } from "../ingest";
 import type { RouteTable } from "../routing/compile";
 import { readRoutingFile } from "../routing/load";
 import { secMasterIdSchema } from "../routing/schema";
+import { readSchedulesFile } from "../schedule/load";
+import { planScheduledEvent } from "../schedule/trigger";
 import { readsCefLines } from "../sources/generic";
 import type { SourceAdapter } from "../sources/types";
 import { parseCommandArgs } from "./args";
@@ -37,7 +40,10 @@ export const REDRIVE_USAGE = `  redrive                          Move dead-lette
       --workspace-id ID, --project-id ID
                                    With --workflow-id: also change the workspace or project.
       --from-workflow ID           With --workflow-id: re-target and move only the jobs that target
-                                   workflow ID; the others stay in the dead-letter queue.`;
+                                   workflow ID; the others stay in the dead-letter queue.
+      --schedules FILE             Schedules file (default: BRIDGE_SCHEDULES_FILE). With it, the
+                                   scheduled runs that Lambda gave up on move as start jobs with
+                                   their own action_instance_id; without it they are only listed.`;
 
 export const REPLAY_USAGE = `  replay --source SOURCE FILE      Enqueue saved deliveries again through parse, normalize and
                                    routing. FILE holds one JSON delivery, or one per line (JSON Lines),
@@ -70,6 +76,7 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
       "workspace-id": { type: "string" },
       "project-id": { type: "string" },
       "from-workflow": { type: "string" },
+      schedules: { type: "string" },
     },
   });
   const limit = values.limit === undefined ? undefined : Number(values.limit);
@@ -81,6 +88,8 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
   if (retarget === null) return 2;
 
   return withErrors(io, async () => {
+    const schedulesFile = values.schedules ?? nonEmpty(env.BRIDGE_SCHEDULES_FILE);
+    const planScheduledRun = schedulesFile === undefined ? undefined : scheduledRunPlanner(schedulesFile, values, env);
     const queues = openQueues(values, env, true);
     try {
       const progress = new ProgressBar(io.err, values["dry-run"] === true ? "counting dead letters" : "redriving");
@@ -90,6 +99,7 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
         dryRun: values["dry-run"] === true,
         ...(limit === undefined ? {} : { limit }),
         ...(retarget === undefined ? {} : { retarget }),
+        ...(planScheduledRun === undefined ? {} : { planScheduledRun }),
         onProgress: (done, total) => progress.update(done, total),
       });
       progress.finish();
@@ -105,13 +115,42 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
         if (report.failed > 0) io.out.write(`failed to send back, left in the dead-letter queue: ${formatCount(report.failed, "job")}\n`);
       }
       if (report.invalid > 0) io.out.write(`not jobs, left in the dead-letter queue: ${formatCount(report.invalid, "message")}\n`);
+      if (report.scheduledRuns.length > 0) writeScheduledRuns(report, schedulesFile !== undefined, io);
       if (retarget !== undefined) writeRetargeting(report, retarget, values["dry-run"] === true, io);
       if (codes.length > 0) io.out.write(`by last error:\n${codes.join("\n")}\n`);
-      return report.failed > 0 || report.withoutIdentity > 0 ? 1 : 0;
+      const unplannedRuns = report.scheduledRuns.some((run) => !run.planned);
+      return report.failed > 0 || report.withoutIdentity > 0 || unplannedRuns ? 1 : 0;
     } finally {
       queues.close();
     }
   });
+}
+
+/**
+ * Plans the start jobs of failed scheduled runs from the schedules file and the SECMASTER_* ids,
+ * which must be the deployed bridge's when the jobs go to SQS.
+ */
+function scheduledRunPlanner(file: string, values: { "queue-url"?: string | undefined; "data-dir"?: string | undefined }, env: Env): (event: unknown) => StartJob {
+  requireDeployedIds(values, env, "a redrive of scheduled runs into SQS");
+  const schedules = readSchedulesFile(file);
+  const target = defaultTargetFromEnv(env);
+  return (event) => planScheduledEvent(event, schedules, target);
+}
+
+/** Lists the failed scheduled runs a redrive found, with the command that runs a kept one. */
+function writeScheduledRuns(report: RedriveReport, withSchedules: boolean, io: CliIo): void {
+  io.out.write(`failed scheduled runs: ${report.scheduledRuns.length}\n`);
+  for (const run of report.scheduledRuns) {
+    const outcome = run.planned ? "start job planned" : "kept in the dead-letter queue";
+    io.out.write(`  ${run.schedule} at ${run.time}: ${outcome} (${run.reason})\n`);
+  }
+  const unplanned = report.scheduledRuns.filter((run) => !run.planned);
+  if (unplanned.length === 0) return;
+  const first = unplanned[0]!;
+  const remedy = withSchedules
+    ? "correct the schedules file and redrive again"
+    : "redrive with --schedules FILE (or BRIDGE_SCHEDULES_FILE)";
+  io.out.write(`to run the kept ones, ${remedy}, or run each one, for example: secmaster-bridge schedule run ${first.schedule} --at ${first.time}\n`);
 }
 
 const RETARGET_OPTIONS = [
@@ -198,12 +237,7 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
     if (source === undefined) return 2;
     const { adapter } = source;
     const deliveries = readDeliveries(file, adapter);
-    const intoSqs = values["queue-url"] !== undefined || (values["data-dir"] === undefined && nonEmpty(env.BRIDGE_QUEUE_URL) !== undefined);
-    // The emulator's placeholder ids would make every job fail at SecMaster in a real stack.
-    const unset = ["SECMASTER_PROJECT_ID", "SECMASTER_WORKSPACE_ID", "SECMASTER_WORKFLOW_ID"].filter((name) => nonEmpty(env[name]) === undefined);
-    if (intoSqs && unset.length > 0) {
-      throw new ConfigError(unset.map((name) => `${name}: set it to the id the deployed bridge uses; a replay into SQS does not fall back to the local emulator's ids`));
-    }
+    requireDeployedIds(values, env, "a replay into SQS");
     const target = defaultTargetFromEnv(env);
     const routesFile = values.routes ?? nonEmpty(env.BRIDGE_ROUTES_FILE);
     const routes: RouteTable | undefined = routesFile === undefined ? undefined : readRoutingFile(routesFile, target);
@@ -327,6 +361,18 @@ export function openQueues(
     deadLetters: dlqUrl === undefined ? undefined : new SqsQueue({ client, queueUrl: dlqUrl }),
     close: () => undefined,
   };
+}
+
+/**
+ * Throws when jobs would go to SQS without the SECMASTER_* ids of the deployed bridge, because
+ * the local emulator's placeholder ids would make every job fail at SecMaster in a real stack.
+ */
+function requireDeployedIds(values: { "queue-url"?: string | undefined; "data-dir"?: string | undefined }, env: Env, operation: string): void {
+  const intoSqs = values["queue-url"] !== undefined || (values["data-dir"] === undefined && nonEmpty(env.BRIDGE_QUEUE_URL) !== undefined);
+  const unset = ["SECMASTER_PROJECT_ID", "SECMASTER_WORKSPACE_ID", "SECMASTER_WORKFLOW_ID"].filter((name) => nonEmpty(env[name]) === undefined);
+  if (intoSqs && unset.length > 0) {
+    throw new ConfigError(unset.map((name) => `${name}: set it to the id the deployed bridge uses; ${operation} does not fall back to the local emulator's ids`));
+  }
 }
 
 async function withErrors(io: CliIo, run: () => Promise<number>): Promise<number> {

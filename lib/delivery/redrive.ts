@@ -1,6 +1,6 @@
 import { logger } from "../logger";
-import { retargetJob, type JobTarget } from "./job";
-import { decodeEnvelope, encodeEnvelope, type JobEnvelope, type MessageQueue, type ReceivedMessage } from "./queue";
+import { retargetJob, type JobTarget, type StartJob } from "./job";
+import { decodeEnvelope, encodeEnvelope, newEnvelope, type JobEnvelope, type MessageQueue, type ReceivedMessage } from "./queue";
 
 /** Settings of {@link redriveDeadLetters}. */
 export interface RedriveOptions {
@@ -24,8 +24,28 @@ export interface RedriveOptions {
    * without an identity stay in the dead-letter queue.
    */
   retarget?: RedriveTarget;
+  /**
+   * Plans the start job of a failed scheduled run: the schedule function's event from a Lambda
+   * invocation record (see {@link readFailedInvocation}). It throws for an event it cannot plan.
+   * Without it, such records stay in the dead-letter queue and are only listed.
+   */
+  planScheduledRun?: (event: unknown) => StartJob;
   /** Called after each batch with the jobs handled so far and the count found at the start. */
   onProgress?: (done: number, total: number) => void;
+}
+
+/** A scheduled run whose invocations Lambda gave up on, read from its invocation record. */
+export interface FailedScheduledRun {
+  schedule: string;
+  /** The event's time as the record carries it. */
+  time: string;
+  /** Why the last invocation failed: Lambda's condition and the function's error message. */
+  reason: string;
+  /**
+   * Whether its start job was planned. A planned job then moves as a dead-lettered job does, and
+   * a failed send counts in `failed`. An unplanned run stays in the dead-letter queue.
+   */
+  planned: boolean;
 }
 
 /** The new target of a re-targeting redrive. */
@@ -54,8 +74,13 @@ export interface RedriveReport {
   moved: number;
   /** Jobs that could not be sent back; they stay in the dead-letter queue. */
   failed: number;
-  /** Messages that are not jobs (an invalid body dispatch dead-lettered); they stay where they are. */
+  /**
+   * Messages that are not jobs (an invalid body dispatch dead-lettered) and not planned
+   * scheduled runs; they stay where they are.
+   */
   invalid: number;
+  /** Failed scheduled runs found, planned or kept, in the order they were seen. */
+  scheduledRuns: FailedScheduledRun[];
   /** Dead letters seen, by the code of their last error. */
   byErrorCode: Record<string, number>;
   /** Jobs whose target changed (or would change in a dry run), in the order they were seen. */
@@ -80,7 +105,17 @@ export interface RedriveReport {
 export async function redriveDeadLetters(options: RedriveOptions): Promise<RedriveReport> {
   const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 60_000;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  const report: RedriveReport = { total: await options.from.approximateCount(), moved: 0, failed: 0, invalid: 0, byErrorCode: {}, retargeted: [], otherWorkflow: 0, withoutIdentity: 0 };
+  const report: RedriveReport = {
+    total: await options.from.approximateCount(),
+    moved: 0,
+    failed: 0,
+    invalid: 0,
+    scheduledRuns: [],
+    byErrorCode: {},
+    retargeted: [],
+    otherWorkflow: 0,
+    withoutIdentity: 0,
+  };
   const seen: ReceivedMessage[] = [];
   // Messages that stay in the dead-letter queue: not jobs, another workflow, or not re-targetable.
   const keptInDeadLetters: ReceivedMessage[] = [];
@@ -102,11 +137,18 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
 
     const sendable: { message: ReceivedMessage; body: string; change: RetargetedJob | undefined }[] = [];
     for (const message of batch) {
-      const envelope = tryDecode(message.body);
-      const code = envelope?.lastError?.code ?? (envelope === undefined ? "BRIDGE.JOB_INVALID" : "(none)");
+      let envelope = tryDecode(message.body);
+      let code = envelope === undefined ? "BRIDGE.JOB_INVALID" : (envelope.lastError?.code ?? "(none)");
+      if (envelope === undefined) {
+        const scheduled = readScheduledRunRecord(message.body, options.planScheduledRun, report);
+        if (scheduled !== undefined) {
+          code = SCHEDULED_RUN_FAILED;
+          envelope = scheduled.envelope;
+        }
+      }
       report.byErrorCode[code] = (report.byErrorCode[code] ?? 0) + 1;
       if (envelope === undefined) {
-        report.invalid += 1;
+        if (code !== SCHEDULED_RUN_FAILED) report.invalid += 1;
         keptInDeadLetters.push(message);
         continue;
       }
@@ -190,6 +232,65 @@ function planMove(envelope: JobEnvelope, target: RedriveTarget | undefined, repo
         newWorkspaceId: next.workspaceId,
       };
   return { envelope: { ...envelope, job: next }, change };
+}
+
+/** Key of failed scheduled runs in `byErrorCode`: Lambda gave up on the schedule function's event. */
+export const SCHEDULED_RUN_FAILED = "LAMBDA.SCHEDULED_RUN_FAILED";
+
+/**
+ * Reads a Lambda invocation record of a failed schedule event, which the schedule function's
+ * on-failure destination sends to the dead-letter queue after Lambda's retries. Returns undefined
+ * for any other message. The record carries the event as `requestPayload`, Lambda's reason in
+ * `requestContext.condition` and the function's error in `responsePayload`.
+ */
+export function readFailedInvocation(body: string): { event: { schedule: string; time: string }; reason: string } | undefined {
+  let record: unknown;
+  try {
+    record = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(record) || !isObject(record.requestContext) || !isObject(record.requestPayload)) return undefined;
+  const { condition } = record.requestContext;
+  const { schedule, time } = record.requestPayload;
+  if (typeof condition !== "string" || typeof schedule !== "string" || typeof time !== "string") return undefined;
+  const error = isObject(record.responsePayload) && typeof record.responsePayload.errorMessage === "string" ? record.responsePayload.errorMessage : undefined;
+  return { event: record.requestPayload as { schedule: string; time: string }, reason: error === undefined ? condition : `${condition}: ${error.slice(0, 300)}` };
+}
+
+/**
+ * Turns a failed scheduled run's record into a job envelope when `plan` is given and accepts its
+ * event. Returns undefined for a message that is not such a record, and `{ envelope: undefined }`
+ * for one that stays in the dead-letter queue. The run is recorded in the report either way.
+ */
+function readScheduledRunRecord(
+  body: string,
+  plan: ((event: unknown) => StartJob) | undefined,
+  report: RedriveReport,
+): { envelope: JobEnvelope | undefined } | undefined {
+  const record = readFailedInvocation(body);
+  if (record === undefined) return undefined;
+  const run: FailedScheduledRun = { schedule: record.event.schedule.slice(0, 64), time: record.event.time.slice(0, 64), reason: record.reason, planned: false };
+  report.scheduledRuns.push(run);
+  if (plan === undefined) return { envelope: undefined };
+  try {
+    // Moved as a dead-lettered job is, with one earlier attempt, because in direct mode the failed
+    // invocation may have created the instance.
+    const envelope = newEnvelope(plan(record.event));
+    run.planned = true;
+    return { envelope };
+  } catch (error) {
+    logger.warn("failed scheduled run cannot be planned; it stays in the dead-letter queue", {
+      schedule: run.schedule,
+      time: run.time,
+      reason: error instanceof Error ? error.message : String(error),
+    });
+    return { envelope: undefined };
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function tryDecode(body: string): JobEnvelope | undefined {

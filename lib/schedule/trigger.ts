@@ -100,6 +100,24 @@ function readScheduledEvent(event: unknown, schedules: readonly Schedule[], targ
   return { schedule, scheduledTime, eventId: parsed.event_id, job, ids };
 }
 
+/**
+ * Plans the start job of a schedule event as the schedule function would, for `redrive` to move a
+ * run that Lambda gave up on. The job has the same `action_instance_id` as the failed run's.
+ *
+ * @throws InvalidInputError for an event that is not a schedule event, names an unknown or
+ *   disabled schedule, or has an invalid time.
+ */
+export function planScheduledEvent(event: unknown, schedules: readonly Schedule[], target: DefaultTarget): StartJob {
+  const run = readScheduledEvent(event, schedules, target);
+  if (!run.schedule.enabled) {
+    throw new InvalidInputError("BRIDGE.SCHEDULE_DISABLED", `schedule ${run.schedule.name} is disabled in the schedules file`, {
+      field: "schedule",
+      fix: "enable the schedule to run it, or delete the record from the dead-letter queue",
+    });
+  }
+  return run.job;
+}
+
 function skipDisabled(run: ScheduledEventRun): ScheduledRunResult {
   logger.warn("event for a disabled schedule skipped", { schedule: run.schedule.name, scheduledTime: run.scheduledTime });
   return { ...run.ids, status: "skipped", reason: "the schedule is disabled in the schedules file" };

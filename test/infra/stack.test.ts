@@ -15,7 +15,7 @@ const PARAMS = {
   secmasterWorkflowId: "00000000-0000-4000-8000-00000000f001",
 };
 
-type Statement = { Effect: string; Action: string[]; Resource: unknown[] };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
 
 describe("packaged stack", () => {
   let stack: PackagedStack;
@@ -104,7 +104,13 @@ describe("packaged stack", () => {
   });
 
   it("IAM grants exact actions on exact resources", () => {
-    const statements = resources.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument.Statement as Statement[];
+    // osls writes a statement of its own with a single action and resource as plain values.
+    const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+    const statements = (resources.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument.Statement as Statement[]).map((statement) => ({
+      ...statement,
+      Action: asList(statement.Action),
+      Resource: asList(statement.Resource),
+    }));
 
     for (const statement of statements) {
       expect(statement.Effect).toBe("Allow");
@@ -131,7 +137,12 @@ describe("packaged stack", () => {
     expect(byAction("ssm:GetParameter")).toEqual([
       { "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/secmaster-bridge/ci/routes" },
     ]);
-    expect(byAction("sqs:SendMessage")).toEqual([{ "Fn::GetAtt": ["JobsQueue", "Arn"] }, { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] }]);
+    // The second dead-letter queue entry is the one osls adds for the schedule function's on-failure destination.
+    expect(byAction("sqs:SendMessage")).toEqual([
+      { "Fn::GetAtt": ["JobsQueue", "Arn"] },
+      { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] },
+      { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] },
+    ]);
   });
 
   it("environment holds references, never secret values", () => {
@@ -211,6 +222,10 @@ describe("packaged stack", () => {
     });
     expect(resources.ScheduleLambdaEvConf!.Properties.MaximumRetryAttempts).toBe(2);
     expect(stack.template.Outputs!.Schedules.Value).toBe("nightly-posture,hourly-sweep,paused");
+  });
+
+  it("sends failed schedule events to the dead-letter queue", () => {
+    expect(resources.ScheduleLambdaEvConf!.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] } } });
   });
 
   it("alarms watch dead letters, errors and throttles", () => {

@@ -1,0 +1,152 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { redriveCommand } from "../../lib/cli/queue";
+import { openLocalQueues } from "../../lib/delivery/local-queue";
+import { decodeEnvelope, encodeEnvelope, newEnvelope } from "../../lib/delivery/queue";
+import { readFailedInvocation } from "../../lib/delivery/redrive";
+import { jobFor } from "../delivery/harness";
+import { captureCliOutput } from "../helpers/cli-output";
+import { captureLogOutput } from "../helpers/log-capture";
+
+const SCHEDULES = "test/fixtures/schedule/schedules.yaml";
+// The Lambda invocation record of a nightly-posture run at 2026-01-15T18:00:00Z.
+const RECORD = readFileSync("test/fixtures/schedule/failed-invocation-record.json", "utf8");
+// The id that `schedule run nightly-posture --at 2026-01-15T18:00:00Z` gives the same run.
+const NIGHTLY_ID = "41440672-9265-5de0-b13c-cc19da30fc68";
+
+let dataDir: string;
+
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), "secmaster-bridge-cli-redrive-schedule-"));
+});
+
+afterEach(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function deadLetter(bodies: string[]): Promise<void> {
+  const { deadLetters } = openLocalQueues(dataDir, 5);
+  await deadLetters.send(bodies.map((body, index) => ({ id: String(index), body })));
+}
+
+async function bodiesIn(queueName: "queue" | "deadLetters"): Promise<string[]> {
+  const messages = await openLocalQueues(dataDir, 5)[queueName].receive({ maxMessages: 10, visibilityTimeoutMs: 0 });
+  return messages.map((message) => message.body);
+}
+
+function recordFor(schedule: string): string {
+  const record = JSON.parse(RECORD) as { requestPayload: { schedule: string } };
+  record.requestPayload.schedule = schedule;
+  return JSON.stringify(record);
+}
+
+describe("readFailedInvocation", () => {
+  it("reads the schedule event and the reason", () => {
+    expect(readFailedInvocation(RECORD)).toEqual({
+      event: { schedule: "nightly-posture", time: "2026-01-15T18:00:00Z", event_id: "0d9c2b47-5e1f-4a88-b3c6-7f20e91d4a55" },
+      reason: "RetriesExhausted: failed to enqueue the start job for schedule nightly-posture: SQS returned 503",
+    });
+  });
+
+  it("ignores jobs, other records and text", () => {
+    const otherFunction = JSON.stringify({ requestContext: { condition: "RetriesExhausted" }, requestPayload: { Records: [] } });
+
+    expect(readFailedInvocation(encodeEnvelope(newEnvelope(jobFor(1))))).toBeUndefined();
+    expect(readFailedInvocation(otherFunction)).toBeUndefined();
+    expect(readFailedInvocation("not json")).toBeUndefined();
+    expect(readFailedInvocation("[1]")).toBeUndefined();
+  });
+});
+
+describe("redrive of failed scheduled runs", () => {
+  it("moves a run as a job with --schedules", async () => {
+    await deadLetter([RECORD]);
+    const output = captureCliOutput();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--schedules", SCHEDULES], output.io, {});
+
+    expect(exitCode).toBe(0);
+    expect(output.out()).toContain("moved 1 dead-lettered job back to");
+    expect(output.out()).toContain("nightly-posture at 2026-01-15T18:00:00Z: start job planned (RetriesExhausted: failed to enqueue");
+    expect(output.out()).toContain("LAMBDA.SCHEDULED_RUN_FAILED: 1");
+    const [moved] = (await bodiesIn("queue")).map((body) => decodeEnvelope(body));
+    expect(moved!.job.actionInstanceId).toBe(NIGHTLY_ID);
+    expect(moved!.job.source).toBe("schedule");
+    expect(moved!.job.content.title).toBe("Nightly posture review 2026-01-15");
+    // Dispatch looks the instance up first, because a direct-mode run may have created it.
+    expect(moved!.priorAttempts).toBe(1);
+    expect(await bodiesIn("deadLetters")).toEqual([]);
+  });
+
+  it("takes the schedules from BRIDGE_SCHEDULES_FILE", async () => {
+    await deadLetter([RECORD]);
+    const output = captureCliOutput();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir], output.io, { BRIDGE_SCHEDULES_FILE: SCHEDULES });
+
+    expect(exitCode).toBe(0);
+    expect((await bodiesIn("queue")).map((body) => decodeEnvelope(body).job.actionInstanceId)).toEqual([NIGHTLY_ID]);
+  });
+
+  it("lists a run without a schedules file", async () => {
+    await deadLetter([RECORD, encodeEnvelope(newEnvelope(jobFor(2)))]);
+    const output = captureCliOutput();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir], output.io, {});
+
+    expect(exitCode).toBe(1);
+    expect(output.out()).toContain("moved 1 dead-lettered job back to");
+    expect(output.out()).toContain("failed scheduled runs: 1\n  nightly-posture at 2026-01-15T18:00:00Z: kept in the dead-letter queue");
+    expect(output.out()).toContain("redrive with --schedules FILE (or BRIDGE_SCHEDULES_FILE), or run each one, for example: secmaster-bridge schedule run nightly-posture --at 2026-01-15T18:00:00Z\n");
+    expect(output.out()).not.toContain("not jobs");
+    expect(await bodiesIn("deadLetters")).toEqual([RECORD]);
+    expect((await bodiesIn("queue")).map((body) => decodeEnvelope(body).job.actionInstanceId)).toEqual([jobFor(2).actionInstanceId]);
+  });
+
+  it.each([
+    ["an unknown schedule", "retired-schedule", "unknown schedule"],
+    ["a disabled schedule", "paused", "schedule paused is disabled in the schedules file"],
+  ])("keeps a run of %s", async (_case, schedule, reason) => {
+    await deadLetter([recordFor(schedule)]);
+    const output = captureCliOutput();
+    const logs = captureLogOutput();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--schedules", SCHEDULES], output.io, {});
+    logs.restore();
+
+    expect(exitCode).toBe(1);
+    expect(output.out()).toContain(`${schedule} at 2026-01-15T18:00:00Z: kept in the dead-letter queue`);
+    expect(output.out()).toContain("correct the schedules file and redrive again");
+    expect(logs.text()).toContain("failed scheduled run cannot be planned");
+    expect(logs.text()).toContain(reason);
+    expect(await bodiesIn("deadLetters")).toHaveLength(1);
+    expect(await bodiesIn("queue")).toEqual([]);
+  });
+
+  it("dry run moves nothing", async () => {
+    await deadLetter([RECORD]);
+    const output = captureCliOutput();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--schedules", SCHEDULES, "--dry-run"], output.io, {});
+
+    expect(exitCode).toBe(0);
+    expect(output.out()).toContain("(dry run, nothing moved)");
+    expect(output.out()).toContain("nightly-posture at 2026-01-15T18:00:00Z: start job planned");
+    expect(await bodiesIn("deadLetters")).toEqual([RECORD]);
+    expect(await bodiesIn("queue")).toEqual([]);
+  });
+
+  it("needs the deployed ids to plan runs into SQS", async () => {
+    const output = captureCliOutput();
+
+    const exitCode = await redriveCommand(["--schedules", SCHEDULES], output.io, {
+      BRIDGE_QUEUE_URL: "https://sqs.ap-southeast-1.amazonaws.com/000000000000/jobs",
+      BRIDGE_DLQ_URL: "https://sqs.ap-southeast-1.amazonaws.com/000000000000/dead-letters",
+    });
+
+    expect(exitCode).toBe(1);
+    expect(output.err()).toContain("SECMASTER_PROJECT_ID: set it to the id the deployed bridge uses; a redrive of scheduled runs into SQS does not fall back");
+  });
+});
