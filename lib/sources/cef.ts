@@ -336,7 +336,20 @@ export function cefIdentity(record: Readonly<Record<string, unknown>>): { key: s
  * no two different part lists give the same key.
  */
 export function joinIdentityParts(parts: readonly string[]): string {
-  return parts.map((part) => part.replace(/\\/g, "\\\\").replace(/\|/g, "\\|")).join("|");
+  let key = "";
+  for (let index = 0; index < parts.length; index++) {
+    if (index > 0) key += "|";
+    key += escapeIdentityPart(parts[index] as string);
+  }
+  return key;
+}
+
+// Most parts contain neither character, and a test skips the two replacements for them.
+const IDENTITY_SPECIALS = /[\\|]/;
+
+function escapeIdentityPart(part: string): string {
+  if (!IDENTITY_SPECIALS.test(part)) return part;
+  return part.replace(/\\/g, "\\\\").replace(/\|/g, "\\|");
 }
 
 /** Text of a string, number or boolean; undefined for empty strings and everything else. */

@@ -13,6 +13,7 @@ import {
   sourcePathSchema,
   validateContent,
   type CompiledField,
+  type PathLocator,
   type SourcePath,
 } from "./mapping";
 import { lazily } from "../lazy";
@@ -146,9 +147,11 @@ export function createGenericAdapter(mapping: GenericMapping): SourceAdapter<Gen
       return schema();
     },
     normalize(payload, context) {
-      const items = Array.isArray(payload) ? payload : [payload];
-      const prefix = (index: number): PathSegment[] => (Array.isArray(payload) ? [index] : []);
-      return items.map((item, index) => normalizeItem(item, prefix(index), { mapping, fields, cefField, displayName, context }));
+      const itemContext: ItemContext = { mapping, fields, cefField, displayName, context };
+      if (!Array.isArray(payload)) return [normalizeItem(payload, NO_PREFIX, itemContext)];
+      const alerts: NormalizedAlert[] = [];
+      for (let index = 0; index < payload.length; index++) alerts.push(normalizeItem(payload[index] as GenericItem, [index], itemContext));
+      return alerts;
     },
   } satisfies SourceAdapter<GenericPayload>;
   if (mapping.format === "cef") CEF_ADAPTERS.add(adapter);
@@ -203,12 +206,14 @@ interface ItemContext {
   context: NormalizeContext;
 }
 
-function normalizeItem(item: GenericItem, prefix: PathSegment[], itemContext: ItemContext): NormalizedAlert {
+const NO_PREFIX: readonly PathSegment[] = [];
+
+function normalizeItem(item: GenericItem, prefix: readonly PathSegment[], itemContext: ItemContext): NormalizedAlert {
   const { mapping, context } = itemContext;
-  const { root, locate, computed } = readItem(item, prefix, itemContext);
+  const { root, locator, computed } = readItem(item, prefix, itemContext);
 
   const times = new TimeConverter(mapping.time_zone);
-  const { key, episode } = identify(root, mapping, locate, times);
+  const { key, episode } = identify(root, mapping, locator, times);
   const status = statusOf(root, mapping);
   const receivedAt = receivedTime(context);
 
@@ -222,24 +227,53 @@ function normalizeItem(item: GenericItem, prefix: PathSegment[], itemContext: It
     verification_state: "Unknown",
     handle_status: status === "resolved" ? "Closed" : "Open",
   };
-  const options = { sourceId: mapping.source_key, context, locate, timeZone: mapping.time_zone, times };
+  const options = { sourceId: mapping.source_key, context, locator, timeZone: mapping.time_zone, times };
   const origins = applyFields(root, itemContext.fields, content, options);
   if (content.severity === undefined) content.severity = context.unknownSeverity(`${mapping.source_key} fields.severity`, undefined);
 
-  return { source: mapping.source_key, scope: "", key, episode, status, content: validateContent(content, origins, mapping.source_key, locate) };
+  return { source: mapping.source_key, scope: "", key, episode, status, content: validateContent(content, origins, mapping.source_key, locator) };
 }
 
 interface ReadItem {
   /** The value mapping paths read: the JSON item, or the flattened CEF record. */
   root: unknown;
-  locate: (path: SourcePath) => string;
+  locator: PathLocator;
   /** Content computed before `fields` apply (CEF labels and description). */
   computed: Record<string, unknown>;
 }
 
-function readItem(item: GenericItem, prefix: PathSegment[], { mapping, cefField }: ItemContext): ReadItem {
+/**
+ * Locates a path of a JSON item: the item's index in the delivery followed by the path. A class
+ * rather than a closure per item, and the location is formatted only when an error names it.
+ */
+class JsonItemLocator implements PathLocator {
+  readonly #prefix: readonly PathSegment[];
+
+  constructor(prefix: readonly PathSegment[]) {
+    this.#prefix = prefix;
+  }
+
+  locate(path: SourcePath): string {
+    return formatPath([...this.#prefix, ...path.segments]);
+  }
+}
+
+/** Locates a path of a flattened CEF record: the CEF line's location, then the path inside it. */
+class CefRecordLocator implements PathLocator {
+  readonly #lineLocation: string;
+
+  constructor(lineLocation: string) {
+    this.#lineLocation = lineLocation;
+  }
+
+  locate(path: SourcePath): string {
+    return `${this.#lineLocation} (CEF ${formatPath(path.segments)})`;
+  }
+}
+
+function readItem(item: GenericItem, prefix: readonly PathSegment[], { mapping, cefField }: ItemContext): ReadItem {
   if (mapping.format === "json") {
-    return { root: item, locate: (path) => formatPath([...prefix, ...path.segments]), computed: {} };
+    return { root: item, locator: new JsonItemLocator(prefix), computed: {} };
   }
 
   const linePath = typeof item === "string" ? prefix : [...prefix, ...cefField.segments];
@@ -258,7 +292,7 @@ function readItem(item: GenericItem, prefix: PathSegment[], { mapping, cefField 
   const description = cefDescription(record);
   if (labels !== undefined) computed.labels = labels;
   if (description !== undefined) computed.description = description;
-  return { root: record, locate: (path) => `${lineLocation} (CEF ${formatPath(path.segments)})`, computed };
+  return { root: record, locator: new CefRecordLocator(lineLocation), computed };
 }
 
 /**
@@ -269,7 +303,7 @@ function readItem(item: GenericItem, prefix: PathSegment[], { mapping, cefField 
 function identify(
   root: unknown,
   mapping: GenericMapping,
-  locate: (path: SourcePath) => string,
+  locator: PathLocator,
   times: TimeConverter,
 ): { key: string; episode: string } {
   const identity = mapping.identity;
@@ -282,15 +316,14 @@ function identify(
     const values = identity.fields.map((path) => scalarText(readPath(root, path.segments)));
     const missingIndex = values.indexOf(undefined);
     if (missingIndex === -1) key = values.length === 1 ? values[0] : joinIdentityParts(values as string[]);
-    else missingField = locate(identity.fields[missingIndex] as SourcePath);
+    else missingField = locator.locate(identity.fields[missingIndex] as SourcePath);
   } else if (mapping.format === "cef") {
     const builtIn = isPlainRecord(root) ? cefIdentity(root) : undefined;
     if (builtIn !== undefined) {
       key = builtIn.key;
-      const rtLocation = locate({ text: "$.rt", segments: ["rt"] });
-      episode = times.convert(builtIn.episode, "auto", rtLocation) ?? builtIn.episode;
+      episode = times.convertAt(builtIn.episode, "auto", locator, CEF_RT_PATH) ?? builtIn.episode;
     } else {
-      missingField = locate({ text: "$.externalId", segments: ["externalId"] });
+      missingField = locator.locate(CEF_EXTERNAL_ID_PATH);
       missingProblem = "the CEF event has neither externalId nor rt";
     }
   }
@@ -305,23 +338,27 @@ function identify(
     key = `sha256:${createHash("sha256").update(canonicalJson(root, volatile)).digest("hex")}`;
   }
 
-  if (identity?.episode !== undefined) episode = episodeOf(root, identity.episode, mapping, locate, times);
+  if (identity?.episode !== undefined) episode = episodeOf(root, identity.episode, mapping, locator, times);
   return { key, episode };
 }
+
+const CEF_RT_PATH: SourcePath = { text: "$.rt", segments: ["rt"] };
+const CEF_EXTERNAL_ID_PATH: SourcePath = { text: "$.externalId", segments: ["externalId"] };
 
 function episodeOf(
   root: unknown,
   { path, type }: { path: SourcePath; type?: (typeof FIELD_TYPES)[number] | undefined },
   mapping: GenericMapping,
-  locate: (path: SourcePath) => string,
+  locator: PathLocator,
   times: TimeConverter,
 ): string {
-  const location = locate(path);
   const value = readPath(root, path.segments);
 
   const isTime = type === "epoch_ms" || type === "epoch_s" || type === "rfc3339";
-  const episode = isTime ? times.convert(value, type, location) : scalarText(value);
-  return episode ?? missingIdentity(mapping.source_key, location, { fix: `make the sender include ${location}, or change identity.episode in the ${mapping.source_key} mapping` });
+  const episode = isTime ? times.convertAt(value, type, locator, path) : scalarText(value);
+  if (episode !== undefined) return episode;
+  const location = locator.locate(path);
+  return missingIdentity(mapping.source_key, location, { fix: `make the sender include ${location}, or change identity.episode in the ${mapping.source_key} mapping` });
 }
 
 function statusOf(root: unknown, mapping: GenericMapping): AlertStatus {

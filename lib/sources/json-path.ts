@@ -118,18 +118,19 @@ export function isPlainRecord(value: unknown): value is Record<string, unknown> 
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+// A control character, quote, backslash or UTF-16 surrogate: the code units that JSON.stringify
+// may escape. Without the `u` flag each surrogate half is matched on its own.
+// eslint-disable-next-line no-control-regex -- JSON escapes control characters, so the test looks for them.
+const NEEDS_JSON_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
 /**
  * Returns `JSON.stringify(value)` for a string. A string without a quote, backslash, control
  * character or surrogate needs no escapes and is quoted directly, which is faster
- * than calling `JSON.stringify` on each string.
+ * than calling `JSON.stringify` on each string. The regular expression scans about twice as
+ * fast as a `charCodeAt` loop (measured on Node.js 20.20 with the parts of an identity).
  */
 export function quoteJsonString(value: string): string {
-  for (let index = 0; index < value.length; index++) {
-    const code = value.charCodeAt(index);
-    const needsEscape = code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff);
-    if (needsEscape) return JSON.stringify(value);
-  }
-  return `"${value}"`;
+  return NEEDS_JSON_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
 }
 
 /**

@@ -253,13 +253,18 @@ function kindOf(schema: z.ZodType, last: PathSegment | undefined): TargetKind {
   return "other";
 }
 
+/** Formats the location of a source path in the delivery, as shown in errors (`[2].alert.level`). */
+export interface PathLocator {
+  locate(path: SourcePath): string;
+}
+
 /** Settings of {@link applyFields} besides the item. */
 export interface ApplyOptions {
   /** Source id for error messages. */
   sourceId: string;
   context: NormalizeContext;
-  /** Location of a source path in the delivery, as shown in errors (`[2].alert.level`). */
-  locate: (path: SourcePath) => string;
+  /** Formats locations, called only where an error or an unknown severity names one. */
+  locator: PathLocator;
   /** Zone for zone-less times; see `convertTime`. */
   timeZone?: string | undefined;
   /** Converter that keeps the times already converted for this item, so each is read once. */
@@ -272,7 +277,7 @@ export interface ValueOrigin {
   target: string;
   /**
    * Source path of the value, or undefined for a `const` or `default` value. Its location is
-   * formatted with `ApplyOptions.locate` only when an error names it.
+   * formatted with `ApplyOptions.locator` only when an error names it.
    */
   path: SourcePath | undefined;
 }
@@ -312,7 +317,7 @@ function resolveValue(item: unknown, field: CompiledField, options: ApplyOptions
     if (source.default !== undefined) return { value: coerceToKind(source.default, field.kind), path: undefined };
     if (field.target !== "severity") return undefined;
     const path = source.paths[0] ?? WHOLE_ITEM;
-    return { value: options.context.unknownSeverity(options.locate(path), undefined), path };
+    return { value: options.context.unknownSeverity(options.locator.locate(path), undefined), path };
   }
 
   // The location is formatted only where a conversion or an unknown severity needs it.
@@ -363,22 +368,22 @@ function convertValue(value: unknown, field: CompiledField, path: SourcePath, op
     case "epoch_ms":
     case "epoch_s":
     case "rfc3339":
-      return convertTimeValue(value, type, options.locate(path), options);
+      return convertTimeValue(value, type, path, options);
     case "string":
       if (isScalar(value)) return String(value);
-      throw conversionError(field, options.locate(path), "a string", options.sourceId);
+      throw conversionError(field, options.locator.locate(path), "a string", options.sourceId);
     case "int":
       if (typeof value === "number" && Number.isInteger(value)) return value;
       if (typeof value === "string" && /^-?\d{1,15}$/.test(value.trim())) return Number(value);
-      throw conversionError(field, options.locate(path), "an integer", options.sourceId);
+      throw conversionError(field, options.locator.locate(path), "an integer", options.sourceId);
     case undefined:
-      return field.kind === "time" ? convertTimeValue(value, "auto", options.locate(path), options) : coerceToKind(value, field.kind);
+      return field.kind === "time" ? convertTimeValue(value, "auto", path, options) : coerceToKind(value, field.kind);
   }
 }
 
-function convertTimeValue(value: unknown, type: TimeType, location: string, options: ApplyOptions): string | undefined {
-  if (options.times !== undefined) return options.times.convert(value, type, location);
-  return convertTime(value, type, { field: location, timeZone: options.timeZone });
+function convertTimeValue(value: unknown, type: TimeType, path: SourcePath, options: ApplyOptions): string | undefined {
+  if (options.times !== undefined) return options.times.convertAt(value, type, options.locator, path);
+  return convertTime(value, type, { field: options.locator.locate(path), timeZone: options.timeZone });
 }
 
 /**
@@ -401,7 +406,7 @@ function isScalar(value: unknown): value is string | number | boolean {
 function toSeverity(value: unknown, raw: unknown, path: SourcePath, options: ApplyOptions): Severity {
   if (isSeverity(value)) return value;
   const fromLabel = typeof value === "string" ? severityFromLabel(value) : undefined;
-  return fromLabel ?? options.context.unknownSeverity(options.locate(path), raw);
+  return fromLabel ?? options.context.unknownSeverity(options.locator.locate(path), raw);
 }
 
 function conversionError(field: CompiledField, location: string, expected: string, sourceId: string): InvalidInputError {
@@ -456,7 +461,7 @@ export function validateContent(
   content: Record<string, unknown>,
   origins: readonly ValueOrigin[],
   sourceId: string,
-  locate: (path: SourcePath) => string,
+  locator: PathLocator,
 ): Alert {
   const result = alertSchema.safeParse(compactLists(content));
   if (result.success) return result.data;
@@ -465,7 +470,7 @@ export function validateContent(
   const issuePath = (issue?.path ?? []).map(toSegment);
   const origin = origins.find((candidate) => overlaps(candidate.targetSegments, issuePath) && candidate.targetSegments.length <= issuePath.length);
   const target = origin?.target ?? formatPath(issuePath);
-  const field = origin?.path === undefined ? undefined : locate(origin.path);
+  const field = origin?.path === undefined ? undefined : locator.locate(origin.path);
   const from = field === undefined ? "" : ` (from ${field})`;
   throw new InvalidInputError("BRIDGE.PAYLOAD_INVALID", `invalid ${sourceId} alert: target ${target}${from}: ${issue?.message ?? "invalid value"}`, {
     field,

@@ -1,5 +1,6 @@
 import { InvalidInputError } from "../errors";
 import { epochOfWallClock, formatTime, normalizeTime, type WallClock } from "../alert/time";
+import type { PathLocator, SourcePath } from "./mapping";
 
 /**
  * Format of a mapped time value: epoch milliseconds, epoch seconds, RFC 3339, or `auto`
@@ -58,7 +59,9 @@ export function convertTime(value: unknown, type: TimeType, options: ConvertTime
  */
 export class TimeConverter {
   readonly #timeZone: string | undefined;
-  readonly #results = new Map<string, string | undefined>();
+  // An item converts a handful of values, so a scan of this list costs less than building a
+  // string key for a Map on every call.
+  readonly #converted: { value: string | number; type: TimeType; result: string | undefined }[] = [];
 
   /** @param timeZone Zone for zone-less times; see {@link ConvertTimeOptions.timeZone}. */
   constructor(timeZone: string | undefined) {
@@ -67,14 +70,34 @@ export class TimeConverter {
 
   /** Returns `convertTime(value, type, { field, timeZone })`, converting each value and type once. */
   convert(value: unknown, type: TimeType, field: string | undefined): string | undefined {
-    const options = { field, timeZone: this.#timeZone };
-    if (typeof value !== "string" && typeof value !== "number") return convertTime(value, type, options);
+    return this.#convert(value, type, field, undefined);
+  }
 
-    // The value comes last, so a space inside it cannot make two keys equal.
-    const key = `${type} ${typeof value} ${value}`;
-    if (this.#results.has(key)) return this.#results.get(key);
+  /**
+   * Returns the same as {@link convert}, but formats the location of the value with
+   * `locator.locate(path)` only when the value was not converted before, because a location
+   * that no error names need not be formatted.
+   */
+  convertAt(value: unknown, type: TimeType, locator: PathLocator, path: SourcePath): string | undefined {
+    return this.#convert(value, type, undefined, { locator, path });
+  }
+
+  #convert(
+    value: unknown,
+    type: TimeType,
+    field: string | undefined,
+    location: { locator: PathLocator; path: SourcePath } | undefined,
+  ): string | undefined {
+    const isKept = typeof value === "string" || typeof value === "number";
+    if (isKept) {
+      // Strict equality distinguishes the string "5" from the number 5.
+      for (const converted of this.#converted) {
+        if (converted.value === value && converted.type === type) return converted.result;
+      }
+    }
+    const options = { field: location === undefined ? field : location.locator.locate(location.path), timeZone: this.#timeZone };
     const result = convertTime(value, type, options);
-    this.#results.set(key, result);
+    if (isKept) this.#converted.push({ value, type, result });
     return result;
   }
 }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, parseJsonPath, parseTargetPath, PathSyntaxError, readPath } from "../../lib/sources/json-path";
+import { canonicalJson, parseJsonPath, parseTargetPath, PathSyntaxError, quoteJsonString, readPath } from "../../lib/sources/json-path";
 
 describe("parseJsonPath", () => {
   it.each([
@@ -104,6 +104,32 @@ describe("canonicalJson", () => {
       fc.property(fc.jsonValue(), (value) => {
         expect(JSON.parse(canonicalJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
       }),
+    );
+  });
+});
+
+describe("quoteJsonString", () => {
+  it.each([
+    ["plain", '"plain"'],
+    ["", '""'],
+    ['say "hi"', '"say \\"hi\\""'],
+    ["back\\slash", '"back\\\\slash"'],
+    ["tab\there", '"tab\\there"'],
+    ["\u001f", '"\\u001f"'],
+    ["lone \ud800 half", '"lone \\ud800 half"'],
+    ["pair \u{1F600}", '"pair \u{1F600}"'],
+    ["中文 é", '"中文 é"'],
+  ])("quotes %j as JSON.stringify does", (value, expected) => {
+    expect(quoteJsonString(value)).toBe(expected);
+  });
+
+  it("matches JSON.stringify for any UTF-16 string", () => {
+    const anyText = fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)) }));
+    fc.assert(
+      fc.property(anyText, (value) => {
+        expect(quoteJsonString(value)).toBe(JSON.stringify(value));
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -113,6 +113,42 @@ describe("TimeConverter", () => {
     expect(first.field).toBe("[0].rt");
     expect(second.field).toBe("[0].end");
   });
+
+  it("locates a value only when converting it", () => {
+    const times = new TimeConverter("UTC");
+    const located: string[] = [];
+    const locator = {
+      locate(path: { text: string }) {
+        located.push(path.text);
+        return `[0]${path.text.slice(1)}`;
+      },
+    };
+    const rt = { text: "$.rt", segments: ["rt"] };
+    const end = { text: "$.end", segments: ["end"] };
+
+    expect(times.convertAt("May 14 2024 11:07:11", "auto", locator, rt)).toBe("2024-05-14T11:07:11.000Z");
+    expect(times.convertAt("May 14 2024 11:07:11", "auto", locator, end)).toBe("2024-05-14T11:07:11.000Z");
+    expect(times.convert("May 14 2024 11:07:11", "auto", "[0].start")).toBe("2024-05-14T11:07:11.000Z");
+    expect(located).toEqual(["$.rt"]);
+  });
+
+  it("keys each result by value and type", () => {
+    const times = new TimeConverter(undefined);
+
+    expect(times.convert("1715684834", "epoch_ms", "start")).toBe("1970-01-20T20:34:44.834Z");
+    expect(times.convert(1715684834, "epoch_s", "start")).toBe("2024-05-14T11:07:14.000Z");
+    expect(times.convert(1715684834, "epoch_ms", "start")).toBe("1970-01-20T20:34:44.834Z");
+  });
+
+  it("names the located field when a conversion fails", () => {
+    const times = new TimeConverter(undefined);
+    const locator = { locate: () => "[3].message (CEF rt)" };
+
+    const error = bridgeErrorOf(() => times.convertAt("May 14 2024 19:07:11", "auto", locator, { text: "$.rt", segments: ["rt"] }));
+
+    expect(error.code).toBe("BRIDGE.TIME_INVALID");
+    expect(error.field).toBe("[3].message (CEF rt)");
+  });
 });
 
 describe("isSupportedTimeZone", () => {
