@@ -148,7 +148,11 @@ export async function runColdStartFigure(options: { processes: number }): Promis
       target: `≤ ${formatNumber(MAX_INGEST_BYTES / 1024)} KiB`,
       measured: `${formatNumber(ingest.bytes / 1024, 1)} KiB`,
       met: ingest.bytes <= MAX_INGEST_BYTES,
-      missReason: `The largest parts: ${largestParts(metafileOf(ingest), 6)}.`,
+      missReason:
+        `The largest parts: ${largestParts(metafileOf(ingest), 6)}. ` +
+        "zod, which checks the settings and every delivery, and the source adapters, one of which parses each " +
+        "delivery, are together most of the target; the yaml parser is never run at import, and ships for " +
+        "YAML routing text read from SSM at run time.",
     },
     {
       subject: "ingest cold import, above the empty handler",
@@ -185,7 +189,9 @@ export async function runColdStartFigure(options: { processes: number }): Promis
       "Every function of `scripts/build.ts` is bundled with its `bundleEntry`, the options `serverless.yml` " +
         "deploys with: esbuild, minified ESM for Node 22, ES module builds of packages first. No function " +
         "contains or imports the AWS SDK: they call AWS with `lib/aws/client.ts`, and `infra/esbuild-plugins.cjs` " +
-        "fails the build of one that imports it. Next to them are " +
+        "fails the build of one that imports it. The same plugins give undici a stand-in for `node:http2` " +
+        "(`infra/shims/lazy-http2.cjs`): the real module loads only for an HTTP/2 connection, and the bridge " +
+        "opens none. Next to them are " +
         "bundles built the same way for comparison: `bench/entries/empty.ts`, a handler that imports " +
         "nothing; `bench/entries/sdk-dispatch.ts`, the dispatch function with `HcClient` of the official " +
         "SDK core in place of our SecMaster client (same Middy handler, dispatch loop, Powertools " +

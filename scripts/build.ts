@@ -32,7 +32,8 @@ export async function bundleEntry(entryPoint: string, dir: string): Promise<Meta
     target: "node22",
     // ES modules first, so that esbuild keeps only the parts of a package the bundle uses.
     mainFields: ["module", "main"],
-    // Fails the build of a function that imports the AWS SDK (lib/aws/client.ts replaces it).
+    // Fails the build of a function that imports the AWS SDK (lib/aws/client.ts replaces it), and
+    // gives undici a stand-in for node:http2 that loads the real module on first use.
     plugins,
     banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
     metafile: true,

@@ -6,7 +6,7 @@ import { enqueueDelivery } from "../delivery/enqueue";
 import { openLocalQueues } from "../delivery/local-queue";
 import type { MessageQueue } from "../delivery/queue";
 import type { StartJob } from "../delivery/job";
-import { redriveDeadLetters, type RedriveReport, type RedriveTarget } from "../delivery/redrive";
+import { redriveDeadLetters, type FailedScheduledRun, type RedriveReport, type RedriveTarget } from "../delivery/redrive";
 import { regionOfQueueUrl, SqsQueue, sqsEndpointFor } from "../delivery/sqs";
 import { BridgeError, ConfigError } from "../errors";
 import type { AlertResult } from "../ingest";
@@ -15,6 +15,7 @@ import { readRoutingFile } from "../routing/load";
 import { secMasterIdSchema } from "../routing/schema";
 import { readSchedulesFile } from "../schedule/load";
 import { planScheduledEvent } from "../schedule/trigger";
+import { lazily } from "../lazy";
 import { readsCefLines } from "../sources/generic";
 import type { SourceAdapter } from "../sources/types";
 import { parseCommandArgs } from "./args";
@@ -43,7 +44,11 @@ export const REDRIVE_USAGE = `  redrive                          Move dead-lette
                                    workflow ID; the others stay in the dead-letter queue.
       --schedules FILE             Schedules file (default: BRIDGE_SCHEDULES_FILE). With it, the
                                    scheduled runs that Lambda gave up on move as start jobs with
-                                   their own action_instance_id; without it they are only listed.`;
+                                   their own target and action_instance_id (never re-targeted);
+                                   without it they are only listed. A run left in the dead-letter
+                                   queue makes the exit code 1.
+      --drop-unplannable           Delete the records of scheduled runs that the schedules file
+                                   cannot plan (a schedule it no longer declares or has disabled).`;
 
 export const REPLAY_USAGE = `  replay --source SOURCE FILE      Enqueue saved deliveries again through parse, normalize and
                                    routing. FILE holds one JSON delivery, or one per line (JSON Lines),
@@ -77,6 +82,7 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
       "project-id": { type: "string" },
       "from-workflow": { type: "string" },
       schedules: { type: "string" },
+      "drop-unplannable": { type: "boolean" },
     },
   });
   const limit = values.limit === undefined ? undefined : Number(values.limit);
@@ -100,6 +106,7 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
         ...(limit === undefined ? {} : { limit }),
         ...(retarget === undefined ? {} : { retarget }),
         ...(planScheduledRun === undefined ? {} : { planScheduledRun }),
+        dropUnplannable: values["drop-unplannable"] === true,
         onProgress: (done, total) => progress.update(done, total),
       });
       progress.finish();
@@ -118,7 +125,7 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
       if (report.scheduledRuns.length > 0) writeScheduledRuns(report, schedulesFile !== undefined, io);
       if (retarget !== undefined) writeRetargeting(report, retarget, values["dry-run"] === true, io);
       if (codes.length > 0) io.out.write(`by last error:\n${codes.join("\n")}\n`);
-      const unplannedRuns = report.scheduledRuns.some((run) => !run.planned);
+      const unplannedRuns = report.scheduledRuns.some((run) => !run.planned && run.dropped !== true);
       return report.failed > 0 || report.withoutIdentity > 0 || unplannedRuns ? 1 : 0;
     } finally {
       queues.close();
@@ -128,29 +135,50 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
 
 /**
  * Plans the start jobs of failed scheduled runs from the schedules file and the SECMASTER_* ids,
- * which must be the deployed bridge's when the jobs go to SQS.
+ * which must be the deployed bridge's when the jobs go to SQS. Both are read at the first record,
+ * so that a redrive of other jobs never depends on them, and a problem with them keeps the runs.
  */
 function scheduledRunPlanner(file: string, values: { "queue-url"?: string | undefined; "data-dir"?: string | undefined }, env: Env): (event: unknown) => StartJob {
-  requireDeployedIds(values, env, "a redrive of scheduled runs into SQS");
-  const schedules = readSchedulesFile(file);
-  const target = defaultTargetFromEnv(env);
-  return (event) => planScheduledEvent(event, schedules, target);
+  const settings = lazily(() => {
+    requireDeployedIds(values, env, "a redrive of scheduled runs into SQS");
+    return { schedules: readSchedulesFile(file), target: defaultTargetFromEnv(env) };
+  });
+  return (event) => {
+    const { schedules, target } = settings();
+    return planScheduledEvent(event, schedules, target);
+  };
 }
 
-/** Lists the failed scheduled runs a redrive found, with the command that runs a kept one. */
+/** Most failed scheduled runs listed one per line; the rest are counted. */
+const SCHEDULED_RUN_LINES_SHOWN = 20;
+
+/** Lists the failed scheduled runs a redrive found, with what to do about the kept ones. */
 function writeScheduledRuns(report: RedriveReport, withSchedules: boolean, io: CliIo): void {
-  io.out.write(`failed scheduled runs: ${report.scheduledRuns.length}\n`);
-  for (const run of report.scheduledRuns) {
-    const outcome = run.planned ? "start job planned" : "kept in the dead-letter queue";
-    io.out.write(`  ${run.schedule} at ${run.time}: ${outcome} (${run.reason})\n`);
+  const runs = report.scheduledRuns;
+  io.out.write(`failed scheduled runs: ${runs.length}\n`);
+  for (const run of runs.slice(0, SCHEDULED_RUN_LINES_SHOWN)) {
+    io.out.write(`  ${run.schedule} at ${run.time}: ${scheduledRunOutcome(run)} (${run.reason})\n`);
   }
-  const unplanned = report.scheduledRuns.filter((run) => !run.planned);
-  if (unplanned.length === 0) return;
-  const first = unplanned[0]!;
-  const remedy = withSchedules
-    ? "correct the schedules file and redrive again"
-    : "redrive with --schedules FILE (or BRIDGE_SCHEDULES_FILE)";
-  io.out.write(`to run the kept ones, ${remedy}, or run each one, for example: secmaster-bridge schedule run ${first.schedule} --at ${first.time}\n`);
+  if (runs.length > SCHEDULED_RUN_LINES_SHOWN) io.out.write(`  … and ${runs.length - SCHEDULED_RUN_LINES_SHOWN} more\n`);
+
+  const remaining = runs.filter((run) => !run.planned && run.dropped !== true);
+  if (remaining.length === 0) return;
+  if (!withSchedules) {
+    const first = remaining[0]!;
+    io.out.write(
+      "to run the kept ones, redrive with --schedules FILE (or BRIDGE_SCHEDULES_FILE), " +
+        `or run each one, for example: secmaster-bridge schedule run ${first.schedule} --at ${first.time}\n`,
+    );
+    return;
+  }
+  io.out.write("to move the kept ones, fix the problem shown and redrive again; --drop-unplannable deletes the runs of schedules the file no longer runs\n");
+}
+
+function scheduledRunOutcome(run: FailedScheduledRun): string {
+  if (run.planned) return "start job planned";
+  if (run.dropped === true) return `deleted, ${run.problem}`;
+  if (run.problem === undefined) return "kept in the dead-letter queue";
+  return `kept in the dead-letter queue, ${run.problem}`;
 }
 
 const RETARGET_OPTIONS = [

@@ -1,3 +1,4 @@
+import { ConfigError, InvalidInputError } from "../errors";
 import { logger } from "../logger";
 import { retargetJob, type JobTarget, type StartJob } from "./job";
 import { decodeEnvelope, encodeEnvelope, newEnvelope, type JobEnvelope, type MessageQueue, type ReceivedMessage } from "./queue";
@@ -27,9 +28,15 @@ export interface RedriveOptions {
   /**
    * Plans the start job of a failed scheduled run: the schedule function's event from a Lambda
    * invocation record (see {@link readFailedInvocation}). It throws for an event it cannot plan.
-   * Without it, such records stay in the dead-letter queue and are only listed.
+   * Without it, such records stay in the dead-letter queue and are only listed. Planned jobs
+   * keep the target and id of their schedule, so `retarget` does not apply to them.
    */
   planScheduledRun?: (event: unknown) => StartJob;
+  /**
+   * Deletes the records of scheduled runs whose event `planScheduledRun` rejects with an
+   * `InvalidInputError` (an unknown or disabled schedule) instead of keeping them. Ignored in a dry run.
+   */
+  dropUnplannable?: boolean;
   /** Called after each batch with the jobs handled so far and the count found at the start. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -46,6 +53,10 @@ export interface FailedScheduledRun {
    * a failed send counts in `failed`. An unplanned run stays in the dead-letter queue.
    */
   planned: boolean;
+  /** The planner's reason for rejecting the run, when it did. */
+  problem?: string;
+  /** Whether the record was deleted because it cannot be planned (`dropUnplannable`). */
+  dropped?: boolean;
 }
 
 /** The new target of a re-targeting redrive. */
@@ -75,8 +86,8 @@ export interface RedriveReport {
   /** Jobs that could not be sent back; they stay in the dead-letter queue. */
   failed: number;
   /**
-   * Messages that are not jobs (an invalid body dispatch dead-lettered) and not planned
-   * scheduled runs; they stay where they are.
+   * Messages that are neither jobs (such as an invalid body that dispatch dead-lettered) nor
+   * records of failed scheduled runs; they stay where they are.
    */
   invalid: number;
   /** Failed scheduled runs found, planned or kept, in the order they were seen. */
@@ -117,14 +128,19 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
     withoutIdentity: 0,
   };
   const seen: ReceivedMessage[] = [];
-  // Messages that stay in the dead-letter queue: not jobs, another workflow, or not re-targetable.
+  // Messages that stay in the dead-letter queue: not jobs, another workflow, not re-targetable,
+  // or scheduled runs that were not planned.
   const keptInDeadLetters: ReceivedMessage[] = [];
+  // Records of scheduled runs that cannot be planned, deleted with `dropUnplannable`.
+  const dropped: ReceivedMessage[] = [];
+  // Every message counts toward the limit, whatever happens to it; a dry run moves none.
+  const handled = () => (options.dryRun === true ? seen.length : report.moved + report.failed + keptInDeadLetters.length + dropped.length);
   let emptyReceives = 0;
 
   // SQS may return nothing from a receive while messages remain, so the loop stops after two empty receives in a row.
-  while (report.moved + report.failed + report.invalid < limit && emptyReceives < 2) {
+  while (handled() < limit && emptyReceives < 2) {
     const batch = await options.from.receive({
-      maxMessages: Math.min(10, limit - (report.moved + report.failed + report.invalid)),
+      maxMessages: Math.min(10, limit - handled()),
       visibilityTimeoutMs,
       waitTimeMs: 1_000,
     });
@@ -137,21 +153,25 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
 
     const sendable: { message: ReceivedMessage; body: string; change: RetargetedJob | undefined }[] = [];
     for (const message of batch) {
-      let envelope = tryDecode(message.body);
-      let code = envelope === undefined ? "BRIDGE.JOB_INVALID" : (envelope.lastError?.code ?? "(none)");
+      const envelope = tryDecode(message.body);
       if (envelope === undefined) {
         const scheduled = readScheduledRunRecord(message.body, options.planScheduledRun, report);
-        if (scheduled !== undefined) {
-          code = SCHEDULED_RUN_FAILED;
-          envelope = scheduled.envelope;
+        const code = scheduled === undefined ? "BRIDGE.JOB_INVALID" : SCHEDULED_RUN_FAILED;
+        report.byErrorCode[code] = (report.byErrorCode[code] ?? 0) + 1;
+        if (scheduled === undefined) report.invalid += 1;
+        if (scheduled?.envelope !== undefined) {
+          // The schedule's own target and id, so that the run cannot start under a second id.
+          if (options.dryRun !== true) sendable.push({ message, body: encodeEnvelope(scheduled.envelope), change: undefined });
+        } else if (scheduled?.droppable === true && options.dropUnplannable === true && options.dryRun !== true) {
+          scheduled.run.dropped = true;
+          dropped.push(message);
+        } else {
+          keptInDeadLetters.push(message);
         }
-      }
-      report.byErrorCode[code] = (report.byErrorCode[code] ?? 0) + 1;
-      if (envelope === undefined) {
-        if (code !== SCHEDULED_RUN_FAILED) report.invalid += 1;
-        keptInDeadLetters.push(message);
         continue;
       }
+      const code = envelope.lastError?.code ?? "(none)";
+      report.byErrorCode[code] = (report.byErrorCode[code] ?? 0) + 1;
       const planned = planMove(envelope, options.retarget, report);
       if (planned === undefined) {
         keptInDeadLetters.push(message);
@@ -184,7 +204,12 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
     }
     report.moved += sent.size;
     report.failed += results.length - sent.size;
-    options.onProgress?.(report.moved + report.failed + report.invalid, report.total);
+    options.onProgress?.(handled(), report.total);
+  }
+
+  if (dropped.length > 0) {
+    const notDropped = await options.from.delete(dropped.map((message) => message.receiptHandle));
+    logger.warn("records of scheduled runs that cannot be planned deleted from the dead-letter queue", { records: dropped.length - notDropped.length });
   }
 
   const keep = options.dryRun === true ? seen : keptInDeadLetters;
@@ -260,33 +285,38 @@ export function readFailedInvocation(body: string): { event: { schedule: string;
 
 /**
  * Turns a failed scheduled run's record into a job envelope when `plan` is given and accepts its
- * event. Returns undefined for a message that is not such a record, and `{ envelope: undefined }`
- * for one that stays in the dead-letter queue. The run is recorded in the report either way.
+ * event. Returns undefined for a message that is not such a record. The run is recorded in the
+ * report either way, with the planner's problem when it rejected the event.
  */
 function readScheduledRunRecord(
   body: string,
   plan: ((event: unknown) => StartJob) | undefined,
   report: RedriveReport,
-): { envelope: JobEnvelope | undefined } | undefined {
+): { envelope: JobEnvelope | undefined; run: FailedScheduledRun; droppable?: boolean } | undefined {
   const record = readFailedInvocation(body);
   if (record === undefined) return undefined;
-  const run: FailedScheduledRun = { schedule: record.event.schedule.slice(0, 64), time: record.event.time.slice(0, 64), reason: record.reason, planned: false };
+  const run: FailedScheduledRun = { schedule: printable(record.event.schedule), time: printable(record.event.time), reason: printable(record.reason), planned: false };
   report.scheduledRuns.push(run);
-  if (plan === undefined) return { envelope: undefined };
+  if (plan === undefined) return { envelope: undefined, run };
   try {
-    // Moved as a dead-lettered job is, with one earlier attempt, because in direct mode the failed
-    // invocation may have created the instance.
-    const envelope = newEnvelope(plan(record.event));
+    // A fresh job with one earlier attempt, so dispatch looks the instance up before posting:
+    // in direct mode the failed invocation may have created it.
+    const envelope = newEnvelope(plan(record.event), 1);
     run.planned = true;
-    return { envelope };
+    return { envelope, run };
   } catch (error) {
-    logger.warn("failed scheduled run cannot be planned; it stays in the dead-letter queue", {
-      schedule: run.schedule,
-      time: run.time,
-      reason: error instanceof Error ? error.message : String(error),
-    });
-    return { envelope: undefined };
+    const message = error instanceof ConfigError ? error.issues.join("; ") : error instanceof Error ? error.message : String(error);
+    run.problem = printable(message);
+    logger.warn("failed scheduled run cannot be planned", { schedule: run.schedule, time: run.time, reason: run.problem });
+    // Only a fault of the event itself (such as a retired schedule) makes the record droppable,
+    // never a missing setting of this redrive.
+    return { envelope: undefined, run, droppable: error instanceof InvalidInputError };
   }
+}
+
+// Text from a queue message reaches the terminal, so control characters are replaced and the length capped.
+function printable(text: string): string {
+  return text.slice(0, 300).replace(/\p{Cc}/gu, "?");
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -152,7 +152,7 @@ const clientSettingsSchema = z.object({
     z.object({ kind: z.literal("token"), token: requiredText }),
   ]),
   retry: z.object({
-    maxAttempts: positiveInteger,
+    maxAttempts: z.number().int().min(1),
     baseDelayMs: nonNegativeInteger,
     maxDelayMs: nonNegativeInteger,
     deadlineMs: positiveInteger,

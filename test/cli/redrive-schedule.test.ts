@@ -4,11 +4,13 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { redriveCommand } from "../../lib/cli/queue";
 import { openLocalQueues } from "../../lib/delivery/local-queue";
+import { SqsQueue } from "../../lib/delivery/sqs";
 import { decodeEnvelope, encodeEnvelope, newEnvelope } from "../../lib/delivery/queue";
 import { readFailedInvocation } from "../../lib/delivery/redrive";
 import { jobFor } from "../delivery/harness";
 import { captureCliOutput } from "../helpers/cli-output";
 import { captureLogOutput } from "../helpers/log-capture";
+import { useSqsStandin } from "../helpers/sqs-standin";
 
 const SCHEDULES = "test/fixtures/schedule/schedules.yaml";
 // The Lambda invocation record of a nightly-posture run at 2026-01-15T18:00:00Z.
@@ -106,9 +108,9 @@ describe("redrive of failed scheduled runs", () => {
   });
 
   it.each([
-    ["an unknown schedule", "retired-schedule", "unknown schedule"],
+    ["an unknown schedule", "retired-schedule", 'unknown schedule "retired-schedule"; declared schedules: nightly-posture, hourly-sweep, paused'],
     ["a disabled schedule", "paused", "schedule paused is disabled in the schedules file"],
-  ])("keeps a run of %s", async (_case, schedule, reason) => {
+  ])("keeps a run of %s", async (_case, schedule, problem) => {
     await deadLetter([recordFor(schedule)]);
     const output = captureCliOutput();
     const logs = captureLogOutput();
@@ -117,12 +119,71 @@ describe("redrive of failed scheduled runs", () => {
     logs.restore();
 
     expect(exitCode).toBe(1);
-    expect(output.out()).toContain(`${schedule} at 2026-01-15T18:00:00Z: kept in the dead-letter queue`);
-    expect(output.out()).toContain("correct the schedules file and redrive again");
+    expect(output.out()).toContain(`${schedule} at 2026-01-15T18:00:00Z: kept in the dead-letter queue, ${problem} (RetriesExhausted`);
+    expect(output.out()).toContain("--drop-unplannable deletes the runs of schedules the file no longer runs");
     expect(logs.text()).toContain("failed scheduled run cannot be planned");
-    expect(logs.text()).toContain(reason);
     expect(await bodiesIn("deadLetters")).toHaveLength(1);
     expect(await bodiesIn("queue")).toEqual([]);
+  });
+
+  it("deletes unplannable runs with --drop-unplannable", async () => {
+    await deadLetter([recordFor("retired-schedule"), RECORD]);
+    const output = captureCliOutput();
+    const logs = captureLogOutput();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--schedules", SCHEDULES, "--drop-unplannable"], output.io, {});
+    logs.restore();
+
+    expect(exitCode).toBe(0);
+    expect(output.out()).toContain('retired-schedule at 2026-01-15T18:00:00Z: deleted, unknown schedule "retired-schedule"');
+    expect(output.out()).toContain("nightly-posture at 2026-01-15T18:00:00Z: start job planned");
+    expect(await bodiesIn("deadLetters")).toEqual([]);
+    expect((await bodiesIn("queue")).map((body) => decodeEnvelope(body).job.actionInstanceId)).toEqual([NIGHTLY_ID]);
+  });
+
+  it("keeps the schedule's id when re-targeting", async () => {
+    await deadLetter([RECORD]);
+    const output = captureCliOutput();
+
+    const exitCode = await redriveCommand(
+      ["--data-dir", dataDir, "--schedules", SCHEDULES, "--workflow-id", "aaaaaaaa-0000-4000-8000-000000000009", "--from-workflow", "aaaaaaaa-0000-4000-8000-000000000008"],
+      output.io,
+      {},
+    );
+
+    expect(exitCode).toBe(0);
+    const [moved] = (await bodiesIn("queue")).map((body) => decodeEnvelope(body));
+    expect(moved!.job.actionInstanceId).toBe(NIGHTLY_ID);
+    expect(moved!.job.workflowId).toBe("00000000-0000-4000-8000-00000000f001");
+  });
+
+  it("counts kept runs toward --limit", async () => {
+    await deadLetter([recordFor("retired-schedule"), recordFor("retired-schedule"), recordFor("retired-schedule")]);
+    const output = captureCliOutput();
+    const logs = captureLogOutput();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--schedules", SCHEDULES, "--limit", "1"], output.io, {});
+    logs.restore();
+
+    expect(exitCode).toBe(1);
+    expect(output.out()).toContain("failed scheduled runs: 1\n");
+  });
+
+  it("reads a record without the function's error", () => {
+    const record = JSON.parse(RECORD) as Record<string, unknown>;
+    delete record.responsePayload;
+    (record.requestContext as Record<string, unknown>).condition = "EventAgeExceeded";
+
+    expect(readFailedInvocation(JSON.stringify(record))?.reason).toBe("EventAgeExceeded");
+  });
+
+  it("replaces control characters of the record", async () => {
+    await deadLetter([recordFor("evil\u001b[31m-name")]);
+    const output = captureCliOutput();
+
+    await redriveCommand(["--data-dir", dataDir], output.io, {});
+
+    expect(output.out()).toContain("  evil?[31m-name at 2026-01-15T18:00:00Z: kept in the dead-letter queue");
   });
 
   it("dry run moves nothing", async () => {
@@ -138,15 +199,43 @@ describe("redrive of failed scheduled runs", () => {
     expect(await bodiesIn("queue")).toEqual([]);
   });
 
-  it("needs the deployed ids to plan runs into SQS", async () => {
-    const output = captureCliOutput();
+});
 
-    const exitCode = await redriveCommand(["--schedules", SCHEDULES], output.io, {
-      BRIDGE_QUEUE_URL: "https://sqs.ap-southeast-1.amazonaws.com/000000000000/jobs",
-      BRIDGE_DLQ_URL: "https://sqs.ap-southeast-1.amazonaws.com/000000000000/dead-letters",
-    });
+describe("redrive of failed scheduled runs on SQS", () => {
+  const QUEUE_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/jobs";
+  const DLQ_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/dead-letters";
+  const aws = useSqsStandin([QUEUE_URL, DLQ_URL]);
+
+  it("keeps runs without the deployed ids and moves the jobs", async () => {
+    await new SqsQueue({ queueUrl: DLQ_URL }).send([
+      { id: "record", body: RECORD },
+      { id: "job", body: encodeEnvelope(newEnvelope(jobFor(3))) },
+    ]);
+    const output = captureCliOutput();
+    const logs = captureLogOutput();
+
+    const exitCode = await redriveCommand([], output.io, { ...aws.standin.env(), BRIDGE_QUEUE_URL: QUEUE_URL, BRIDGE_DLQ_URL: DLQ_URL, BRIDGE_SCHEDULES_FILE: SCHEDULES });
+    logs.restore();
 
     expect(exitCode).toBe(1);
-    expect(output.err()).toContain("SECMASTER_PROJECT_ID: set it to the id the deployed bridge uses; a redrive of scheduled runs into SQS does not fall back");
+    expect(output.out()).toContain("moved 1 dead-lettered job back to");
+    expect(output.out()).toContain("kept in the dead-letter queue, SECMASTER_PROJECT_ID: set it to the id the deployed bridge uses");
+    expect(aws.sqs.messages(QUEUE_URL).map((message) => decodeEnvelope(message.body).job.actionInstanceId)).toEqual([jobFor(3).actionInstanceId]);
+    expect(aws.sqs.messages(DLQ_URL).map((message) => message.body)).toEqual([RECORD]);
+  });
+
+  it("counts a planned run the jobs queue refuses as failed", async () => {
+    await new SqsQueue({ queueUrl: DLQ_URL }).send([{ id: "record", body: RECORD }]);
+    aws.sqs.failEntries((_entry, queueUrl) => (queueUrl === QUEUE_URL ? { SenderFault: false, Code: "InternalError", Message: "try again" } : undefined));
+    const output = captureCliOutput();
+    const logs = captureLogOutput();
+    const ids = { SECMASTER_PROJECT_ID: "0123456789abcdef0123456789abcdef", SECMASTER_WORKSPACE_ID: "11111111-2222-4333-8444-555555555555", SECMASTER_WORKFLOW_ID: "00000000-0000-4000-8000-00000000f001" };
+
+    const exitCode = await redriveCommand(["--schedules", SCHEDULES], output.io, { ...aws.standin.env(), ...ids, BRIDGE_QUEUE_URL: QUEUE_URL, BRIDGE_DLQ_URL: DLQ_URL });
+    logs.restore();
+
+    expect(exitCode).toBe(1);
+    expect(output.out()).toContain("failed to send back, left in the dead-letter queue: 1 job");
+    expect(aws.sqs.messages(DLQ_URL).map((message) => message.body)).toEqual([RECORD]);
   });
 });

@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { constants as http2Constants, createServer, type ClientHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
@@ -29,6 +30,19 @@ describe("lazy node:http2 stand-in for undici", () => {
       "NGHTTP2_REFUSED_STREAM",
     ]);
     for (const name of names) expect([name, shim.constants[name]]).toEqual([name, (http2Constants as Record<string, unknown>)[name]]);
+  });
+
+  it("covers what undici's HTTP/2 client reads", () => {
+    const source = readFileSync(createRequire(import.meta.url).resolve("undici/lib/dispatcher/client-h2.js"), "utf8");
+    const destructured = /const \{\s*constants: \{([^}]*)\}\s*\} = http2/.exec(source);
+    const members = new Set([...source.matchAll(/\bhttp2\.(\w+)/g)].map((match) => match[1]!));
+
+    // A new constant or function in an undici upgrade fails here instead of reading undefined.
+    expect(destructured).not.toBeNull();
+    const names = destructured![1]!.split(",").map((name) => name.trim()).filter((name) => name !== "");
+    expect(names).toHaveLength(10);
+    expect(names.filter((name) => !(name in shim.constants))).toEqual([]);
+    expect([...members].filter((member) => !(member in shim))).toEqual([]);
   });
 
   it("connects through the real module", async () => {
