@@ -74,7 +74,7 @@ export function parseCefLine(line: string, options: { field?: string } = {}): Ce
     signatureId,
     name,
     severity: severity.trim(),
-    extensions: parseExtension(text.slice(end), end, field),
+    extensions: parseExtension(text, end, field),
   };
 }
 
@@ -117,21 +117,14 @@ const PIPE = 0x7c;
 const BACKSLASH = 0x5c;
 const EQUALS = 0x3d;
 const SPACE = 0x20;
+const LOWER_N = 0x6e;
+const LOWER_R = 0x72;
 
 /** Returns the index of the first `|` or backslash at or after `from`, or the length. */
 function nextHeaderSpecial(text: string, from: number): number {
   for (let index = from; index < text.length; index += 1) {
     const code = text.charCodeAt(index);
     if (code === PIPE || code === BACKSLASH) return index;
-  }
-  return text.length;
-}
-
-/** Returns the index of the first backslash, `=` or space at or after `from`, or the length. */
-function nextExtensionSpecial(text: string, from: number): number {
-  for (let index = from; index < text.length; index += 1) {
-    const code = text.charCodeAt(index);
-    if (code === BACKSLASH || code === EQUALS || code === SPACE) return index;
   }
   return text.length;
 }
@@ -145,64 +138,92 @@ function trimSpacesEnd(value: string): string {
 
 const EXTENSION_ESCAPES: Readonly<Record<string, string>> = { "=": "=", "\\": "\\", "|": "|", n: "\n", r: "\r" };
 
+/** True for the character after a backslash that makes the two an escape in an extension. */
+function isExtensionEscape(code: number): boolean {
+  return code === EQUALS || code === BACKSLASH || code === PIPE || code === LOWER_N || code === LOWER_R;
+}
+
 /**
- * Splits the extension into pairs. `pending` collects decoded text since the last key: the
- * current value and, after its last unescaped space, possibly the next key.
+ * Splits the extension into pairs. The scan works on positions in the raw text and decodes a
+ * value only once its end is known, instead of building the decoded text character by
+ * character. That is equivalent because escapes never produce or consume a space, and the
+ * character after a backslash is never a space, so every space in the raw text is an unescaped
+ * space and no escape spans a value's boundary. A key candidate contains no backslash (the key
+ * pattern excludes it), so it is the same raw or decoded.
  */
-function parseExtension(text: string, offset: number, field: string | undefined): Record<string, string> {
+function parseExtension(text: string, start: number, field: string | undefined): Record<string, string> {
   const pairs: Record<string, string> = {};
   let key: string | undefined;
-  let pending = "";
+  // Raw position where the current value starts: after the last key's "=", or `start` before any key.
+  let valueStart = start;
+  // Raw position of the last space since valueStart, or -1.
   let lastSpace = -1;
-  let lastEscaped = -1;
+  // Whether a backslash occurred since valueStart, so the value may need decoding.
+  let hasBackslash = false;
 
-  for (let index = 0; index < text.length; index += 1) {
-    const char = text[index] ?? "";
-    if (char === "\\") {
-      const decoded = EXTENSION_ESCAPES[text[index + 1] ?? ""];
-      pending += decoded ?? char;
-      lastEscaped = pending.length - 1;
-      if (decoded !== undefined) index += 1;
+  for (let index = start; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === BACKSLASH) {
+      hasBackslash = true;
+      // An escaped "=" or backslash must not count as a separator or start another escape.
+      if (isExtensionEscape(text.charCodeAt(index + 1))) index += 1;
       continue;
     }
+    if (code === SPACE) {
+      lastSpace = index;
+      continue;
+    }
+    if (code !== EQUALS) continue;
 
-    if (char === "=") {
-      const keyStart = lastSpace + 1;
-      const candidate = pending.slice(keyStart);
-      const isKey = EXTENSION_KEY.test(candidate) && lastEscaped < keyStart;
+    const keyStart = lastSpace === -1 ? valueStart : lastSpace + 1;
+    const candidate = text.slice(keyStart, index);
+    const isKey = EXTENSION_KEY.test(candidate);
 
-      if (key === undefined) {
-        if (!isKey || pending.slice(0, keyStart).trim() !== "") {
-          const reason = `expected an extension key before "=", found ${JSON.stringify(pending.slice(0, 32))}`;
-          throw new CefSyntaxError(reason, offset + index + 1, field);
-        }
-      } else if (!isKey || lastSpace === -1) {
-        pending += char;
-        continue;
-      } else {
-        setField(pairs, key, trimSpacesEnd(pending.slice(0, lastSpace)));
+    if (key === undefined) {
+      const before = hasBackslash ? decodeExtensionText(text, valueStart, keyStart) : text.slice(valueStart, keyStart);
+      if (!isKey || before.trim() !== "") {
+        const found = decodeExtensionText(text, valueStart, index).slice(0, 32);
+        throw new CefSyntaxError(`expected an extension key before "=", found ${JSON.stringify(found)}`, index + 1, field);
       }
-      key = candidate;
-      pending = "";
-      lastSpace = -1;
-      lastEscaped = -1;
+    } else if (!isKey || lastSpace === -1) {
+      // An "=" whose preceding word is not a key stays part of the value.
       continue;
+    } else {
+      const value = hasBackslash ? decodeExtensionText(text, valueStart, lastSpace) : text.slice(valueStart, lastSpace);
+      setField(pairs, key, trimSpacesEnd(value));
     }
-
-    if (char === " ") {
-      lastSpace = pending.length;
-      pending += char;
-      continue;
-    }
-    // Copy the run up to the next backslash, "=" or space at once rather than char by char.
-    const runEnd = nextExtensionSpecial(text, index + 1);
-    pending += text.slice(index, runEnd);
-    index = runEnd - 1;
+    key = candidate;
+    valueStart = index + 1;
+    lastSpace = -1;
+    hasBackslash = false;
   }
 
-  if (key !== undefined) setField(pairs, key, trimSpacesEnd(pending));
-  else if (pending.trim() !== "") throw new CefSyntaxError("the extension has text but no key=value pair", offset + 1, field);
+  if (key !== undefined) {
+    const value = hasBackslash ? decodeExtensionText(text, valueStart, text.length) : text.slice(valueStart);
+    setField(pairs, key, trimSpacesEnd(value));
+  }
+  else if (decodeExtensionText(text, start, text.length).trim() !== "") {
+    throw new CefSyntaxError("the extension has text but no key=value pair", start + 1, field);
+  }
   return pairs;
+}
+
+/**
+ * Decodes the extension escapes `\=`, `\\`, `\|`, `\n` and `\r` between `start` and `end`. A
+ * backslash before any other character stays as it is.
+ */
+function decodeExtensionText(text: string, start: number, end: number): string {
+  let decoded = "";
+  let copied = start;
+  for (let index = start; index < end - 1; index += 1) {
+    if (text.charCodeAt(index) !== BACKSLASH) continue;
+    const escaped = EXTENSION_ESCAPES[text.charAt(index + 1)];
+    if (escaped === undefined) continue;
+    decoded += text.slice(copied, index) + escaped;
+    copied = index + 2;
+    index += 1;
+  }
+  return decoded + text.slice(copied, end);
 }
 
 /**

@@ -148,6 +148,14 @@ describe("parseCefLine extension edge cases", () => {
     ["CEF:0|V|P|1|sig|name|5|a=x\\ y b=\\q", { a: "x\\ y", b: "\\q" }],
     ["CEF:0|V|P|1|sig|name|5|a=1 b.c-d_e=2 9z=3 -x=4", { a: "1", "b.c-d_e": "2", "9z": "3 -x=4" }],
     ["<13>May 14 host CEF:0|V|P|1|sig|name|5|a=1 a=2 a=3\r\n", { a: "3" }],
+    ["CEF:0|V|P|1|sig|name|5|a=1\\\\ b=2", { a: "1\\", b: "2" }],
+    ["CEF:0|V|P|1|sig|name|5|a=\\= b=\\\\=c", { a: "=", b: "\\=c" }],
+    ["CEF:0|V|P|1|sig|name|5| \\n k=v", { k: "v" }],
+    ["CEF:0|V|P|1|sig|name|5|k=v \\", { k: "v \\" }],
+    ["CEF:0|V|P|1|sig|name|5|k=a\\nb\\rc\\|d\\x", { k: "a\nb\rc|d\\x" }],
+    ["CEF:0|V|P|1|sig|name|5|k=\\\\\\= z=1", { k: "\\=", z: "1" }],
+    ["CEF:0|V|P|1|sig|name|5|k==v", { k: "=v" }],
+    ["CEF:0|V|P|1|sig|name|5|k=v  w=x=y  ", { k: "v", w: "x=y" }],
   ])("parses %j", (line, extensions) => {
     expect(parseCefLine(line).extensions).toStrictEqual(extensions);
   });
@@ -161,6 +169,9 @@ describe("parseCefLine extension edge cases", () => {
     ["CEF:0|V|P|1|sig|name|5|junk", 24],
     ["CEF:0|V|P|1|sig|name|5|x y=1", 27],
     ["CEF:0|V|P|1|sig", 16],
+    ["<13>May 14 host CEF:0|V|P|1|sig|name|5|x y=1", 43],
+    ["host CEF:0|V|P|1|sig|name|5|just text", 29],
+    ["host CEF:0|V|P|1|sig|name|5|a\\=b=1", 33],
   ])("rejects %j at column %d", (line, column) => {
     expect(syntaxErrorOf(line).column).toBe(column);
   });
