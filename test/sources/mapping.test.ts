@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { setTarget } from "../../lib/sources/mapping";
+import fc from "fast-check";
+import { alertSchema } from "../../lib/alert/schema";
+import { alertSchemaFor, setTarget } from "../../lib/sources/mapping";
 
 describe("setTarget", () => {
   it("creates objects and lists on the way", () => {
@@ -32,5 +34,40 @@ describe("setTarget", () => {
     expect(Object.getPrototypeOf(systemInfo)).toBe(Object.prototype);
     expect(Object.keys(systemInfo)).toStrictEqual(["__proto__"]);
     expect(Object.getOwnPropertyDescriptor(systemInfo, "__proto__")?.value).toBe("x");
+  });
+});
+
+describe("alertSchemaFor", () => {
+  const contents: Record<string, unknown>[] = [
+    { title: "t", severity: "High", count: 3, network_list: [{ src_ip: "10.0.0.1", src_port: 22 }], handle_status: "Open" },
+    { handle_status: "Open", title: "key order differs", labels: "a=1", data_source: { source_type: 2, product_name: "X" } },
+    { title: 5, severity: "Severe", count: -1 },
+    { network_list: [{ src_port: 70000, dest_port: 443 }], user_info: [{ user_name: 1 }], first_observed_time: "x" },
+    { system_info: { a: 1 }, count: 1.5 },
+  ];
+
+  it.each(contents)("checks %j as the Alert schema does", (content) => {
+    const picked = alertSchemaFor(new Set(Object.keys(content))).safeParse(content);
+    const whole = alertSchema.safeParse(content);
+
+    expect(picked.success).toBe(whole.success);
+    expect(JSON.stringify(picked.data)).toBe(JSON.stringify(whole.data));
+    expect(picked.error?.issues).toStrictEqual(whole.error?.issues);
+  });
+
+  it("matches the Alert schema on random content", () => {
+    const fieldNames = Object.keys(alertSchema.shape);
+    const anyValue = fc.oneof(fc.string({ maxLength: 5 }), fc.integer({ min: -2, max: 70_000 }), fc.constantFrom("High", "Open", "Unknown", 2), fc.array(fc.dictionary(fc.constantFrom("src_ip", "src_port", "user_name", "x"), fc.oneof(fc.string({ maxLength: 3 }), fc.integer())), { maxLength: 2 }));
+    const content = fc.dictionary(fc.constantFrom(...fieldNames), anyValue, { maxKeys: 6 });
+
+    fc.assert(
+      fc.property(content, fc.subarray(fieldNames), (value, extraFields) => {
+        const picked = alertSchemaFor(new Set([...Object.keys(value), ...extraFields])).safeParse(value);
+        const whole = alertSchema.safeParse(value);
+        expect(JSON.stringify(picked.data)).toBe(JSON.stringify(whole.data));
+        expect(picked.error?.issues).toStrictEqual(whole.error?.issues);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
