@@ -116,7 +116,9 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
         .map(([code, count]) => `  ${code}: ${count}`);
       if (values["dry-run"] === true) {
         const seen = Object.values(report.byErrorCode).reduce((sum, count) => sum + count, 0);
-        io.out.write(`${formatCount(seen, "dead-lettered job")} in ${queues.deadLetters!.name} (dry run, nothing moved)\n`);
+        const runs = report.scheduledRuns.length;
+        const runsText = runs === 0 ? "" : ` and ${formatCount(runs, "failed scheduled run")}`;
+        io.out.write(`${formatCount(seen - runs, "dead-lettered job")}${runsText} in ${queues.deadLetters!.name} (dry run, nothing moved)\n`);
       } else {
         io.out.write(`moved ${formatCount(report.moved, "dead-lettered job")} back to ${queues.queue.name}\n`);
         if (report.failed > 0) io.out.write(`failed to send back, left in the dead-letter queue: ${formatCount(report.failed, "job")}\n`);

@@ -193,6 +193,7 @@ describe("redrive of failed scheduled runs", () => {
     const exitCode = await redriveCommand(["--data-dir", dataDir, "--schedules", SCHEDULES, "--dry-run"], output.io, {});
 
     expect(exitCode).toBe(0);
+    expect(output.out()).toContain("0 dead-lettered jobs and 1 failed scheduled run in ");
     expect(output.out()).toContain("(dry run, nothing moved)");
     expect(output.out()).toContain("nightly-posture at 2026-01-15T18:00:00Z: start job planned");
     expect(await bodiesIn("deadLetters")).toEqual([RECORD]);
