@@ -94,7 +94,8 @@ function holderIsAlive(file: string, holder: LocalBridgeInfo): boolean {
 }
 
 function claimFile(dataDir: string, file: string, info: LocalBridgeInfo): void {
-  // Two tries: the second follows the removal of a file whose process has exited.
+  // Three tries: a stale file is moved aside between them, and a start that lost a race to
+  // another start meets that start's claim on the next try.
   for (let attempt = 1; ; attempt++) {
     try {
       // Linking a complete temporary file fails when the name exists, so no reader gets a
@@ -103,13 +104,44 @@ function claimFile(dataDir: string, file: string, info: LocalBridgeInfo): void {
       claimedHere.add(file);
       return;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt === 2) throw unusable(dataDir, error);
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw unusable(dataDir, error);
     }
     const holder = readInfo(file);
     if (holder !== undefined && holderIsAlive(file, holder)) throw inUse(dataDir, holder);
-    // NOTE: two starts that find the same stale file at the same moment can both remove it, and
-    // then both claim the folder. A later start is stopped.
-    rmSync(file, { force: true });
+    if (attempt === 3) throw unusable(dataDir, undefined, `${LOCAL_BRIDGE_FILE} kept changing while other starts claimed the folder; start again`);
+    try {
+      removeStaleLock(file, holder);
+    } catch (error) {
+      // EEXIST: another start's claim came back while a third start claimed the folder, and the
+      // next try reports the folder in use.
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw unusable(dataDir, error);
+    }
+  }
+}
+
+/**
+ * Removes the lock file if it is still the stale one that was read, `stale` (undefined for a
+ * file that could not be read). The file is first renamed aside in one step. Of two starts that
+ * found the same stale file, the second then finds the first one's new claim in its renamed copy
+ * and puts it back instead of deleting it.
+ */
+export function removeStaleLock(file: string, stale: LocalBridgeInfo | undefined): void {
+  const aside = `${file}.${randomUUID()}.stale`;
+  try {
+    renameSync(file, aside);
+  } catch (error) {
+    // Another start removed it first.
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  try {
+    const moved = readInfo(aside);
+    if (moved?.startId === stale?.startId) return;
+    // NOTE: this throws EEXIST when a third start claimed the name in between. That start then
+    // holds the folder, and the start whose claim was moved aside runs on without a lock file.
+    linkSync(aside, file);
+  } finally {
+    rmSync(aside, { force: true });
   }
 }
 

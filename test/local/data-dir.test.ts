@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startLocalBridge, type LocalBridge } from "../../lib/local/bridge";
-import { LOCAL_BRIDGE_FILE, readLocalBridge } from "../../lib/local/data-dir";
+import { LOCAL_BRIDGE_FILE, lockDataDir, readLocalBridge, removeStaleLock } from "../../lib/local/data-dir";
 
 const SETTINGS = { BRIDGE_MODE: "direct" };
 
@@ -104,6 +104,42 @@ describe("data folder lock", () => {
 
     expect(readLocalBridge(dataDir)?.startId).not.toBe("before-restart");
     expect(readLocalBridge(dataDir)?.url).toBe(bridge.url);
+  });
+
+  it("second start of a stale-lock race keeps the first one's claim", async () => {
+    const exited = spawnSync(process.execPath, ["-e", ""]);
+    const file = join(dataDir, LOCAL_BRIDGE_FILE);
+    const stale = { pid: exited.pid, startId: "stale", startedAt: "2026-01-15T08:00:00.000Z" };
+    writeFileSync(file, JSON.stringify(stale));
+
+    // Both starts read the stale file; the first one replaces it before the second one acts.
+    const first = await lockDataDir(dataDir, undefined);
+    const firstClaim = readFileSync(file, "utf8");
+    removeStaleLock(file, stale);
+
+    expect(readFileSync(file, "utf8")).toBe(firstClaim);
+    expect(readdirSync(dataDir).filter((name) => name !== LOCAL_BRIDGE_FILE)).toEqual([]);
+    const second = await rejectionOf(lockDataDir(dataDir, undefined));
+    expect(second.code).toBe("BRIDGE.DATA_DIR_IN_USE");
+    first.release();
+  });
+
+  it.each([
+    ["the stale file", '{"pid": 1, "startId": "stale", "startedAt": "2026-01-15T08:00:00.000Z"}', { pid: 1, startId: "stale", startedAt: "2026-01-15T08:00:00.000Z" }],
+    ["an unreadable file", "{", undefined],
+  ])("stale-lock removal deletes %s", (_case, text, stale) => {
+    const file = join(dataDir, LOCAL_BRIDGE_FILE);
+    writeFileSync(file, text);
+
+    removeStaleLock(file, stale);
+
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it("stale-lock removal of a missing file does nothing", () => {
+    removeStaleLock(join(dataDir, LOCAL_BRIDGE_FILE), undefined);
+
+    expect(readdirSync(dataDir)).toEqual([]);
   });
 
   it("leaves no temporary file beside the lock", async () => {
