@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { SEVERITIES, type Severity } from "../alert/schema";
 import { setDefaultCredentialsProvider } from "../aws/client";
 import { sdkCredentialChain } from "../aws/sdk-credentials";
@@ -224,6 +224,9 @@ async function emulatorCommand(args: string[], io: CliStreams): Promise<number> 
 }
 
 if (process.argv[1] !== undefined && /secmaster-bridge(\.js)?$|cli\/main\.ts$/.test(process.argv[1])) {
+  // The settings of `npm start` in ./.env apply to the commands too, so that they plan with the
+  // same routing, mappings and schedules. Variables set in the shell take precedence.
+  if (existsSync(".env")) process.loadEnvFile(".env");
   // On a laptop, AWS calls take credentials from profiles and SSO as the AWS CLI does.
   setDefaultCredentialsProvider(sdkCredentialChain());
   process.exitCode = await runCli(process.argv.slice(2));

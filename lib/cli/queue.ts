@@ -120,15 +120,18 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
         const runsText = runs === 0 ? "" : ` and ${formatCount(runs, "failed scheduled run")}`;
         io.out.write(`${formatCount(seen - runs, "dead-lettered job")}${runsText} in ${queues.deadLetters!.name} (dry run, nothing moved)\n`);
       } else {
-        io.out.write(`moved ${formatCount(report.moved, "dead-lettered job")} back to ${queues.queue.name}\n`);
+        const movedRuns = report.scheduledRuns.filter((run) => run.moved === true).length;
+        const runsText = movedRuns === 0 ? "" : ` and ${formatCount(movedRuns, "failed scheduled run")}`;
+        io.out.write(`moved ${formatCount(report.moved - movedRuns, "dead-lettered job")}${runsText} back to ${queues.queue.name}\n`);
         if (report.failed > 0) io.out.write(`failed to send back, left in the dead-letter queue: ${formatCount(report.failed, "job")}\n`);
       }
       if (report.invalid > 0) io.out.write(`not jobs, left in the dead-letter queue: ${formatCount(report.invalid, "message")}\n`);
-      if (report.scheduledRuns.length > 0) writeScheduledRuns(report, schedulesFile !== undefined, io);
+      const listing = { withSchedules: schedulesFile !== undefined, dryRun: values["dry-run"] === true, dropUnplannable: values["drop-unplannable"] === true };
+      if (report.scheduledRuns.length > 0) writeScheduledRuns(report, listing, io);
       if (retarget !== undefined) writeRetargeting(report, retarget, values["dry-run"] === true, io);
       if (codes.length > 0) io.out.write(`by last error:\n${codes.join("\n")}\n`);
-      const unplannedRuns = report.scheduledRuns.some((run) => !run.planned && run.dropped !== true);
-      return report.failed > 0 || report.withoutIdentity > 0 || unplannedRuns ? 1 : 0;
+      const runsStay = report.scheduledRuns.some((run) => staysAfter(run, listing));
+      return report.failed > 0 || report.withoutIdentity > 0 || runsStay ? 1 : 0;
     } finally {
       queues.close();
     }
@@ -154,18 +157,25 @@ function scheduledRunPlanner(file: string, values: { "queue-url"?: string | unde
 /** Most failed scheduled runs listed one per line; the rest are counted. */
 const SCHEDULED_RUN_LINES_SHOWN = 20;
 
+/** Options of one redrive that decide how its failed scheduled runs are listed. */
+interface ScheduledRunListing {
+  withSchedules: boolean;
+  dryRun: boolean;
+  dropUnplannable: boolean;
+}
+
 /** Lists the failed scheduled runs a redrive found, with what to do about the kept ones. */
-function writeScheduledRuns(report: RedriveReport, withSchedules: boolean, io: CliIo): void {
+function writeScheduledRuns(report: RedriveReport, listing: ScheduledRunListing, io: CliIo): void {
   const runs = report.scheduledRuns;
   io.out.write(`failed scheduled runs: ${runs.length}\n`);
   for (const run of runs.slice(0, SCHEDULED_RUN_LINES_SHOWN)) {
-    io.out.write(`  ${run.schedule} at ${run.time}: ${scheduledRunOutcome(run)} (${run.reason})\n`);
+    io.out.write(`  ${run.schedule} at ${run.time}: ${scheduledRunOutcome(run, listing)} (${run.reason})\n`);
   }
   if (runs.length > SCHEDULED_RUN_LINES_SHOWN) io.out.write(`  … and ${runs.length - SCHEDULED_RUN_LINES_SHOWN} more\n`);
 
-  const remaining = runs.filter((run) => !run.planned && run.dropped !== true);
+  const remaining = runs.filter((run) => staysAfter(run, listing));
   if (remaining.length === 0) return;
-  if (!withSchedules) {
+  if (!listing.withSchedules) {
     const first = remaining[0]!;
     io.out.write(
       "to run the kept ones, redrive with --schedules FILE (or BRIDGE_SCHEDULES_FILE), " +
@@ -173,12 +183,23 @@ function writeScheduledRuns(report: RedriveReport, withSchedules: boolean, io: C
     );
     return;
   }
-  io.out.write("to move the kept ones, fix the problem shown and redrive again; --drop-unplannable deletes the runs of schedules the file no longer runs\n");
+  const dropHint = !listing.dropUnplannable && remaining.some((run) => run.droppable) ? "; --drop-unplannable deletes the runs of schedules the file no longer runs" : "";
+  io.out.write(`to move the kept ones, fix the problem shown and redrive again${dropHint}\n`);
 }
 
-function scheduledRunOutcome(run: FailedScheduledRun): string {
-  if (run.planned) return "start job planned";
+// Whether a run stays in the dead-letter queue after this redrive, or after the real one that a
+// dry run previews.
+function staysAfter(run: FailedScheduledRun, listing: ScheduledRunListing): boolean {
+  if (run.moved === true || run.dropped === true) return false;
+  if (!listing.dryRun) return true;
+  return !run.planned && !(run.droppable && listing.dropUnplannable);
+}
+
+function scheduledRunOutcome(run: FailedScheduledRun, listing: ScheduledRunListing): string {
+  if (run.moved === true) return "moved to the jobs queue";
   if (run.dropped === true) return `deleted, ${run.problem}`;
+  if (run.planned) return listing.dryRun ? "start job planned" : "failed to send, kept in the dead-letter queue";
+  if (listing.dryRun && listing.dropUnplannable && run.droppable) return `would be deleted, ${run.problem}`;
   if (run.problem === undefined) return "kept in the dead-letter queue";
   return `kept in the dead-letter queue, ${run.problem}`;
 }
@@ -219,9 +240,10 @@ function writeRetargeting(report: RedriveReport, target: RedriveTarget, dryRun: 
   const verb = dryRun ? "would re-target" : "re-targeted";
   for (const change of report.retargeted.slice(0, RETARGET_LINES_SHOWN)) {
     const workspace = change.oldWorkspaceId === change.newWorkspaceId ? "" : `, workspace ${change.oldWorkspaceId} -> ${change.newWorkspaceId}`;
+    const project = change.oldProjectId === change.newProjectId ? "" : `, project ${change.oldProjectId} -> ${change.newProjectId}`;
     io.out.write(
       `${verb} ${change.oldActionInstanceId} -> ${change.newActionInstanceId} ` +
-        `(${change.source}/${change.alertKey}, workflow ${change.oldWorkflowId} -> ${change.newWorkflowId}${workspace})\n`,
+        `(${change.source}/${change.alertKey}, workflow ${change.oldWorkflowId} -> ${change.newWorkflowId}${workspace}${project})\n`,
     );
   }
   const hidden = report.retargeted.length - RETARGET_LINES_SHOWN;

@@ -33,8 +33,9 @@ export interface RedriveOptions {
    */
   planScheduledRun?: (event: unknown) => StartJob;
   /**
-   * Deletes the records of scheduled runs whose event `planScheduledRun` rejects with an
-   * `InvalidInputError` (an unknown or disabled schedule) instead of keeping them. Ignored in a dry run.
+   * Deletes the records of scheduled runs that `planScheduledRun` rejects because the schedules
+   * file no longer declares their schedule or has disabled it, instead of keeping them. A dry
+   * run deletes nothing.
    */
   dropUnplannable?: boolean;
   /** Called after each batch with the jobs handled so far and the count found at the start. */
@@ -55,8 +56,12 @@ export interface FailedScheduledRun {
   planned: boolean;
   /** The planner's reason for rejecting the run, when it did. */
   problem?: string;
+  /** Whether the problem is an unknown or disabled schedule, so that `dropUnplannable` deletes the record. */
+  droppable: boolean;
   /** Whether the record was deleted because it cannot be planned (`dropUnplannable`). */
   dropped?: boolean;
+  /** Whether its start job reached the jobs queue and the record left the dead-letter queue. */
+  moved?: boolean;
 }
 
 /** The new target of a re-targeting redrive. */
@@ -75,6 +80,8 @@ export interface RetargetedJob {
   newWorkflowId: string;
   oldWorkspaceId: string;
   newWorkspaceId: string;
+  oldProjectId: string;
+  newProjectId: string;
 }
 
 /** Counts of one redrive. */
@@ -151,7 +158,7 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
     emptyReceives = 0;
     seen.push(...batch);
 
-    const sendable: { message: ReceivedMessage; body: string; change: RetargetedJob | undefined }[] = [];
+    const sendable: { message: ReceivedMessage; body: string; change: RetargetedJob | undefined; run?: FailedScheduledRun }[] = [];
     for (const message of batch) {
       const envelope = tryDecode(message.body);
       if (envelope === undefined) {
@@ -161,8 +168,8 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
         if (scheduled === undefined) report.invalid += 1;
         if (scheduled?.envelope !== undefined) {
           // The schedule's own target and id, so that the run cannot start under a second id.
-          if (options.dryRun !== true) sendable.push({ message, body: encodeEnvelope(scheduled.envelope), change: undefined });
-        } else if (scheduled?.droppable === true && options.dropUnplannable === true && options.dryRun !== true) {
+          if (options.dryRun !== true) sendable.push({ message, body: encodeEnvelope(scheduled.envelope), change: undefined, run: scheduled.run });
+        } else if (scheduled?.run.droppable === true && options.dropUnplannable === true && options.dryRun !== true) {
           scheduled.run.dropped = true;
           dropped.push(message);
         } else {
@@ -193,7 +200,8 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
       // The jobs are already back in the jobs queue; a second copy is harmless because starts are idempotent.
       logger.warn("failed to delete redriven jobs from the dead-letter queue; they will be redriven again", { jobs: notDeleted.length });
     }
-    for (const { message, change } of sendable) {
+    for (const { message, change, run } of sendable) {
+      if (run !== undefined) run.moved = sent.has(message.messageId);
       if (change === undefined || !sent.has(message.messageId)) continue;
       report.retargeted.push(change);
       logger.info("dead-lettered job re-targeted", { ...change });
@@ -255,9 +263,14 @@ function planMove(envelope: JobEnvelope, target: RedriveTarget | undefined, repo
         newWorkflowId: next.workflowId,
         oldWorkspaceId: job.workspaceId,
         newWorkspaceId: next.workspaceId,
+        oldProjectId: job.projectId,
+        newProjectId: next.projectId,
       };
   return { envelope: { ...envelope, job: next }, change };
 }
+
+// Planner errors of runs whose schedule the schedules file no longer declares or has disabled.
+const DROPPABLE_CODES = new Set(["BRIDGE.SCHEDULE_UNKNOWN", "BRIDGE.SCHEDULE_DISABLED"]);
 
 /** Key of failed scheduled runs in `byErrorCode`: Lambda gave up on the schedule function's event. */
 export const SCHEDULED_RUN_FAILED = "LAMBDA.SCHEDULED_RUN_FAILED";
@@ -292,10 +305,10 @@ function readScheduledRunRecord(
   body: string,
   plan: ((event: unknown) => StartJob) | undefined,
   report: RedriveReport,
-): { envelope: JobEnvelope | undefined; run: FailedScheduledRun; droppable?: boolean } | undefined {
+): { envelope: JobEnvelope | undefined; run: FailedScheduledRun } | undefined {
   const record = readFailedInvocation(body);
   if (record === undefined) return undefined;
-  const run: FailedScheduledRun = { schedule: printable(record.event.schedule), time: printable(record.event.time), reason: printable(record.reason), planned: false };
+  const run: FailedScheduledRun = { schedule: printable(record.event.schedule), time: printable(record.event.time), reason: printable(record.reason), planned: false, droppable: false };
   report.scheduledRuns.push(run);
   if (plan === undefined) return { envelope: undefined, run };
   try {
@@ -308,9 +321,10 @@ function readScheduledRunRecord(
     const message = error instanceof ConfigError ? error.issues.join("; ") : error instanceof Error ? error.message : String(error);
     run.problem = printable(message);
     logger.warn("failed scheduled run cannot be planned", { schedule: run.schedule, time: run.time, reason: run.problem });
-    // Only a fault of the event itself (such as a retired schedule) makes the record droppable,
-    // never a missing setting of this redrive.
-    return { envelope: undefined, run, droppable: error instanceof InvalidInputError };
+    // Only a schedule the file no longer runs makes the record droppable: never an invalid time,
+    // which may be a bug to look into, nor a missing setting of this redrive.
+    run.droppable = error instanceof InvalidInputError && DROPPABLE_CODES.has(error.code);
+    return { envelope: undefined, run };
   }
 }
 

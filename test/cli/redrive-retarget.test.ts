@@ -9,7 +9,7 @@ import { decodeEnvelope, encodeEnvelope, newEnvelope, type JobEnvelope, type Job
 import { SqsQueue } from "../../lib/delivery/sqs";
 import { captureLogOutput } from "../helpers/log-capture";
 import { useSqsStandin } from "../helpers/sqs-standin";
-import { jobFor } from "../delivery/harness";
+import { jobFor, PROJECT_ID } from "../delivery/harness";
 import { ID_FOR_RIGHT, ID_FOR_WRONG, misroutedJob, RIGHT_WORKFLOW, WRONG_WORKFLOW } from "../delivery/misrouted";
 import { captureCliOutput } from "../helpers/cli-output";
 
@@ -113,6 +113,16 @@ describe("redrive --workflow-id on the local queue", () => {
     expect(await drain("queue")).toEqual([]);
     const left = await drain("deadLetters");
     expect(left.map((envelope) => envelope.job).sort((a, b) => a.alertKey.localeCompare(b.alertKey))).toEqual([misroutedJob(), jobFor(3)]);
+  });
+
+  it("dry run shows a changed project", async () => {
+    await deadLetter([misroutedJob()]);
+    const output = captureCliOutput();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--dry-run", "--workflow-id", RIGHT_WORKFLOW, "--project-id", "0123456789abcdef0123456789abe002"], output.io, {});
+
+    expect(exitCode).toBe(0);
+    expect(output.out()).toContain(`workflow ${WRONG_WORKFLOW} -> ${RIGHT_WORKFLOW}, project ${PROJECT_ID} -> 0123456789abcdef0123456789abe002)\n`);
   });
 
   it("rejects invalid re-targeting options", async () => {

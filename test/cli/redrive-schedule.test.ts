@@ -70,8 +70,8 @@ describe("redrive of failed scheduled runs", () => {
     const exitCode = await redriveCommand(["--data-dir", dataDir, "--schedules", SCHEDULES], output.io, {});
 
     expect(exitCode).toBe(0);
-    expect(output.out()).toContain("moved 1 dead-lettered job back to");
-    expect(output.out()).toContain("nightly-posture at 2026-01-15T18:00:00Z: start job planned (RetriesExhausted: failed to enqueue");
+    expect(output.out()).toContain("moved 0 dead-lettered jobs and 1 failed scheduled run back to");
+    expect(output.out()).toContain("nightly-posture at 2026-01-15T18:00:00Z: moved to the jobs queue (RetriesExhausted: failed to enqueue");
     expect(output.out()).toContain("LAMBDA.SCHEDULED_RUN_FAILED: 1");
     const [moved] = (await bodiesIn("queue")).map((body) => decodeEnvelope(body));
     expect(moved!.job.actionInstanceId).toBe(NIGHTLY_ID);
@@ -136,9 +136,38 @@ describe("redrive of failed scheduled runs", () => {
 
     expect(exitCode).toBe(0);
     expect(output.out()).toContain('retired-schedule at 2026-01-15T18:00:00Z: deleted, unknown schedule "retired-schedule"');
-    expect(output.out()).toContain("nightly-posture at 2026-01-15T18:00:00Z: start job planned");
+    expect(output.out()).toContain("nightly-posture at 2026-01-15T18:00:00Z: moved to the jobs queue");
     expect(await bodiesIn("deadLetters")).toEqual([]);
     expect((await bodiesIn("queue")).map((body) => decodeEnvelope(body).job.actionInstanceId)).toEqual([NIGHTLY_ID]);
+  });
+
+  it("previews --drop-unplannable in a dry run", async () => {
+    await deadLetter([recordFor("retired-schedule")]);
+    const output = captureCliOutput();
+    const logs = captureLogOutput();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--schedules", SCHEDULES, "--drop-unplannable", "--dry-run"], output.io, {});
+    logs.restore();
+
+    expect(exitCode).toBe(0);
+    expect(output.out()).toContain('retired-schedule at 2026-01-15T18:00:00Z: would be deleted, unknown schedule "retired-schedule"');
+    expect(output.out()).not.toContain("--drop-unplannable deletes");
+    expect(await bodiesIn("deadLetters")).toHaveLength(1);
+  });
+
+  it("keeps a run with an invalid time under --drop-unplannable", async () => {
+    const record = JSON.parse(RECORD) as { requestPayload: { time: string } };
+    record.requestPayload.time = "yesterday";
+    await deadLetter([JSON.stringify(record)]);
+    const output = captureCliOutput();
+    const logs = captureLogOutput();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--schedules", SCHEDULES, "--drop-unplannable"], output.io, {});
+    logs.restore();
+
+    expect(exitCode).toBe(1);
+    expect(output.out()).toContain("nightly-posture at yesterday: kept in the dead-letter queue");
+    expect(await bodiesIn("deadLetters")).toHaveLength(1);
   });
 
   it("keeps the schedule's id when re-targeting", async () => {
@@ -237,6 +266,7 @@ describe("redrive of failed scheduled runs on SQS", () => {
 
     expect(exitCode).toBe(1);
     expect(output.out()).toContain("failed to send back, left in the dead-letter queue: 1 job");
+    expect(output.out()).toContain("nightly-posture at 2026-01-15T18:00:00Z: failed to send, kept in the dead-letter queue");
     expect(aws.sqs.messages(DLQ_URL).map((message) => message.body)).toEqual([RECORD]);
   });
 });
