@@ -3,7 +3,7 @@ import { loadConfig } from "../config";
 import { ConfigError, SecMasterError } from "../errors";
 import { parseCommandArgs } from "./args";
 import { reportCliError } from "./errors";
-import { normalizeDelivery, parseJsonBody, type DefaultTarget } from "../ingest";
+import { normalizeDelivery, type DefaultTarget } from "../ingest";
 import { EMULATOR_DEFAULTS, hasSecMasterCredentials } from "../local/bridge";
 import { defaultRouteTable, type RouteTable, type RouteTarget } from "../routing/compile";
 import { routeAlert, type RouteDecision } from "../routing/match";
@@ -13,7 +13,7 @@ import { BUILT_IN_SOURCES } from "../sources/index";
 import type { NormalizedAlert } from "../sources/types";
 import { cliClients } from "./clients";
 import { withLocalBridge } from "./local-bridge";
-import { findCliSource, loadCliGenericSources } from "./sources";
+import { findCliSource, loadCliGenericSources, parseDeliveryText } from "./sources";
 import { formatCount, formatTable } from "./table";
 
 /** Output streams of a CLI command. */
@@ -40,7 +40,9 @@ export const ROUTES_USAGE = `  routes check FILE                Validate a routi
                                    SECMASTER_* default target).
       --mapping FILE               Mapping file of a generic JSON source, repeatable (default: the
                                    files of BRIDGE_GENERIC_MAPPINGS).
-      --received-at TIME           Receipt time to use, RFC 3339 (default: now).`;
+      --received-at TIME           Receipt time to use, RFC 3339 (default: now).
+                                   FILE holds the JSON body the sender posts, or raw CEF lines for a
+                                   cef source.`;
 
 /** Runs `secmaster-bridge routes …` and returns the exit code. */
 export async function routesCommand(args: string[], io: CliIo, env: Env = process.env): Promise<number> {
@@ -206,9 +208,13 @@ function explainRoutes(args: string[], io: CliIo, env: Env): number {
   const routesFile = values.routes ?? (env.BRIDGE_ROUTES_FILE?.trim() || undefined);
   const table = routesFile === undefined ? defaultRouteTable(defaultTarget) : readRoutingFile(routesFile, defaultTarget);
   const receivedAt = values["received-at"] === undefined ? new Date() : new Date(values["received-at"]);
-  const alerts = normalizeDelivery({ adapter, body: parseJsonBody(readFileSync(file, "utf8")), receivedAt }, { defaultSeverity: "Medium" });
+  // A delivery file reads as `normalize` and `replay` read it: JSON, or raw CEF lines of a cef source.
+  const body = parseDeliveryText(readFileSync(file, "utf8"), file, adapter);
+  const alerts = normalizeDelivery({ adapter, body, receivedAt }, { defaultSeverity: "Medium" });
 
-  io.out.write(`rules from ${table.origin}; ${formatCount(alerts.length, "alert")} in ${file}\n`);
+  // Without a routing file, the table is the one default target of the SECMASTER_* settings.
+  const rules = table.rules.length === 0 && routesFile === undefined ? "no routing file, every alert to the SECMASTER_* default target" : `rules from ${table.origin}`;
+  io.out.write(`${rules}; ${formatCount(alerts.length, "alert")} in ${file}\n`);
   alerts.forEach((alert, index) => {
     io.out.write(`\n${explainAlert(alert, index, alerts.length, table)}\n`);
   });

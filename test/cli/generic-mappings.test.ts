@@ -41,8 +41,19 @@ describe("BRIDGE_GENERIC_MAPPINGS in the CLI", () => {
 
     expect(output.err()).toBe("");
     expect(code).toBe(0);
-    expect(output.out()).toMatch(/^rules from environment; 1 alert in /);
+    expect(output.out()).toMatch(/^no routing file, every alert to the SECMASTER_\* default target; 1 alert in /);
     expect(output.out()).toContain("alert 1 of 1: edge-fw ");
+  });
+
+  it("routes explain reads raw CEF lines", async () => {
+    const output = captureCliOutput();
+
+    const code = await routesCommand(["explain", "--source", "edge-fw", "test/fixtures/generic/edge-fw-cef-lines.txt"], output.io, { BRIDGE_GENERIC_MAPPINGS: MAPPING });
+
+    expect(output.err()).toBe("");
+    expect(code).toBe(0);
+    expect(output.out()).toContain("; 2 alerts in test/fixtures/generic/edge-fw-cef-lines.txt\n");
+    expect(output.out()).toContain("alert 1 of 2: edge-fw ExampleCorp|EdgeFW|scan-1 (firing, High)");
   });
 
   it("replay reads the variable", async () => {

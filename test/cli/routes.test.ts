@@ -269,7 +269,7 @@ describe("routes explain", () => {
     });
 
     expect(code).toBe(0);
-    expect(text.out).toMatch(/^rules from environment; /);
+    expect(text.out).toMatch(/^no routing file, every alert to the SECMASTER_\* default target; /);
     expect(text.out).toContain("=> starts workflow ffffffff-0000-4000-8000-000000000001 in workspace 00000000-0000-4000-8000-00000000a001 (default)");
   });
 
