@@ -113,7 +113,7 @@ async function runCommand(command: string | undefined, rest: string[], io: CliSt
 // `help` prints the general usage, and `help COMMAND` the usage of that command, as `COMMAND --help` does.
 function helpCommand(args: string[], io: CliStreams): number {
   const [command] = args;
-  if (command === undefined) {
+  if (command === undefined || command === "--help" || command === "-h") {
     io.out.write(`${USAGE}\n`);
     return 0;
   }

@@ -65,6 +65,14 @@ describe("secmaster-bridge help", () => {
     expect(help.out).not.toContain("redrive");
   });
 
+  it("help --help prints the overview", async () => {
+    const help = await run(["help", "--help"]);
+
+    expect(help.code).toBe(0);
+    expect(help.err).toBe("");
+    expect(help.out).toContain("Run the SecMaster emulator alone on 127.0.0.1.");
+  });
+
   it("help of an unknown command exits with 2", async () => {
     const help = await run(["help", "rotues"]);
 
