@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { ConfigError, InvalidInputError } from "../errors";
 import { logger } from "../logger";
 import { retargetJob, type JobTarget, type StartJob } from "./job";
@@ -331,6 +332,24 @@ function readScheduledRunRecord(
 // Text from a queue message reaches the terminal, so control characters are replaced and the length capped.
 function printable(text: string): string {
   return text.slice(0, 300).replace(/\p{Cc}/gu, "?");
+}
+
+/**
+ * Builds the invocation record that Lambda's on-failure destination sends for an asynchronous
+ * event it gave up on, in the fields {@link readFailedInvocation} reads. The local scheduler
+ * writes it to the local dead-letter queue, so that a local failed run can be redriven as on AWS.
+ */
+export function failedInvocationRecord(event: unknown, error: unknown, functionArn: string, now: Date = new Date()): string {
+  const errorType = error instanceof Error ? error.name : "Error";
+  const errorMessage = error instanceof Error ? error.message : String(error);
+  return JSON.stringify({
+    version: "1.0",
+    timestamp: now.toISOString(),
+    requestContext: { requestId: randomUUID(), functionArn: `${functionArn}:$LATEST`, condition: "RetriesExhausted", approximateInvokeCount: 1 },
+    requestPayload: event,
+    responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
+    responsePayload: { errorType, errorMessage },
+  });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,8 @@
 import type { Context } from "aws-lambda";
 import { createScheduleHandler } from "../../functions/schedule";
 import type { BridgeConfig } from "../config";
+import type { MessageQueue } from "../delivery/queue";
+import { failedInvocationRecord } from "../delivery/redrive";
 import type { IngestRuntime } from "../ingest-runtime";
 import { logger } from "../logger";
 import { nextScheduledTime } from "../schedule/expression";
@@ -14,13 +16,23 @@ import { inInvocationScope } from "./invocation-scope";
  * jobs queue, which the local dispatcher reads. In direct mode the handler starts the instance
  * through `runtime.starter`.
  *
+ * A failed run goes to the runtime's dead-letter queue as the record of Lambda's on-failure
+ * destination, for `secmaster-bridge redrive --schedules FILE`.
+ *
+ * @param now The clock, for tests. @default () => new Date()
  * @throws ConfigError when the schedules file is unreadable or invalid.
  */
-export function startLocalSchedules(config: BridgeConfig, runtime: IngestRuntime): LocalScheduler | undefined {
+export function startLocalSchedules(config: BridgeConfig, runtime: IngestRuntime, now?: () => Date): LocalScheduler | undefined {
   if (config.schedulesFile === undefined) return undefined;
   const schedules = readSchedulesFile(config.schedulesFile);
   const handler = createScheduleHandler(() => ({ runtime, schedules }));
-  const scheduler = new LocalScheduler({ schedules, fire: (event, context) => handler(event, context) });
+  const { deadLetters } = runtime;
+  const scheduler = new LocalScheduler({
+    schedules,
+    fire: (event, context) => handler(event, context),
+    ...(now === undefined ? {} : { now }),
+    ...(deadLetters === undefined ? {} : { onFailure: (event, error) => sendFailureRecord(deadLetters, event, error) }),
+  });
   scheduler.start();
   logger.info("local schedules started", {
     schedulesFile: config.schedulesFile,
@@ -42,6 +54,11 @@ export interface LocalSchedulerOptions {
   schedules: readonly Schedule[];
   /** Runs the schedule handler on one event. */
   fire: (event: LocalScheduledEvent, context: Context) => Promise<ScheduledRunResult>;
+  /**
+   * Keeps a failed run, as the schedule function's on-failure destination does on AWS. Without
+   * it, a failed run is only logged.
+   */
+  onFailure?: (event: LocalScheduledEvent, error: unknown) => Promise<void>;
   /** @default () => new Date() */
   now?: () => Date;
   /**
@@ -56,7 +73,7 @@ export interface LocalSchedulerOptions {
  * Fires the enabled schedules of a local bridge at their scheduled times, in UTC, as the
  * EventBridge rules would in AWS. Times that passed before {@link LocalScheduler.start} are not
  * caught up. A failed run (in queue mode, a job the queue did not take) is logged and not
- * retried; Lambda would retry it twice.
+ * retried, where Lambda would retry it twice, and then passed to `onFailure`.
  */
 export class LocalScheduler {
   readonly #options: LocalSchedulerOptions;
@@ -102,9 +119,19 @@ export class LocalScheduler {
         results.push(await inInvocationScope(() => this.#options.fire(event, localContext(event.event_id))));
       } catch (error) {
         logger.error("local scheduled run failed", { schedule: schedule.name, scheduledTime: iso, error: error as Error });
+        await this.#keepFailure(event, error);
       }
     }
     return results;
+  }
+
+  async #keepFailure(event: LocalScheduledEvent, error: unknown): Promise<void> {
+    if (this.#options.onFailure === undefined) return;
+    try {
+      await this.#options.onFailure(event, error);
+    } catch (failure) {
+      logger.error("failed to keep a failed scheduled run", { schedule: event.schedule, scheduledTime: event.time, error: failure as Error });
+    }
   }
 
   /** Stops the timer and waits for a run in progress. */
@@ -132,12 +159,23 @@ export class LocalScheduler {
   }
 }
 
+// The local schedule function's ARN, in its context and in the records of its failed runs.
+const LOCAL_FUNCTION_ARN = "arn:aws:lambda:local:000000000000:function:secmaster-bridge-local-schedule";
+
+// Writes the Lambda invocation record of a failed run to the local dead-letter queue, where
+// `secmaster-bridge redrive --schedules FILE` finds it as it would on AWS.
+async function sendFailureRecord(deadLetters: MessageQueue, event: LocalScheduledEvent, error: unknown): Promise<void> {
+  const [result] = await deadLetters.send([{ id: event.event_id, body: failedInvocationRecord(event, error, LOCAL_FUNCTION_ARN) }]);
+  if (result?.ok !== true) throw new Error(result === undefined || result.ok ? "the dead-letter queue returned no result" : result.error.message);
+  logger.warn("failed scheduled run kept in the dead-letter queue for redrive --schedules", { schedule: event.schedule, scheduledTime: event.time, queue: deadLetters.name });
+}
+
 function localContext(requestId: string): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: "secmaster-bridge-local-schedule",
     functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:local:000000000000:function:secmaster-bridge-local-schedule",
+    invokedFunctionArn: LOCAL_FUNCTION_ARN,
     memoryLimitInMB: "512",
     awsRequestId: requestId,
     logGroupName: "local",
