@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { ConfigError, InvalidInputError } from "../errors";
 import { logger } from "../logger";
+import { isPlainRecord } from "../sources/json-path";
 import { retargetJob, type JobTarget, type StartJob } from "./job";
 import { decodeEnvelope, encodeEnvelope, newEnvelope, type JobEnvelope, type MessageQueue, type ReceivedMessage } from "./queue";
 
@@ -48,7 +49,7 @@ export interface FailedScheduledRun {
   schedule: string;
   /** The event's time as the record carries it. */
   time: string;
-  /** Why the last invocation failed: Lambda's condition and the function's error message. */
+  /** Lambda's condition for giving up and the function's error message of the last invocation. */
   reason: string;
   /**
    * Whether its start job was planned. A planned job then moves as a dead-lettered job does, and
@@ -141,7 +142,8 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
   const keptInDeadLetters: ReceivedMessage[] = [];
   // Records of scheduled runs that cannot be planned, deleted with `dropUnplannable`.
   const dropped: ReceivedMessage[] = [];
-  // Every message counts toward the limit, whatever happens to it; a dry run moves none.
+  // Every message read counts toward the limit, whatever happens to it. A dry run moves none, so
+  // there the messages read are counted.
   const handled = () => (options.dryRun === true ? seen.length : report.moved + report.failed + keptInDeadLetters.length + dropped.length);
   let emptyReceives = 0;
 
@@ -218,7 +220,7 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
 
   if (dropped.length > 0) {
     const notDropped = await options.from.delete(dropped.map((message) => message.receiptHandle));
-    logger.warn("records of scheduled runs that cannot be planned deleted from the dead-letter queue", { records: dropped.length - notDropped.length });
+    logger.warn("deleted records of scheduled runs that cannot be planned from the dead-letter queue", { records: dropped.length - notDropped.length });
   }
 
   const keep = options.dryRun === true ? seen : keptInDeadLetters;
@@ -289,11 +291,11 @@ export function readFailedInvocation(body: string): { event: { schedule: string;
   } catch {
     return undefined;
   }
-  if (!isObject(record) || !isObject(record.requestContext) || !isObject(record.requestPayload)) return undefined;
+  if (!isPlainRecord(record) || !isPlainRecord(record.requestContext) || !isPlainRecord(record.requestPayload)) return undefined;
   const { condition } = record.requestContext;
   const { schedule, time } = record.requestPayload;
   if (typeof condition !== "string" || typeof schedule !== "string" || typeof time !== "string") return undefined;
-  const error = isObject(record.responsePayload) && typeof record.responsePayload.errorMessage === "string" ? record.responsePayload.errorMessage : undefined;
+  const error = isPlainRecord(record.responsePayload) && typeof record.responsePayload.errorMessage === "string" ? record.responsePayload.errorMessage : undefined;
   return { event: record.requestPayload as { schedule: string; time: string }, reason: error === undefined ? condition : `${condition}: ${error.slice(0, 300)}` };
 }
 
@@ -319,14 +321,20 @@ function readScheduledRunRecord(
     run.planned = true;
     return { envelope, run };
   } catch (error) {
-    const message = error instanceof ConfigError ? error.issues.join("; ") : error instanceof Error ? error.message : String(error);
-    run.problem = printable(message);
+    run.problem = printable(planProblem(error));
     logger.warn("failed scheduled run cannot be planned", { schedule: run.schedule, time: run.time, reason: run.problem });
     // Only a schedule the file no longer runs makes the record droppable: never an invalid time,
     // which may be a bug to look into, nor a missing setting of this redrive.
     run.droppable = error instanceof InvalidInputError && DROPPABLE_CODES.has(error.code);
     return { envelope: undefined, run };
   }
+}
+
+// A missing setting reads as its one-line issues rather than the multi-line configuration message.
+function planProblem(error: unknown): string {
+  if (error instanceof ConfigError) return error.issues.join("; ");
+  if (error instanceof Error) return error.message;
+  return String(error);
 }
 
 // Text from a queue message reaches the terminal, so control characters are replaced and the length capped.
@@ -350,10 +358,6 @@ export function failedInvocationRecord(event: unknown, error: unknown, functionA
     responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
     responsePayload: { errorType, errorMessage },
   });
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function tryDecode(body: string): JobEnvelope | undefined {

@@ -138,7 +138,7 @@ export function removeStaleLock(file: string, stale: LocalBridgeInfo | undefined
     const moved = readInfo(aside);
     if (moved?.startId === stale?.startId) return;
     // NOTE: this throws EEXIST when a third start claimed the name in between. That start then
-    // holds the folder, and the start whose claim was moved aside runs on without a lock file.
+    // owns the folder, and the start whose claim was moved aside runs on without a lock file.
     linkSync(aside, file);
   } finally {
     rmSync(aside, { force: true });

@@ -166,7 +166,8 @@ const LOCAL_FUNCTION_ARN = "arn:aws:lambda:local:000000000000:function:secmaster
 // `secmaster-bridge redrive --schedules FILE` finds it as it would on AWS.
 async function sendFailureRecord(deadLetters: MessageQueue, event: LocalScheduledEvent, error: unknown): Promise<void> {
   const [result] = await deadLetters.send([{ id: event.event_id, body: failedInvocationRecord(event, error, LOCAL_FUNCTION_ARN) }]);
-  if (result?.ok !== true) throw new Error(result === undefined || result.ok ? "the dead-letter queue returned no result" : result.error.message);
+  if (result === undefined) throw new Error("the dead-letter queue returned no result");
+  if (!result.ok) throw result.error;
   logger.warn("failed scheduled run kept in the dead-letter queue for redrive --schedules", { schedule: event.schedule, scheduledTime: event.time, queue: deadLetters.name });
 }
 

@@ -211,7 +211,7 @@ interface ItemContext {
 }
 
 // Top-level fields that normalizeItem writes besides the mapped targets: its fixed content, the
-// CEF labels and description, and the severity it asks for when no field set one.
+// CEF labels and description, and the severity it requests when no field set one.
 const FIXED_CONTENT_FIELDS = [
   "title",
   "labels",

@@ -63,7 +63,7 @@ describe("readFailedInvocation", () => {
 });
 
 describe("redrive of failed scheduled runs", () => {
-  it("moves a run as a job with --schedules", async () => {
+  it("moves a run with --schedules", async () => {
     await deadLetter([RECORD]);
     const output = captureCliOutput();
 
@@ -155,7 +155,7 @@ describe("redrive of failed scheduled runs", () => {
     expect(await bodiesIn("deadLetters")).toHaveLength(1);
   });
 
-  it("keeps a run with an invalid time under --drop-unplannable", async () => {
+  it("keeps a run with invalid time", async () => {
     const record = JSON.parse(RECORD) as { requestPayload: { time: string } };
     record.requestPayload.time = "yesterday";
     await deadLetter([JSON.stringify(record)]);
@@ -206,7 +206,7 @@ describe("redrive of failed scheduled runs", () => {
     expect(readFailedInvocation(JSON.stringify(record))?.reason).toBe("EventAgeExceeded");
   });
 
-  it("replaces control characters of the record", async () => {
+  it("replaces control characters", async () => {
     await deadLetter([recordFor("evil\u001b[31m-name")]);
     const output = captureCliOutput();
 
@@ -236,7 +236,7 @@ describe("redrive of failed scheduled runs on SQS", () => {
   const DLQ_URL = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/dead-letters";
   const aws = useSqsStandin([QUEUE_URL, DLQ_URL]);
 
-  it("keeps runs without the deployed ids and moves the jobs", async () => {
+  it("keeps runs without deployed ids", async () => {
     await new SqsQueue({ queueUrl: DLQ_URL }).send([
       { id: "record", body: RECORD },
       { id: "job", body: encodeEnvelope(newEnvelope(jobFor(3))) },
@@ -254,7 +254,7 @@ describe("redrive of failed scheduled runs on SQS", () => {
     expect(aws.sqs.messages(DLQ_URL).map((message) => message.body)).toEqual([RECORD]);
   });
 
-  it("counts a planned run the jobs queue refuses as failed", async () => {
+  it("counts a refused run as failed", async () => {
     await new SqsQueue({ queueUrl: DLQ_URL }).send([{ id: "record", body: RECORD }]);
     aws.sqs.failEntries((_entry, queueUrl) => (queueUrl === QUEUE_URL ? { SenderFault: false, Code: "InternalError", Message: "try again" } : undefined));
     const output = captureCliOutput();

@@ -77,6 +77,32 @@ export async function startDeliveryHarness(options: { faults?: FaultSettings; at
 }
 
 /** Builds a start job for alert number `n`, with a distinct `actionInstanceId` per `n`. */
+/**
+ * Returns the settings of a queue-mode dispatch function that starts jobs in the emulator at
+ * `emulatorUrl`, with the idempotency table `table` on `dynamodbEndpoint`.
+ */
+export function dispatchSettings(options: {
+  emulatorUrl: string;
+  credentials: { accessKey: string; secretKey: string };
+  dynamodbEndpoint: string;
+  table: string;
+}): Record<string, string> {
+  return {
+    SECMASTER_ENDPOINT: options.emulatorUrl,
+    SECMASTER_PROJECT_ID: PROJECT_ID,
+    SECMASTER_WORKSPACE_ID: WORKSPACE_ID,
+    SECMASTER_WORKFLOW_ID: WORKFLOW_ID,
+    SECMASTER_AK: options.credentials.accessKey,
+    SECMASTER_SK: options.credentials.secretKey,
+    BRIDGE_MODE: "queue",
+    // Never contacted while the jobs succeed, because dispatch then neither delays nor dead-letters them.
+    BRIDGE_QUEUE_URL: "http://127.0.0.1:9/000000000000/jobs",
+    BRIDGE_DYNAMODB_ENDPOINT: options.dynamodbEndpoint,
+    BRIDGE_IDEMPOTENCY_TABLE: options.table,
+    AWS_REGION: "local",
+  };
+}
+
 export function jobFor(n: number, overrides: Partial<StartJob> = {}): StartJob {
   const suffix = n.toString(16).padStart(12, "0");
   return {

@@ -6,7 +6,7 @@ import { encodeEnvelope, newEnvelope } from "../../lib/delivery/queue";
 import { ensureIdempotencyTable, startDynalite, type LocalDynamoDB } from "../../lib/local/dynamodb";
 import { startEmulator, type RunningEmulator } from "../../lib/local/emulator";
 import { logger } from "../../lib/logger";
-import { jobFor, PROJECT_ID, WORKFLOW_ID, WORKSPACE_ID } from "../delivery/harness";
+import { dispatchSettings, jobFor, PROJECT_ID, WORKFLOW_ID, WORKSPACE_ID } from "../delivery/harness";
 
 // undici publishes every new connection on this channel.
 const CONNECTED = "undici:client:connected";
@@ -32,20 +32,7 @@ beforeAll(async () => {
   dynamodb = await startDynalite();
   await ensureIdempotencyTable(dynamodb.endpoint, TABLE);
   // The Lambda handler reads its settings from the environment on the first invocation.
-  const env: Record<string, string> = {
-    SECMASTER_ENDPOINT: emulator.url,
-    SECMASTER_PROJECT_ID: PROJECT_ID,
-    SECMASTER_WORKSPACE_ID: WORKSPACE_ID,
-    SECMASTER_WORKFLOW_ID: WORKFLOW_ID,
-    SECMASTER_AK: CREDENTIALS.accessKey,
-    SECMASTER_SK: CREDENTIALS.secretKey,
-    BRIDGE_MODE: "queue",
-    // Never contacted: the jobs of this test succeed, so dispatch changes no visibility.
-    BRIDGE_QUEUE_URL: "http://127.0.0.1:9/000000000000/jobs",
-    BRIDGE_DYNAMODB_ENDPOINT: dynamodb.endpoint,
-    BRIDGE_IDEMPOTENCY_TABLE: TABLE,
-    AWS_REGION: "local",
-  };
+  const env = dispatchSettings({ emulatorUrl: emulator.url, credentials: CREDENTIALS, dynamodbEndpoint: dynamodb.endpoint, table: TABLE });
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   subscribe(CONNECTED, onConnected);
 });

@@ -106,7 +106,7 @@ describe("data folder lock", () => {
     expect(readLocalBridge(dataDir)?.url).toBe(bridge.url);
   });
 
-  it("second start of a stale-lock race keeps the first one's claim", async () => {
+  it("stale-lock race keeps first claim", async () => {
     const exited = spawnSync(process.execPath, ["-e", ""]);
     const file = join(dataDir, LOCAL_BRIDGE_FILE);
     const stale = { pid: exited.pid, startId: "stale", startedAt: "2026-01-15T08:00:00.000Z" };

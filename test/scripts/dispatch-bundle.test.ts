@@ -9,7 +9,7 @@ import { localLambdaContext, toSqsRecord } from "../../lib/delivery/poller";
 import { encodeEnvelope, newEnvelope } from "../../lib/delivery/queue";
 import { ensureIdempotencyTable, startDynalite, type LocalDynamoDB } from "../../lib/local/dynamodb";
 import { startEmulator, type RunningEmulator } from "../../lib/local/emulator";
-import { jobFor, PROJECT_ID, WORKFLOW_ID, WORKSPACE_ID } from "../delivery/harness";
+import { dispatchSettings, jobFor, PROJECT_ID, WORKFLOW_ID, WORKSPACE_ID } from "../delivery/harness";
 import { startAwsStandin, type AwsStandin } from "../helpers/aws-standin";
 
 const run = promisify(execFile);
@@ -70,18 +70,7 @@ function bundleEnv(): Record<string, string> {
     PATH: process.env.PATH ?? "",
     LOG_LEVEL: "SILENT",
     POWERTOOLS_METRICS_DISABLED: "true",
-    SECMASTER_ENDPOINT: emulator.url,
-    SECMASTER_PROJECT_ID: PROJECT_ID,
-    SECMASTER_WORKSPACE_ID: WORKSPACE_ID,
-    SECMASTER_WORKFLOW_ID: WORKFLOW_ID,
-    SECMASTER_AK: CREDENTIALS.accessKey,
-    SECMASTER_SK: CREDENTIALS.secretKey,
-    BRIDGE_MODE: "queue",
-    // Never contacted: the job succeeds, so dispatch neither delays nor dead-letters it.
-    BRIDGE_QUEUE_URL: "http://127.0.0.1:9/000000000000/jobs",
-    BRIDGE_DYNAMODB_ENDPOINT: dynamodb.endpoint,
-    BRIDGE_IDEMPOTENCY_TABLE: TABLE,
-    AWS_REGION: "local",
+    ...dispatchSettings({ emulatorUrl: emulator.url, credentials: CREDENTIALS, dynamodbEndpoint: dynamodb.endpoint, table: TABLE }),
   };
 }
 

@@ -97,28 +97,31 @@ function inputsRunAtImport(metafile: Metafile, entryPoint: string): Set<string> 
 }
 
 /** Runs the probe on the ingest bundle with the environment of a queue-mode function plus `env`. */
+/** Returns the environment of a queue-mode ingest bundle, with `env` on top. */
+function ingestEnv(env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "",
+    LOG_LEVEL: "SILENT",
+    POWERTOOLS_METRICS_DISABLED: "true",
+    SECMASTER_REGION: "cn-north-4",
+    // Made-up keys: ingest in queue mode never calls SecMaster.
+    SECMASTER_AK: "YAMLBUNDLETESTKEY001",
+    SECMASTER_SK: "yaml-bundle-test-secret",
+    SECMASTER_PROJECT_ID: "0000000000000000000000000000e001",
+    SECMASTER_WORKSPACE_ID: "11111111-2222-4333-8444-555555555555",
+    SECMASTER_WORKFLOW_ID: "00000000-0000-4000-8000-00000000f001",
+    BRIDGE_MODE: "queue",
+    ...env,
+  };
+}
+
 async function probeIngest(env: Record<string, string>): Promise<ProbeReport> {
   const bundle = pathToFileURL(join(outDir, "ingest", "index.mjs")).href;
   const { stdout } = await run(process.execPath, ["--input-type=module", "-e", PROBE, bundle], {
     // The repository, so that the fixture paths resolve as the packaged paths do under /var/task.
     cwd: process.cwd(),
-    env: {
-      PATH: process.env.PATH ?? "",
-      LOG_LEVEL: "SILENT",
-      POWERTOOLS_METRICS_DISABLED: "true",
-      SECMASTER_REGION: "cn-north-4",
-      // Made-up keys: the probe never calls SecMaster.
-      SECMASTER_AK: "YAMLBUNDLETESTKEY001",
-      SECMASTER_SK: "yaml-bundle-test-secret",
-      SECMASTER_PROJECT_ID: "0000000000000000000000000000e001",
-      SECMASTER_WORKSPACE_ID: "11111111-2222-4333-8444-555555555555",
-      SECMASTER_WORKFLOW_ID: "00000000-0000-4000-8000-00000000f001",
-      BRIDGE_MODE: "queue",
-      // Never contacted: the probe reads the routing table and sends no job.
-      BRIDGE_QUEUE_URL: "http://127.0.0.1:9/000000000000/jobs",
-      AWS_REGION: "local",
-      ...env,
-    },
+    // Never contacted: the probe reads the routing table and sends no job.
+    env: ingestEnv({ BRIDGE_QUEUE_URL: "http://127.0.0.1:9/000000000000/jobs", AWS_REGION: "local", ...env }),
   });
   return JSON.parse(stdout) as ProbeReport;
 }
@@ -149,21 +152,7 @@ describe("queue-mode ingest bundle in a fresh process", () => {
     const queueUrl = `${standin.url}/000000000000/yaml-bundle-jobs`;
     const sqs = serveSqs(standin, { queues: [queueUrl] });
     const bundle = pathToFileURL(join(outDir, "ingest", "index.mjs")).href;
-    const env = {
-      PATH: process.env.PATH ?? "",
-      LOG_LEVEL: "SILENT",
-      POWERTOOLS_METRICS_DISABLED: "true",
-      ...standin.env(),
-      SECMASTER_REGION: "cn-north-4",
-      SECMASTER_AK: "YAMLBUNDLETESTKEY001",
-      SECMASTER_SK: "yaml-bundle-test-secret",
-      SECMASTER_PROJECT_ID: "0000000000000000000000000000e001",
-      SECMASTER_WORKSPACE_ID: "11111111-2222-4333-8444-555555555555",
-      SECMASTER_WORKFLOW_ID: "00000000-0000-4000-8000-00000000f001",
-      BRIDGE_MODE: "queue",
-      BRIDGE_QUEUE_URL: queueUrl,
-      BRIDGE_ROUTES_FILE: "test/fixtures/routing/routes.yaml",
-    };
+    const env = ingestEnv({ ...standin.env(), BRIDGE_QUEUE_URL: queueUrl, BRIDGE_ROUTES_FILE: "test/fixtures/routing/routes.yaml" });
 
     const { stdout } = await run(process.execPath, ["--input-type=module", "-e", INVOKE, bundle, readFixture("payloads/alertmanager-firing-group.json")], { cwd: process.cwd(), env });
     const report = JSON.parse(stdout) as { yamlRanAtImport: boolean; yamlRanAfterInvoke: boolean; statusCode: number; body: { status?: string } };
