@@ -6,6 +6,7 @@ import { parseSourceOptions, receivedTime } from "./common";
 import { formatLabels } from "./labels";
 import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
+import { objectOf } from "./shapes";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
 const SOURCE_ID = "alertmanager";
@@ -27,7 +28,7 @@ const SOURCE_ID = "alertmanager";
  * ```
  */
 export const alertmanagerPayloadSchema = lazily(() => {
-  const labelSetSchema = z.record(z.string(), z.string()).default({});
+  const labelSetSchema = objectOf(z.string()).default({});
   const alertSchema = z.object({
     status: z.enum(["firing", "resolved"]),
     labels: labelSetSchema,

@@ -6,7 +6,7 @@ import { cachedSourceOptions, receivedTime, rememberSourceOptions } from "./comm
 import { awsDataSource, awsEnvironment, awsResource, consoleUrl, eventBridgeEventSchema, parseArn } from "./aws";
 import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
-import { byShape, compact, formatLabels, hasKey } from "./shapes";
+import { byShape, compact, formatLabels, hasKey, objectOf } from "./shapes";
 import { awsDeliverySchema, normalizeSnsControl, type AwsDelivery } from "./sns";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
@@ -81,7 +81,7 @@ export const cloudWatchEventBridgeSchema = lazily(() => {
   const eventBridgeMetricSchema = z.object({
     metricStat: z
       .object({
-        metric: z.object({ namespace: text, name: text, dimensions: z.record(z.string(), z.string()).nullish() }).nullish(),
+        metric: z.object({ namespace: text, name: text, dimensions: objectOf(z.string()).nullish() }).nullish(),
       })
       .nullish(),
   });

@@ -16,7 +16,7 @@ import {
 import { formatLabels } from "./labels";
 import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
-import { compact, mergeObjects } from "./shapes";
+import { compact, mergeObjects, objectOf } from "./shapes";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
 const SOURCE_ID = "grafana";
@@ -36,7 +36,7 @@ const TEST_ALERT_LABELS = { alertname: "TestAlert", instance: "Grafana" } as con
  *  "version":"1","truncatedAlerts":0}
  */
 export const grafanaPayloadSchema = lazily(() => {
-  const labelSetSchema = z.record(z.string(), z.string());
+  const labelSetSchema = objectOf(z.string());
   const statusSchema = z.enum(["firing", "resolved"]);
 
   const grafanaAlertSchema = z.object({
@@ -50,7 +50,7 @@ export const grafanaPayloadSchema = lazily(() => {
     silenceURL: z.string().optional(),
     dashboardURL: z.string().optional(),
     panelURL: z.string().optional(),
-    values: z.record(z.string(), z.number().nullable()).nullable().optional(),
+    values: objectOf(z.number().nullable()).nullable().optional(),
     valueString: z.string().optional(),
     imageURL: z.string().optional(),
   });

@@ -4,7 +4,7 @@ import { normalizeTime } from "../alert/time";
 import { AWS_COMPANY_NAME, awsDataSource, awsEnvironment, awsResource, awsTags, consoleUrl, eventBridgeEventSchema, parseArn } from "./aws";
 import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
-import { compact, formatLabels, mergeObjects, nonEmpty, portNumber } from "./shapes";
+import { compact, formatLabels, mergeObjects, nonEmpty, objectOf, portNumber } from "./shapes";
 import { awsDeliverySchema, normalizeSnsControl, type AwsDelivery } from "./sns";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
@@ -20,7 +20,7 @@ export const asffFindingSchema = lazily(() => {
     Type: text,
     Id: text,
     Region: text,
-    Tags: z.record(z.string(), z.string()).nullish(),
+    Tags: objectOf(z.string()).nullish(),
     Details: z
       .object({
         AwsIamAccessKey: z.object({ UserName: text, PrincipalId: text, PrincipalName: text }).nullish(),
@@ -50,7 +50,7 @@ export const asffFindingSchema = lazily(() => {
     Description: text,
     SourceUrl: text,
     Remediation: z.object({ Recommendation: z.object({ Text: text, Url: text }).nullish() }).nullish(),
-    ProductFields: z.record(z.string(), z.string()).nullish(),
+    ProductFields: objectOf(z.string()).nullish(),
     Network: z
       .object({
         Direction: text,

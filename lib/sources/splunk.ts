@@ -19,7 +19,7 @@ import {
 } from "./common";
 import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
-import { compact, formatLabels, mergeObjects } from "./shapes";
+import { compact, formatLabels, mergeObjects, objectOf } from "./shapes";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
 const SOURCE_ID = "splunk";
@@ -42,7 +42,7 @@ export const splunkPayloadSchema = lazily(() =>
     app: z.string(),
     owner: z.string(),
     results_link: z.string(),
-    result: z.record(z.string(), z.union([z.string(), z.array(z.string())])).nullable(),
+    result: objectOf(z.union([z.string(), z.array(z.string())])).nullable(),
   }),
 );
 

@@ -1,5 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compact, mergeObjects } from "../../lib/sources/shapes";
+import * as z from "zod";
+import { compact, mergeObjects, objectOf } from "../../lib/sources/shapes";
 
 describe("compact", () => {
   it("drops empty values at every depth", () => {
@@ -85,5 +87,66 @@ describe("mergeObjects", () => {
     const first = { a: "1" };
 
     expect(mergeObjects(first, {})).not.toBe(first);
+  });
+});
+
+// Only the wording of a non-object differs between the two: "object" in place of "record".
+function recordWording(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_type" || issue.path.length > 0) return issue;
+  return { ...issue, expected: "record", message: issue.message.replace("expected object", "expected record") };
+}
+
+describe("objectOf", () => {
+  const labelValue = z.union([z.string(), z.array(z.string())]);
+  const asObject = objectOf(labelValue);
+  const asRecord = z.record(z.string(), labelValue);
+
+  it("parses a label set as z.record does", () => {
+    const input = JSON.parse('{"2":"b","1":"a","zone":"dmz","__proto__":"x","tags":["p","q"]}') as unknown;
+
+    const output = asObject.parse(input);
+
+    expect(output).toStrictEqual(asRecord.parse(input));
+    expect(Object.keys(output)).toStrictEqual(["1", "2", "zone", "tags"]);
+    expect(Object.getPrototypeOf(output)).toBe(Object.prototype);
+  });
+
+  it("reports a bad value at its key", () => {
+    const result = asObject.safeParse({ zone: "dmz", count: 5 });
+
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.path)).toStrictEqual([["count"]]);
+    expect(result.error?.issues[0]?.code).toBe("invalid_union");
+  });
+
+  it("reads a non-object as expected object", () => {
+    for (const input of ["text", ["a"], null, 5]) {
+      const issues = asObject.safeParse(input).error?.issues;
+
+      expect(issues).toHaveLength(1);
+      expect(issues?.[0]?.message).toMatch(/^Invalid input: expected object, received /);
+    }
+  });
+
+  it("matches z.record on any JSON value", () => {
+    // Values come from JSON.parse so that keys such as __proto__ are own data properties, as in a delivery.
+    const jsonValue = fc.jsonValue().map((value) => JSON.parse(JSON.stringify(value)) as unknown);
+    const labelLike = fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.array(fc.string()), fc.integer(), fc.constant(null)));
+    fc.assert(
+      fc.property(fc.oneof(jsonValue, labelLike), (input) => {
+        const fromObject = asObject.safeParse(input);
+        const fromRecord = asRecord.safeParse(input);
+
+        expect(fromObject.success).toBe(fromRecord.success);
+        if (fromObject.success && fromRecord.success) {
+          expect(fromObject.data).toStrictEqual(fromRecord.data);
+          expect(Object.keys(fromObject.data)).toStrictEqual(Object.keys(fromRecord.data));
+        } else {
+          const withRecordWording = (fromObject.error?.issues ?? []).map(recordWording);
+          expect(JSON.stringify(withRecordWording)).toBe(JSON.stringify(fromRecord.error?.issues));
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
