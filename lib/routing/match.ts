@@ -41,7 +41,7 @@ export function routeAlert(alert: NormalizedAlert, table: RouteTable): RouteDeci
 
   for (const rule of table.rules) {
     if (stoppedBy !== undefined) {
-      trace.push({ index: rule.index, rule: rule.name, outcome: "not evaluated", details: [`rule "${stoppedBy}" stopped matching`] });
+      trace.push({ index: rule.index, rule: rule.name, outcome: "not evaluated", details: [`rule "${stoppedBy}" matched and has stop: true`] });
       continue;
     }
     if (!rule.statuses.has(alert.status)) {

@@ -47,7 +47,7 @@ describe("routing rules", () => {
 
     expect(workflowsOf(decision)).toEqual(["02"]);
     expect(decision.trace.map((entry) => entry.outcome)).toEqual(["not matched", "matched", "not evaluated"]);
-    expect(decision.trace[2]!.details).toEqual(['rule "b" stopped matching']);
+    expect(decision.trace[2]!.details).toEqual(['rule "b" matched and has stop: true']);
   });
 
   it("drop discards earlier targets", () => {
