@@ -248,6 +248,6 @@ function describeDecision(alert: NormalizedAlert, decision: RouteDecision): stri
   if (decision.targets.length === 0) {
     return alert.status === "resolved" ? "nothing starts: no rule sends resolved alerts to a resolve workflow" : "nothing starts: no rule matched and the default drops unmatched alerts";
   }
-  const targets = decision.targets.map(({ target, rule }) => `workflow ${target.workflowId} in workspace ${target.workspaceId} (${rule === undefined ? "default" : `rule ${rule}`})`);
+  const targets = decision.targets.map(({ target, rule }) => `workflow ${target.workflowId} in workspace ${target.workspaceId} of project ${target.projectId} (${rule === undefined ? "default" : `rule ${rule}`})`);
   return `starts ${targets.join(", ")}`;
 }

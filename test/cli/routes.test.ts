@@ -255,7 +255,7 @@ describe("routes explain", () => {
         "  rules[3] close-resolved: matched",
         "      status is resolved",
         '      source is "alertmanager", matching "alertmanager"',
-        "  => starts workflow aaaaaaaa-0000-4000-8000-000000000004 in workspace 11111111-2222-4333-8444-555555555555 (rule close-resolved)",
+        "  => starts workflow aaaaaaaa-0000-4000-8000-000000000004 in workspace 11111111-2222-4333-8444-555555555555 of project 0000000000000000000000000000e001 (rule close-resolved)",
         "",
       ].join("\n"),
     );
@@ -270,7 +270,37 @@ describe("routes explain", () => {
 
     expect(code).toBe(0);
     expect(text.out).toMatch(/^no routing file, every alert to the SECMASTER_\* default target; /);
-    expect(text.out).toContain("=> starts workflow ffffffff-0000-4000-8000-000000000001 in workspace 00000000-0000-4000-8000-00000000a001 (default)");
+    expect(text.out).toContain(
+      "=> starts workflow ffffffff-0000-4000-8000-000000000001 in workspace 00000000-0000-4000-8000-00000000a001 of project 0000000000000000000000000000e001 (default)",
+    );
+  });
+
+  it("names the rule that stopped evaluation", async () => {
+    const { io, text } = capture();
+
+    const code = await routesCommand(
+      ["explain", "--source", "alertmanager", "--routes", "test/fixtures/routing/routes.yaml", "--received-at", "2024-05-14T08:10:00Z", "test/fixtures/payloads/alertmanager-firing-group.json"],
+      io,
+      {},
+    );
+
+    expect(code).toBe(0);
+    expect(text.out).toContain("  rules[1] secops-critical: matched (stop)\n");
+    expect(text.out).toContain('  rules[2] edge-clusters: not evaluated\n      rule "secops-critical" matched and has stop: true\n');
+    expect(text.out).toContain('  rules[3] close-resolved: not evaluated\n      rule "secops-critical" matched and has stop: true\n');
+    expect(text.out).not.toContain("stopped matching");
+  });
+
+  it("names each workflow's project", async () => {
+    const { io, text } = capture();
+
+    const code = await routesCommand(["explain", "--source", "alertmanager", "test/fixtures/payloads/alertmanager-firing-unicode.json"], io, {
+      SECMASTER_PROJECT_ID: "0123456789abcdef0123456789abcdef",
+      SECMASTER_WORKFLOW_ID: "ffffffff-0000-4000-8000-000000000001",
+    });
+
+    expect(code).toBe(0);
+    expect(text.out).toContain("in workspace 00000000-0000-4000-8000-00000000a001 of project 0123456789abcdef0123456789abcdef (default)");
   });
 
   it("needs a source and a file", async () => {
