@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { isNearMiss } from "../edit-distance";
 import { parseHostPattern, type HostPattern } from "./hosts";
 import { parseIpAllowList, type IpAllowList } from "./ip";
 
@@ -227,31 +228,6 @@ function misspeltOption(rest: string, value: string): string | undefined {
     if (option !== undefined) return `${parts.slice(0, -optionParts).join("_")}_${option}`;
   }
   return undefined;
-}
-
-// One edit (insert, delete, replace or swap of neighbours) for short names, two for longer ones.
-function isNearMiss(written: string, option: string): boolean {
-  const allowed = option.length <= 7 ? 1 : 2;
-  return Math.abs(written.length - option.length) <= allowed && editDistance(written, option) <= allowed;
-}
-
-/** Returns the optimal string alignment distance: insertions, deletions, replacements and swaps of neighbours. */
-function editDistance(left: string, right: string): number {
-  // rows[i][j] is the distance between the first i characters of left and the first j of right.
-  const rows: number[][] = [];
-  for (let i = 0; i <= left.length; i += 1) {
-    rows.push(Array.from({ length: right.length + 1 }, (_, j) => (i === 0 ? j : 0)));
-    rows[i]![0] = i;
-  }
-  for (let i = 1; i <= left.length; i += 1) {
-    for (let j = 1; j <= right.length; j += 1) {
-      const cost = left[i - 1] === right[j - 1] ? 0 : 1;
-      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && left[i - 1] === right[j - 2] && left[i - 2] === right[j - 1]) best = Math.min(best, rows[i - 2]![j - 2]! + 1);
-      rows[i]![j] = best;
-    }
-  }
-  return rows[left.length]![right.length]!;
 }
 
 function parseSource(

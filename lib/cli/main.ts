@@ -4,6 +4,7 @@ import { setDefaultCredentialsProvider } from "../aws/client";
 import { sdkCredentialChain } from "../aws/sdk-credentials";
 import { createInstanceBody } from "../delivery/job";
 import { ENVIRONMENT_SCHEMA } from "../config";
+import { editDistance, isNearMiss } from "../edit-distance";
 import { BridgeError, ConfigError } from "../errors";
 import { planDelivery } from "../ingest";
 import { EMULATOR_DEFAULTS } from "../local/bridge";
@@ -105,23 +106,33 @@ async function runCommand(command: string | undefined, rest: string[], io: CliSt
       io.out.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     default:
-      io.err.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
-      return 2;
+      return unknownCommand(command, io);
   }
+}
+
+/** Names of the commands, in the order of the usage text. */
+const COMMAND_NAMES = [...Object.keys(COMMAND_USAGE), "help"];
+
+// Writes one line instead of the whole usage, because a typo is the usual cause. The line names
+// the closest command when one is a near miss, else it lists the commands.
+function unknownCommand(command: string, io: CliStreams): number {
+  const nearMisses = COMMAND_NAMES.filter((name) => isNearMiss(command, name));
+  nearMisses.sort((left, right) => editDistance(command, left) - editDistance(command, right));
+  const likely = nearMisses[0];
+  const hint = likely === undefined ? `the commands are ${COMMAND_NAMES.slice(0, -1).join(", ")} and ${COMMAND_NAMES.at(-1)}.` : `did you mean ${JSON.stringify(likely)}?`;
+  io.err.write(`unknown command ${JSON.stringify(command)}; ${hint} Run secmaster-bridge help for the usage.\n`);
+  return 2;
 }
 
 // `help` prints the general usage, and `help COMMAND` the usage of that command, as `COMMAND --help` does.
 function helpCommand(args: string[], io: CliStreams): number {
   const [command] = args;
-  if (command === undefined || command === "--help" || command === "-h") {
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
     io.out.write(`${USAGE}\n`);
     return 0;
   }
   const usage = COMMAND_USAGE[command];
-  if (usage === undefined) {
-    io.err.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
-    return 2;
-  }
+  if (usage === undefined) return unknownCommand(command, io);
   io.out.write(`Usage:\n${usage}\n`);
   return 0;
 }

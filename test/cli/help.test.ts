@@ -65,8 +65,8 @@ describe("secmaster-bridge help", () => {
     expect(help.out).not.toContain("redrive");
   });
 
-  it("help --help prints the overview", async () => {
-    const help = await run(["help", "--help"]);
+  it.each(["--help", "help"])("help %s prints the overview", async (argument) => {
+    const help = await run(["help", argument]);
 
     expect(help.code).toBe(0);
     expect(help.err).toBe("");
@@ -77,7 +77,35 @@ describe("secmaster-bridge help", () => {
     const help = await run(["help", "rotues"]);
 
     expect(help.code).toBe(2);
-    expect(help.err.split("\n")[0]).toBe('unknown command "rotues"');
+    expect(help.out).toBe("");
+    expect(help.err).toBe('unknown command "rotues"; did you mean "routes"? Run secmaster-bridge help for the usage.\n');
+  });
+});
+
+describe("unknown commands", () => {
+  it.each([
+    ["replya", "replay"],
+    ["rotues", "routes"],
+    ["normalise", "normalize"],
+    ["Schedule", "schedule"],
+    ["emulater", "emulator"],
+  ])("%s suggests %s", async (typed, suggested) => {
+    const result = await run([typed, "--source", "splunk"]);
+
+    expect(result.code).toBe(2);
+    expect(result.out).toBe("");
+    expect(result.err).toBe(`unknown command "${typed}"; did you mean "${suggested}"? Run secmaster-bridge help for the usage.\n`);
+  });
+
+  it("far-off name lists the commands", async () => {
+    const result = await run(["deploy"]);
+
+    expect(result.code).toBe(2);
+    expect(result.out).toBe("");
+    expect(result.err).toBe(
+      'unknown command "deploy"; the commands are normalize, emulator, routes, schedule, redrive, replay and help. ' +
+        "Run secmaster-bridge help for the usage.\n",
+    );
   });
 });
 
