@@ -18,6 +18,8 @@ const PRODUCT_NAME = "CloudWatch";
  * names the identity fields in that form, for error messages.
  */
 export interface CloudWatchAlarm {
+  /** The form that delivered the alarm: the SNS notification message or the EventBridge event. */
+  form: "sns" | "eventbridge";
   name: string | undefined;
   description: string | undefined;
   arn: string | undefined;
@@ -108,6 +110,7 @@ function fromSnsMessage(message: z.infer<ReturnType<typeof cloudWatchSnsAlarmSch
       dimensions: (metric?.Dimensions ?? []).map((dimension): [string, string] => [dimension.name, dimension.value]),
     }));
   return {
+    form: "sns",
     name: message.AlarmName ?? undefined,
     description: message.AlarmDescription ?? undefined,
     arn: message.AlarmArn ?? undefined,
@@ -132,6 +135,7 @@ function fromEventBridge(event: z.infer<ReturnType<typeof cloudWatchEventBridgeS
       dimensions: Object.entries(metric?.dimensions ?? {}),
     }));
   return {
+    form: "eventbridge",
     name: detail.alarmName ?? undefined,
     description: detail.configuration?.description ?? undefined,
     arn: event.resources?.[0],
@@ -222,8 +226,8 @@ function readOptions(options: unknown): CloudWatchOptions {
 /**
  * The CloudWatch alarm source. Identity: account + region from `AlarmArn` (scope), the ARN (key),
  * and the time the alarm entered ALARM (episode), so the SNS and EventBridge forms of one
- * transition give the same id. An OK transition resolves the episode; when it comes through
- * EventBridge, `previousState.timestamp` names the episode it closes.
+ * transition give the same id. An EventBridge OK event resolves the episode that
+ * `previousState.timestamp` names. An OK notification through SNS does not name it and is skipped.
  */
 export const cloudWatchSource = {
   id: SOURCE_ID,
@@ -253,7 +257,7 @@ function normalizeAlarm(alarm: CloudWatchAlarm, options: CloudWatchOptions, cont
   const name = alarm.name ?? arnParts?.resource.replace(/^alarm:/, "") ?? arn;
   const resolved = alarm.state === "OK";
 
-  const episode = alarmEpisode(alarm, changedAt);
+  const { episode, skipReason } = resolved ? closedEpisode(alarm, options) : { episode: changedAt, skipReason: undefined };
   const content: Alert = compact({
     title: name,
     description: [alarm.description, alarm.reason].filter(Boolean).join("\n"),
@@ -284,24 +288,47 @@ function normalizeAlarm(alarm: CloudWatchAlarm, options: CloudWatchOptions, cont
     status: resolved ? "resolved" : "firing",
     content,
   };
-  if (alarm.state !== "ALARM" && alarm.state !== "OK" && options.insufficientData === "skip") {
+  if (skipReason !== undefined) {
+    alert.skipReason = skipReason;
+  } else if (!resolved && !isRaisedState(alarm.state, options)) {
     alert.skipReason = `CloudWatch alarm state ${alarm.state ?? "(missing)"} is neither ALARM nor OK; set insufficientData to "alert" to raise it`;
   }
   return alert;
 }
 
+/** Returns whether a transition into `state` raises a firing alert: ALARM, or any state but OK when `insufficientData` is `alert`. */
+function isRaisedState(state: string | undefined, options: CloudWatchOptions): boolean {
+  return state === "ALARM" || (state !== "OK" && options.insufficientData === "alert");
+}
+
 /**
- * Returns the episode: the normalized time the alarm entered ALARM. For an OK transition that is
- * the previous state's start, which only EventBridge events carry.
+ * Returns the episode an OK transition closes: the normalized start of the previous state, which
+ * only the EventBridge event carries. An OK that cannot name the firing alert it closes gets a skip
+ * reason whatever the routing. Started under an empty episode, its resolve workflow would have one
+ * id for every cycle of the alarm, so only the first cycle's resolve would ever start.
+ *
+ * @throws InvalidInputError when the event closes a raised state but lacks `previousState.timestamp`.
  */
-function alarmEpisode(alarm: CloudWatchAlarm, changedAt: string): string {
-  if (alarm.state !== "OK") return changedAt;
-  if (alarm.previousState === "ALARM") {
-    return normalizeTime(alarm.previousStateChangeTime, { field: "detail.previousState.timestamp" }) ?? "";
+function closedEpisode(alarm: CloudWatchAlarm, options: CloudWatchOptions): { episode: string; skipReason: string | undefined } {
+  if (alarm.form === "sns") {
+    // NOTE: the bridge does not close the open episode of the same key from an SNS OK, so without
+    // the EventBridge rule no resolve workflow starts for this alarm.
+    return { episode: "", skipReason: "CloudWatch OK notifications through SNS carry no alarm start time, so resolve workflows take the EventBridge form of the transition" };
   }
-  // NOTE: an OK notification through SNS does not carry the alarm's start time, so its episode
-  // is empty. It is skipped as resolved; closing the open episode of the same key is not built.
-  return "";
+  if (alarm.previousState === undefined) {
+    return { episode: "", skipReason: "CloudWatch OK event without previousState.value, so the alert it closes is unknown" };
+  }
+  if (alarm.previousState === "OK") {
+    return { episode: "", skipReason: "CloudWatch OK transition from OK closes no alert" };
+  }
+  // NOTE: after ALARM, INSUFFICIENT_DATA, OK the event names the INSUFFICIENT_DATA start, so the
+  // ALARM episode gets no resolve.
+  if (!isRaisedState(alarm.previousState, options)) {
+    return { episode: "", skipReason: `CloudWatch OK transition from ${alarm.previousState} closes no alert, because insufficientData is "skip"` };
+  }
+  const field = "detail.previousState.timestamp";
+  const episode = normalizeTime(alarm.previousStateChangeTime, { field }) ?? missingIdentity(SOURCE_ID, field);
+  return { episode, skipReason: undefined };
 }
 
 // Dimension names that identify a resource, with the ASFF type of that resource.

@@ -2,8 +2,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { alertSchema } from "../../lib/alert/schema";
+import { planDelivery, type DefaultTarget } from "../../lib/ingest";
+import { compileRoutingFile } from "../../lib/routing/compile";
 import { cloudWatchOptionsSchema, cloudWatchSeverity, cloudWatchSource } from "../../lib/sources/cloudwatch";
 import { parsePayload } from "../../lib/sources/parse";
+import type { SourceAdapter } from "../../lib/sources/types";
 import { readJsonFixture } from "../helpers/fixtures";
 import { caught, checkAlerts, expectOnlyBridgeErrors, idOf, mutatedDocument, normalizeBody, randomDelivery } from "./delivery-fuzz";
 
@@ -19,6 +22,7 @@ const EVENTBRIDGE_OK = "cloudwatch/eventbridge-ok.json";
 const SNS_HTTP_OK = "cloudwatch/sns-http-ok.json";
 
 const ALARM_ID = "ff376ce9-e269-59e6-a524-c70ff5bfc93b";
+const SNS_OK_SKIP_REASON = "CloudWatch OK notifications through SNS carry no alarm start time, so resolve workflows take the EventBridge form of the transition";
 
 function snsMessageOf(file: string): Json {
   return JSON.parse(readJsonFixture<{ Message: string }>(file).Message);
@@ -294,7 +298,7 @@ describe("cloudWatchSource golden content", () => {
     expect(alertSchema.safeParse(alerts[0]?.content).success).toBe(true);
   });
 
-  it("resolves with an empty episode on an SNS OK", () => {
+  it("skips an SNS OK with an empty episode", () => {
     const alerts = normalizeBody(cloudWatchSource, readJsonFixture(SNS_HTTP_OK));
 
     expect(alerts).toStrictEqual([
@@ -304,6 +308,7 @@ describe("cloudWatchSource golden content", () => {
         key: "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:shop-alb-5xx-high",
         episode: "",
         status: "resolved",
+        skipReason: SNS_OK_SKIP_REASON,
         content: {
           title: "shop-alb-5xx-high",
           description: "5xx responses from the shop load balancer above threshold\nThreshold Crossed: 1 out of the last 1 datapoints [3.0 (14/05/24 09:41:00)] was not greater than the threshold (25.0) (minimum 1 datapoint for ALARM -> OK transition).",
@@ -411,6 +416,158 @@ describe("cloudWatchSource identity", () => {
 
     expect(error.code).toBe("BRIDGE.IDENTITY_MISSING");
     expect(error.field).toBe("detail.state.timestamp");
+  });
+});
+
+// A routing file with a resolve rule for CloudWatch. Firing alerts go to the default target.
+const TARGET: DefaultTarget = {
+  projectId: "0000000000000000000000000000c001",
+  workspaceId: "11111111-2222-4333-8444-555555555555",
+  workflowId: "00000000-0000-4000-8000-00000000c0f1",
+  dataclass: { name: "Alert" },
+};
+const RESOLVE_WORKFLOW = "aaaaaaaa-0000-4000-8000-00000000c0e1";
+const RESOLVE_ROUTES = compileRoutingFile(
+  {
+    version: 1,
+    rules: [
+      {
+        name: "close-cloudwatch",
+        match: { source: "cloudwatch", status: "resolved" },
+        targets: [{ workspace_id: TARGET.workspaceId, workflow_id: RESOLVE_WORKFLOW }],
+      },
+    ],
+  },
+  { origin: "inline", defaultTarget: TARGET },
+);
+
+function planWithResolveRule(body: unknown, options?: unknown) {
+  const request = { adapter: cloudWatchSource as SourceAdapter<unknown>, body, receivedAt: new Date("2024-05-14T16:00:00Z"), options };
+  return planDelivery(request, { target: TARGET, routes: RESOLVE_ROUTES, defaultSeverity: "Medium" });
+}
+
+/** Returns the EventBridge OK fixture for the ALARM cycle from `alarmAt` to `okAt`. */
+function eventBridgeOk(alarmAt: string, okAt: string): Json {
+  const event: Json = readJsonFixture(EVENTBRIDGE_OK);
+  event.detail.previousState.timestamp = alarmAt;
+  event.detail.state.timestamp = okAt;
+  return event;
+}
+
+/** Returns the SNS HTTP OK fixture with another `StateChangeTime`. */
+function snsOk(okAt: string): Json {
+  const body: Json = readJsonFixture(SNS_HTTP_OK);
+  const message = JSON.parse(body.Message);
+  message.StateChangeTime = okAt;
+  body.Message = JSON.stringify(message);
+  return body;
+}
+
+describe("cloudWatchSource resolve routing", () => {
+  it("skips an SNS OK despite a resolve rule", () => {
+    const bodies = [readJsonFixture(SNS_HTTP_OK), snsMessageOf(SNS_HTTP_OK), snsOk("2024-05-20T08:27:30.011+0000")];
+
+    for (const body of bodies) {
+      const plans = planWithResolveRule(body);
+
+      expect(plans).toHaveLength(1);
+      expect(plans[0]?.skipReason).toBe(SNS_OK_SKIP_REASON);
+      expect(plans[0]?.rule).toBeUndefined();
+    }
+  });
+
+  it("starts one resolve per cycle from both forms", () => {
+    const plans = [...planWithResolveRule(readJsonFixture(SNS_HTTP_OK)), ...planWithResolveRule(readJsonFixture(EVENTBRIDGE_OK))];
+
+    const started = plans.filter((plan) => plan.skipReason === undefined);
+
+    expect(started).toHaveLength(1);
+    expect(started[0]?.rule).toBe("close-cloudwatch");
+    expect(started[0]?.job.workflowId).toBe(RESOLVE_WORKFLOW);
+    expect(started[0]?.job.identity?.episode).toBe("2024-05-14T09:31:07.405Z");
+  });
+
+  it("gives each EventBridge OK cycle its own id", () => {
+    const first = planWithResolveRule(readJsonFixture(EVENTBRIDGE_OK));
+    const second = planWithResolveRule(eventBridgeOk("2024-05-20T08:12:30.004+0000", "2024-05-20T08:27:30.011+0000"));
+
+    expect(first[0]?.skipReason).toBeUndefined();
+    expect(second[0]?.skipReason).toBeUndefined();
+    expect(second[0]?.job.identity?.episode).toBe("2024-05-20T08:12:30.004Z");
+    expect(second[0]?.job.actionInstanceId).not.toBe(first[0]?.job.actionInstanceId);
+  });
+
+  it("gives an EventBridge OK the episode of its ALARM", () => {
+    const alarm: Json = readJsonFixture(EVENTBRIDGE);
+    alarm.detail.state.timestamp = "2024-05-20T08:12:30.004+0000";
+
+    const [firing] = normalizeBody(cloudWatchSource, alarm);
+    const [resolved] = normalizeBody(cloudWatchSource, eventBridgeOk("2024-05-20T08:12:30.004+0000", "2024-05-20T08:27:30.011+0000"));
+
+    expect(resolved?.episode).toBe(firing?.episode);
+    expect(resolved?.key).toBe(firing?.key);
+    expect(resolved?.scope).toBe(firing?.scope);
+  });
+
+  it("skips an EventBridge OK after INSUFFICIENT_DATA", () => {
+    const event = eventBridgeOk("2024-05-20T08:12:30.004+0000", "2024-05-20T08:27:30.011+0000");
+    event.detail.previousState.value = "INSUFFICIENT_DATA";
+
+    const plans = planWithResolveRule(event);
+
+    expect(plans).toHaveLength(1);
+    expect(plans[0]?.skipReason).toBe('CloudWatch OK transition from INSUFFICIENT_DATA closes no alert, because insufficientData is "skip"');
+  });
+
+  it("skips an EventBridge OK without previousState", () => {
+    const event: Json = readJsonFixture(EVENTBRIDGE_OK);
+    delete event.detail.previousState;
+
+    const plans = planWithResolveRule(event, { insufficientData: "alert" });
+
+    expect(plans).toHaveLength(1);
+    expect(plans[0]?.skipReason).toBe("CloudWatch OK event without previousState.value, so the alert it closes is unknown");
+  });
+
+  it("resolves INSUFFICIENT_DATA cycles when raised", () => {
+    const cycles = [
+      eventBridgeOk("2024-05-14T09:31:07.405+0000", "2024-05-14T09:46:07.398+0000"),
+      eventBridgeOk("2024-05-20T08:12:30.004+0000", "2024-05-20T08:27:30.011+0000"),
+    ];
+    for (const event of cycles) event.detail.previousState.value = "INSUFFICIENT_DATA";
+
+    const plans = cycles.map((event) => planWithResolveRule(event, { insufficientData: "alert" })[0]);
+
+    expect(plans.map((plan) => plan?.skipReason)).toStrictEqual([undefined, undefined]);
+    expect(plans.map((plan) => plan?.job.identity?.episode)).toStrictEqual(["2024-05-14T09:31:07.405Z", "2024-05-20T08:12:30.004Z"]);
+    expect(plans[1]?.job.actionInstanceId).not.toBe(plans[0]?.job.actionInstanceId);
+  });
+
+  it("rejects an EventBridge OK without previousState.timestamp", () => {
+    const event: Json = readJsonFixture(EVENTBRIDGE_OK);
+    delete event.detail.previousState.timestamp;
+
+    const error = caught(() => normalizeBody(cloudWatchSource, event));
+
+    expect(error.code).toBe("BRIDGE.IDENTITY_MISSING");
+    expect(error.field).toBe("detail.previousState.timestamp");
+  });
+
+  it("gives SNS and EventBridge ALARM the same id", () => {
+    for (const alarmAt of ["2024-05-14T09:31:07.405+0000", "2024-05-20T08:12:30.004+0000"]) {
+      const event: Json = readJsonFixture(EVENTBRIDGE);
+      event.detail.state.timestamp = alarmAt;
+      const message = snsMessageOf(SNS_HTTP);
+      message.StateChangeTime = alarmAt;
+      const lambda: Json = readJsonFixture(SNS_LAMBDA);
+      lambda.Records[0].Sns.Message = JSON.stringify(message);
+      const http: Json = { ...readJsonFixture<Json>(SNS_HTTP), Message: JSON.stringify(message) };
+
+      const ids = [event, message, lambda, http].map((body) => planWithResolveRule(body)[0]?.job.actionInstanceId);
+
+      expect(new Set(ids).size).toBe(1);
+      expect(ids[0]).toBeDefined();
+    }
   });
 });
 
