@@ -7,6 +7,7 @@ import { ENVIRONMENT_SCHEMA } from "../config";
 import { editDistance, isNearMiss } from "../edit-distance";
 import { BridgeError, ConfigError } from "../errors";
 import { planDelivery } from "../ingest";
+import { logger } from "../logger";
 import { EMULATOR_DEFAULTS } from "../local/bridge";
 import { parseFaults, startEmulator } from "../local/emulator";
 import { checkSourceOptions } from "../runtime";
@@ -238,6 +239,8 @@ if (process.argv[1] !== undefined && /secmaster-bridge(\.js)?$|cli\/main\.ts$/.t
   // The settings of `npm start` in ./.env apply to the commands too, so that they plan with the
   // same routing, mappings and schedules. Variables set in the shell take precedence.
   if (existsSync(".env")) process.loadEnvFile(".env");
+  // Log lines go to stderr, so that stdout carries only the command's output and can be piped.
+  logger.writeLinesTo(process.stderr);
   // On a laptop, AWS calls take credentials from profiles and SSO as the AWS CLI does.
   setDefaultCredentialsProvider(sdkCredentialChain());
   process.exitCode = await runCli(process.argv.slice(2));
