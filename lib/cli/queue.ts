@@ -6,21 +6,24 @@ import { enqueueDelivery } from "../delivery/enqueue";
 import { openLocalQueues } from "../delivery/local-queue";
 import type { MessageQueue } from "../delivery/queue";
 import type { StartJob } from "../delivery/job";
-import { redriveDeadLetters, type FailedScheduledRun, type RedriveReport, type RedriveTarget } from "../delivery/redrive";
+import { redriveDeadLetters, type FailedEvent, type FailedScheduledRun, type RedriveReport, type RedriveTarget } from "../delivery/redrive";
 import { regionOfQueueUrl, SqsQueue, sqsEndpointFor } from "../delivery/sqs";
-import { BridgeError, ConfigError } from "../errors";
-import type { AlertResult } from "../ingest";
+import { BridgeError, ConfigError, InvalidInputError } from "../errors";
+import { planDelivery, type AlertResult } from "../ingest";
 import type { RouteTable } from "../routing/compile";
 import { readRoutingFile } from "../routing/load";
 import { secMasterIdSchema } from "../routing/schema";
+import { readLocalBridge } from "../local/data-dir";
 import { readSchedulesFile } from "../schedule/load";
 import { planScheduledEvent } from "../schedule/trigger";
 import { lazily } from "../lazy";
+import { adapterForAwsEvent } from "../sources/aws";
 import { readsCefLines } from "../sources/generic";
+import { findSource } from "../sources/index";
 import type { SourceAdapter } from "../sources/types";
 import { parseCommandArgs } from "./args";
 import { ProgressBar } from "./progress";
-import { findCliSource, isRawCefText, parseDeliveryText } from "./sources";
+import { cliSourceOptions, findCliSource, isRawCefText, parseDeliveryText } from "./sources";
 import { formatCount } from "./table";
 import { reportCliError } from "./errors";
 import { defaultTargetFromEnv, type CliIo } from "./routes";
@@ -48,7 +51,11 @@ export const REDRIVE_USAGE = `  redrive                          Move dead-lette
                                    without it they are only listed. A run left in the dead-letter
                                    queue makes the exit code 1.
       --drop-unplannable           Delete the records of scheduled runs that the schedules file
-                                   cannot plan (a schedule it no longer declares or has disabled).`;
+                                   cannot plan (a schedule it no longer declares or has disabled).
+      --routes FILE                Routing file that plans the start jobs of AWS events the events
+                                   function failed on (default: BRIDGE_ROUTES_FILE; without one,
+                                   the SECMASTER_* default target). Such an event moves as one job
+                                   per alert and workflow; a kept one makes the exit code 1.`;
 
 export const REPLAY_USAGE = `  replay --source SOURCE FILE      Enqueue saved deliveries again through parse, normalize and
                                    routing. FILE holds one JSON delivery, or one per line (JSON Lines),
@@ -83,6 +90,7 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
       "from-workflow": { type: "string" },
       schedules: { type: "string" },
       "drop-unplannable": { type: "boolean" },
+      routes: { type: "string" },
     },
   });
   const limit = values.limit === undefined ? undefined : Number(values.limit);
@@ -96,6 +104,7 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
   return withErrors(io, async () => {
     const schedulesFile = values.schedules ?? nonEmpty(env.BRIDGE_SCHEDULES_FILE);
     const planScheduledRun = schedulesFile === undefined ? undefined : scheduledRunPlanner(schedulesFile, values, env);
+    const planFailedEvent = failedEventPlanner(values, env);
     const queues = openQueues(values, env, true);
     try {
       const progress = new ProgressBar(io.err, values["dry-run"] === true ? "counting dead letters" : "redriving");
@@ -106,6 +115,7 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
         ...(limit === undefined ? {} : { limit }),
         ...(retarget === undefined ? {} : { retarget }),
         ...(planScheduledRun === undefined ? {} : { planScheduledRun }),
+        planFailedEvent,
         dropUnplannable: values["drop-unplannable"] === true,
         onProgress: (done, total) => progress.update(done, total),
       });
@@ -117,21 +127,25 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
       if (values["dry-run"] === true) {
         const seen = Object.values(report.byErrorCode).reduce((sum, count) => sum + count, 0);
         const runs = report.scheduledRuns.length;
-        const runsText = runs === 0 ? "" : ` and ${formatCount(runs, "failed scheduled run")}`;
-        io.out.write(`${formatCount(seen - runs, "dead-lettered job")}${runsText} in ${queues.deadLetters!.name} (dry run, nothing moved)\n`);
+        const events = report.failedEvents.length;
+        const counts = listCounts(seen - runs - events, runs, events);
+        io.out.write(`${counts} in ${queues.deadLetters!.name} (dry run, nothing moved)\n`);
       } else {
         const movedRuns = report.scheduledRuns.filter((run) => run.moved === true).length;
-        const runsText = movedRuns === 0 ? "" : ` and ${formatCount(movedRuns, "failed scheduled run")}`;
-        io.out.write(`moved ${formatCount(report.moved - movedRuns, "dead-lettered job")}${runsText} back to ${queues.queue.name}\n`);
-        if (report.failed > 0) io.out.write(`failed to send back, left in the dead-letter queue: ${formatCount(report.failed, "job")}\n`);
+        const movedEvents = report.failedEvents.filter((event) => event.moved === true).length;
+        const counts = listCounts(report.moved - movedRuns - movedEvents, movedRuns, movedEvents);
+        io.out.write(`moved ${counts} back to ${queues.queue.name}\n`);
+        if (report.failed > 0) io.out.write(`failed to send back, left in the dead-letter queue: ${formatCount(report.failed, "message")}\n`);
       }
       if (report.invalid > 0) io.out.write(`not jobs, left in the dead-letter queue: ${formatCount(report.invalid, "message")}\n`);
       const listing = { withSchedules: schedulesFile !== undefined, dryRun: values["dry-run"] === true, dropUnplannable: values["drop-unplannable"] === true };
       if (report.scheduledRuns.length > 0) writeScheduledRuns(report, listing, io);
+      if (report.failedEvents.length > 0) writeFailedEvents(report, values["dry-run"] === true, io);
       if (retarget !== undefined) writeRetargeting(report, retarget, values["dry-run"] === true, io);
       if (codes.length > 0) io.out.write(`by last error:\n${codes.join("\n")}\n`);
       const runsStay = report.scheduledRuns.some((run) => staysAfter(run, listing));
-      return report.failed > 0 || report.withoutIdentity > 0 || runsStay ? 1 : 0;
+      const eventsStay = report.failedEvents.some((event) => (values["dry-run"] === true ? event.jobs === undefined : event.moved !== true));
+      return report.failed > 0 || report.withoutIdentity > 0 || runsStay || eventsStay ? 1 : 0;
     } finally {
       queues.close();
     }
@@ -152,6 +166,62 @@ function scheduledRunPlanner(file: string, values: { "queue-url"?: string | unde
     const { schedules, target } = settings();
     return planScheduledEvent(event, schedules, target);
   };
+}
+
+/**
+ * Plans the start jobs of failed AWS events as the events function does: the event's adapter,
+ * the routing file (`--routes` or BRIDGE_ROUTES_FILE), BRIDGE_SOURCE_OPTIONS,
+ * BRIDGE_DEFAULT_SEVERITY and the SECMASTER_* ids. The settings are read at the first record.
+ */
+function failedEventPlanner(values: { routes?: string | undefined; "queue-url"?: string | undefined; "data-dir"?: string | undefined }, env: Env): (event: unknown) => StartJob[] {
+  const settings = lazily(() => {
+    requireDeployedIds(values, env, "a redrive of failed AWS events into SQS");
+    const severity = (nonEmpty(env.BRIDGE_DEFAULT_SEVERITY) ?? "Medium") as Severity;
+    if (!(SEVERITIES as readonly string[]).includes(severity)) throw new ConfigError([`BRIDGE_DEFAULT_SEVERITY: must be one of ${SEVERITIES.join(", ")}`]);
+    const target = defaultTargetFromEnv(env);
+    const routesFile = values.routes ?? nonEmpty(env.BRIDGE_ROUTES_FILE);
+    const routes = routesFile === undefined ? undefined : readRoutingFile(routesFile, target);
+    return { severity, target, routes };
+  });
+  return (event) => {
+    const { severity, target, routes } = settings();
+    const match = adapterForAwsEvent(event);
+    const adapter = match === undefined ? undefined : findSource(match.source);
+    if (match === undefined || adapter === undefined) {
+      throw new InvalidInputError("BRIDGE.EVENT_UNKNOWN", "event is not a GuardDuty, Security Hub or CloudWatch event or SNS notification");
+    }
+    const options = cliSourceOptions(adapter.id, undefined, {}, env);
+    const plans = planDelivery({ adapter, body: match.payload, receivedAt: new Date(), options }, { target, routes, defaultSeverity: severity });
+    return plans.filter((plan) => plan.skipReason === undefined).map((plan) => plan.job);
+  };
+}
+
+// "3 dead-lettered jobs", "3 dead-lettered jobs and 1 failed scheduled run", and so on.
+function listCounts(jobs: number, runs: number, events: number): string {
+  const parts = [formatCount(jobs, "dead-lettered job")];
+  if (runs > 0) parts.push(formatCount(runs, "failed scheduled run"));
+  if (events > 0) parts.push(formatCount(events, "failed AWS event"));
+  const last = parts.pop()!;
+  return parts.length === 0 ? last : `${parts.join(", ")} and ${last}`;
+}
+
+/** Lists the failed AWS events a redrive found, with what happened to each. */
+function writeFailedEvents(report: RedriveReport, dryRun: boolean, io: CliIo): void {
+  const events = report.failedEvents;
+  io.out.write(`failed AWS events: ${events.length}\n`);
+  for (const event of events.slice(0, SCHEDULED_RUN_LINES_SHOWN)) {
+    io.out.write(`  ${event.event}: ${failedEventOutcome(event, dryRun)} (${event.reason})\n`);
+  }
+  if (events.length > SCHEDULED_RUN_LINES_SHOWN) io.out.write(`  … and ${events.length - SCHEDULED_RUN_LINES_SHOWN} more\n`);
+  if (events.some((event) => event.problem !== undefined)) io.out.write("to move the kept ones, fix the problem shown and redrive again\n");
+}
+
+function failedEventOutcome(event: FailedEvent, dryRun: boolean): string {
+  const jobs = formatCount(event.jobs ?? 0, "start job");
+  if (event.moved === true) return event.jobs === 0 ? "every alert skipped, record deleted" : `moved as ${jobs}`;
+  if (event.jobs === 0 && dryRun) return "every alert skipped, the record would be deleted";
+  if (event.jobs !== undefined) return dryRun ? `${jobs} planned` : "failed to send, kept in the dead-letter queue";
+  return `kept in the dead-letter queue, ${event.problem ?? "not planned"}`;
 }
 
 /** Most failed scheduled runs listed one per line; the rest are counted. */
@@ -278,21 +348,24 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
     io.err.write("replay needs --source SOURCE and one FILE\n");
     return 2;
   }
-  const severity = (env.BRIDGE_DEFAULT_SEVERITY ?? "Medium") as Severity;
-  if (!(SEVERITIES as readonly string[]).includes(severity)) {
-    io.err.write(`BRIDGE_DEFAULT_SEVERITY must be one of ${SEVERITIES.join(", ")}\n`);
-    return 2;
-  }
-
   return withErrors(io, async () => {
+    const intoLocalQueue = values["queue-url"] === undefined && nonEmpty(env.BRIDGE_QUEUE_URL) === undefined;
+    if (intoLocalQueue) env = withBridgePlanning(env, values, io.err);
+    const severity = (env.BRIDGE_DEFAULT_SEVERITY ?? "Medium") as Severity;
+    if (!(SEVERITIES as readonly string[]).includes(severity)) {
+      io.err.write(`BRIDGE_DEFAULT_SEVERITY must be one of ${SEVERITIES.join(", ")}\n`);
+      return 2;
+    }
     const source = findCliSource(values.source!, values.mapping, env, io.err);
     if (source === undefined) return 2;
     const { adapter } = source;
+    const options = cliSourceOptions(adapter.id, undefined, source.genericSources, env);
     const deliveries = readDeliveries(file, adapter);
     requireDeployedIds(values, env, "a replay into SQS");
     const target = defaultTargetFromEnv(env);
     const routesFile = values.routes ?? nonEmpty(env.BRIDGE_ROUTES_FILE);
     const routes: RouteTable | undefined = routesFile === undefined ? undefined : readRoutingFile(routesFile, target);
+    if (routesFile === undefined) io.err.write("no routing file (--routes or BRIDGE_ROUTES_FILE), so every firing alert goes to the SECMASTER_* default target\n");
 
     const queues = openQueues(values, env, false);
     try {
@@ -303,7 +376,7 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
         try {
           // A replayed delivery may have been started before, so dispatch looks before posting.
           results = await enqueueDelivery(
-            { adapter, body, receivedAt: new Date() },
+            { adapter, body, receivedAt: new Date(), options },
             { target, routes, queue: queues.queue, defaultSeverity: severity, priorAttempts: 1 },
           );
         } catch (error) {
@@ -329,6 +402,30 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
       queues.close();
     }
   });
+}
+
+/**
+ * Returns `env` with the planning settings of the local bridge that runs on the command's data
+ * folder: routing file, mapping files, source options and default severity. Only settings that
+ * neither `env` nor an option sets are taken, and a note on `err` names them. Jobs replayed into
+ * a bridge's queue are then planned as the bridge plans its deliveries.
+ */
+function withBridgePlanning(env: Env, values: { routes?: string | undefined; mapping?: string[] | undefined; "data-dir"?: string | undefined }, err: NodeJS.WritableStream): Env {
+  const folder = values["data-dir"] ?? nonEmpty(env.BRIDGE_DATA_DIR) ?? ".data";
+  const planning = readLocalBridge(folder)?.planning ?? {};
+  const givenByOption: Record<string, boolean> = {
+    BRIDGE_ROUTES_FILE: values.routes !== undefined,
+    BRIDGE_GENERIC_MAPPINGS: values.mapping !== undefined,
+  };
+  const fromBridge: Record<string, string> = {};
+  for (const [name, value] of Object.entries(planning)) {
+    if (givenByOption[name] === true || nonEmpty(env[name]) !== undefined) continue;
+    fromBridge[name] = value;
+  }
+  if (Object.keys(fromBridge).length === 0) return env;
+  const names = Object.entries(fromBridge).map(([name, value]) => (name === "BRIDGE_SOURCE_OPTIONS" ? name : `${name}=${value}`));
+  err.write(`planning with the settings of the local bridge on ${folder}: ${names.join(", ")}\n`);
+  return { ...env, ...fromBridge };
 }
 
 /**

@@ -1,7 +1,8 @@
 import { parseTextLines } from "../auth/content-type";
-import { InvalidInputError } from "../errors";
+import { ENVIRONMENT_SCHEMA } from "../config";
+import { ConfigError, InvalidInputError } from "../errors";
 import { DEFAULT_DELIVERY_LIMITS } from "../limits";
-import { loadGenericSources } from "../runtime";
+import { checkSourceOptions, loadGenericSources } from "../runtime";
 import { readsCefLines } from "../sources/generic";
 import { BUILT_IN_SOURCES, findSource } from "../sources/index";
 import type { SourceAdapter } from "../sources/types";
@@ -79,4 +80,27 @@ export function parseDeliveryText(text: string, file: string, adapter: SourceAda
   } catch (error) {
     throw new InvalidInputError("BRIDGE.BODY_NOT_JSON", `${file} is not valid JSON: ${(error as Error).message.slice(0, 160)}`, { statusCode: 400, fix, cause: error });
   }
+}
+
+/**
+ * Returns the settings of one source from `flag` (a command's `--options` JSON), else from
+ * `BRIDGE_SOURCE_OPTIONS`, checked as the bridge checks them at start.
+ *
+ * @throws ConfigError naming the option or variable when the settings are invalid.
+ */
+export function cliSourceOptions(sourceId: string, flag: string | undefined, genericSources: Record<string, SourceAdapter<unknown>>, env: Env): unknown {
+  let all: Record<string, unknown>;
+  if (flag === undefined) {
+    const parsed = ENVIRONMENT_SCHEMA.shape.BRIDGE_SOURCE_OPTIONS.safeParse(env.BRIDGE_SOURCE_OPTIONS);
+    if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => `BRIDGE_SOURCE_OPTIONS: ${issue.message}`));
+    all = parsed.data ?? {};
+  } else {
+    try {
+      all = { [sourceId]: JSON.parse(flag) as unknown };
+    } catch {
+      throw new ConfigError(["--options: must be a JSON object, such as {\"trigger\":\"once\"}"]);
+    }
+  }
+  checkSourceOptions(all, genericSources);
+  return Object.hasOwn(all, sourceId) ? all[sourceId] : undefined;
 }

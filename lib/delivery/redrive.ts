@@ -35,6 +35,13 @@ export interface RedriveOptions {
    */
   planScheduledRun?: (event: unknown) => StartJob;
   /**
+   * Plans the start jobs of an AWS event (EventBridge or SNS) that the events function failed on,
+   * from its Lambda invocation record. It throws for an event it cannot plan, and returns no job
+   * when every alert of the event is skipped. Without it, such records stay in the dead-letter
+   * queue and are only listed.
+   */
+  planFailedEvent?: (event: unknown) => StartJob[];
+  /**
    * Deletes the records of scheduled runs that `planScheduledRun` rejects because the schedules
    * file no longer declares their schedule or has disabled it, instead of keeping them. A dry
    * run deletes nothing.
@@ -63,6 +70,20 @@ export interface FailedScheduledRun {
   /** Whether the record was deleted because it cannot be planned (`dropUnplannable`). */
   dropped?: boolean;
   /** Whether its start job reached the jobs queue and the record left the dead-letter queue. */
+  moved?: boolean;
+}
+
+/** An AWS event whose invocations Lambda gave up on, read from its invocation record. */
+export interface FailedEvent {
+  /** Label of the event, such as `GuardDuty Finding 2f6a…` or `SNS message 5f2e…`. */
+  event: string;
+  /** Lambda's condition for giving up and the function's error message of the last invocation. */
+  reason: string;
+  /** Count of the start jobs planned for its alerts, when it was planned. */
+  jobs?: number;
+  /** The planner's reason for rejecting the event, when it did. */
+  problem?: string;
+  /** Whether all its start jobs reached the jobs queue and the record left the dead-letter queue. */
   moved?: boolean;
 }
 
@@ -101,6 +122,8 @@ export interface RedriveReport {
   invalid: number;
   /** Failed scheduled runs found, planned or kept, in the order they were seen. */
   scheduledRuns: FailedScheduledRun[];
+  /** Failed AWS events found, planned or kept, in the order they were seen. */
+  failedEvents: FailedEvent[];
   /** Dead letters seen, by the code of their last error. */
   byErrorCode: Record<string, number>;
   /** Jobs whose target changed (or would change in a dry run), in the order they were seen. */
@@ -131,6 +154,7 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
     failed: 0,
     invalid: 0,
     scheduledRuns: [],
+    failedEvents: [],
     byErrorCode: {},
     retargeted: [],
     otherWorkflow: 0,
@@ -161,17 +185,27 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
     emptyReceives = 0;
     seen.push(...batch);
 
-    const sendable: { message: ReceivedMessage; body: string; change: RetargetedJob | undefined; run?: FailedScheduledRun }[] = [];
+    // One message may carry several jobs: a failed event has one per alert and workflow.
+    const sendable: Sendable[] = [];
     for (const message of batch) {
       const envelope = tryDecode(message.body);
       if (envelope === undefined) {
-        const scheduled = readScheduledRunRecord(message.body, options.planScheduledRun, report);
+        const record = readInvocationRecord(message.body);
+        if (record !== undefined && !isScheduledRunEvent(record.event)) {
+          report.byErrorCode[EVENT_FAILED] = (report.byErrorCode[EVENT_FAILED] ?? 0) + 1;
+          const failed = planFailedEvent(record, options.planFailedEvent, report);
+          // The event's jobs keep the ids that routing gives them now, so they are never re-targeted.
+          if (failed.envelopes === undefined) keptInDeadLetters.push(message);
+          else if (options.dryRun !== true) sendable.push({ message, bodies: failed.envelopes.map(encodeEnvelope), change: undefined, failedEvent: failed.entry });
+          continue;
+        }
+        const scheduled = readScheduledRunRecord(record, options.planScheduledRun, report);
         const code = scheduled === undefined ? "BRIDGE.JOB_INVALID" : SCHEDULED_RUN_FAILED;
         report.byErrorCode[code] = (report.byErrorCode[code] ?? 0) + 1;
         if (scheduled === undefined) report.invalid += 1;
         if (scheduled?.envelope !== undefined) {
           // The schedule's own target and id, so that the run cannot start under a second id.
-          if (options.dryRun !== true) sendable.push({ message, body: encodeEnvelope(scheduled.envelope), change: undefined, run: scheduled.run });
+          if (options.dryRun !== true) sendable.push({ message, bodies: [encodeEnvelope(scheduled.envelope)], change: undefined, run: scheduled.run });
         } else if (scheduled?.run.droppable === true && options.dropUnplannable === true && options.dryRun !== true) {
           scheduled.run.dropped = true;
           dropped.push(message);
@@ -188,23 +222,30 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
         continue;
       }
       if (planned.change !== undefined && options.dryRun === true) report.retargeted.push(planned.change);
-      if (options.dryRun !== true) sendable.push({ message, body: encodeEnvelope(redriven(planned.envelope)), change: planned.change });
+      if (options.dryRun !== true) sendable.push({ message, bodies: [encodeEnvelope(redriven(planned.envelope))], change: planned.change });
     }
     if (options.dryRun === true) {
       options.onProgress?.(seen.length, report.total);
       continue;
     }
 
-    const results = await options.to.send(sendable.map(({ message, body }) => ({ id: message.messageId, body })));
-    const sent = new Set(results.filter((result) => result.ok).map((result) => result.id));
+    const results = await options.to.send(sendable.flatMap(({ message, bodies }) => bodies.map((body, index) => ({ id: `${message.messageId}/${index}`, body }))));
+    const failedIds = new Set(results.filter((result) => !result.ok).map((result) => result.id));
+    // A message leaves the dead-letter queue only when every one of its jobs reached the jobs
+    // queue. A partly sent event is sent whole again by the next redrive, which starts nothing
+    // twice because starts are idempotent.
+    const sent = new Set(
+      sendable.filter(({ message, bodies }) => bodies.every((_, index) => !failedIds.has(`${message.messageId}/${index}`))).map(({ message }) => message.messageId),
+    );
     const handles = sendable.filter(({ message }) => sent.has(message.messageId)).map(({ message }) => message.receiptHandle);
     const notDeleted = await options.from.delete(handles);
     if (notDeleted.length > 0) {
       // The jobs are already back in the jobs queue; a second copy is harmless because starts are idempotent.
       logger.warn("failed to delete redriven jobs from the dead-letter queue; they will be redriven again", { jobs: notDeleted.length });
     }
-    for (const { message, change, run } of sendable) {
+    for (const { message, change, run, failedEvent } of sendable) {
       if (run !== undefined) run.moved = sent.has(message.messageId);
+      if (failedEvent !== undefined) failedEvent.moved = sent.has(message.messageId);
       if (change === undefined || !sent.has(message.messageId)) continue;
       report.retargeted.push(change);
       logger.info("dead-lettered job re-targeted", { ...change });
@@ -214,7 +255,7 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
       logger.error("failed to send a dead-lettered job back to the jobs queue", { messageId: result.id, code: result.error.code, reason: result.error.message });
     }
     report.moved += sent.size;
-    report.failed += results.length - sent.size;
+    report.failed += sendable.length - sent.size;
     options.onProgress?.(handled(), report.total);
   }
 
@@ -285,6 +326,24 @@ export const SCHEDULED_RUN_FAILED = "LAMBDA.SCHEDULED_RUN_FAILED";
  * `requestContext.condition` and the function's error in `responsePayload`.
  */
 export function readFailedInvocation(body: string): { event: { schedule: string; time: string }; reason: string } | undefined {
+  const record = readInvocationRecord(body);
+  if (record === undefined || !isScheduledRunEvent(record.event)) return undefined;
+  return { event: record.event, reason: record.reason };
+}
+
+/** A Lambda invocation record of an asynchronous event that Lambda gave up on. */
+interface InvocationRecord {
+  /** The function's event, `requestPayload`. */
+  event: Record<string, unknown>;
+  /** Lambda's condition for giving up, followed by the function's error message when there is one. */
+  reason: string;
+}
+
+/**
+ * Reads a Lambda invocation record, which an on-failure destination sends for an asynchronous
+ * event after Lambda's retries. Returns undefined for any other message.
+ */
+function readInvocationRecord(body: string): InvocationRecord | undefined {
   let record: unknown;
   try {
     record = JSON.parse(body);
@@ -293,10 +352,14 @@ export function readFailedInvocation(body: string): { event: { schedule: string;
   }
   if (!isPlainRecord(record) || !isPlainRecord(record.requestContext) || !isPlainRecord(record.requestPayload)) return undefined;
   const { condition } = record.requestContext;
-  const { schedule, time } = record.requestPayload;
-  if (typeof condition !== "string" || typeof schedule !== "string" || typeof time !== "string") return undefined;
+  if (typeof condition !== "string") return undefined;
   const error = isPlainRecord(record.responsePayload) && typeof record.responsePayload.errorMessage === "string" ? record.responsePayload.errorMessage : undefined;
-  return { event: record.requestPayload as { schedule: string; time: string }, reason: error === undefined ? condition : `${condition}: ${error.slice(0, 300)}` };
+  return { event: record.requestPayload, reason: error === undefined ? condition : `${condition}: ${error.slice(0, 300)}` };
+}
+
+// The schedule function's event names its schedule and time; the events function's never does.
+function isScheduledRunEvent(event: Record<string, unknown>): event is { schedule: string; time: string } {
+  return typeof event.schedule === "string" && typeof event.time === "string";
 }
 
 /**
@@ -305,12 +368,11 @@ export function readFailedInvocation(body: string): { event: { schedule: string;
  * report either way, with the planner's problem when it rejected the event.
  */
 function readScheduledRunRecord(
-  body: string,
+  record: InvocationRecord | undefined,
   plan: ((event: unknown) => StartJob) | undefined,
   report: RedriveReport,
 ): { envelope: JobEnvelope | undefined; run: FailedScheduledRun } | undefined {
-  const record = readFailedInvocation(body);
-  if (record === undefined) return undefined;
+  if (record === undefined || !isScheduledRunEvent(record.event)) return undefined;
   const run: FailedScheduledRun = { schedule: printable(record.event.schedule), time: printable(record.event.time), reason: printable(record.reason), planned: false, droppable: false };
   report.scheduledRuns.push(run);
   if (plan === undefined) return { envelope: undefined, run };
@@ -328,6 +390,41 @@ function readScheduledRunRecord(
     run.droppable = error instanceof InvalidInputError && DROPPABLE_CODES.has(error.code);
     return { envelope: undefined, run };
   }
+}
+
+/** Key of failed AWS events in `byErrorCode`: Lambda gave up on the events function's event. */
+export const EVENT_FAILED = "LAMBDA.EVENT_FAILED";
+
+/**
+ * Plans the start jobs of a failed AWS event when `plan` is given and accepts it, each with one
+ * earlier attempt so that dispatch looks its instance up before posting. The event is recorded in
+ * the report either way, with the planner's problem when it rejected the event.
+ */
+function planFailedEvent(
+  record: InvocationRecord,
+  plan: ((event: unknown) => StartJob[]) | undefined,
+  report: RedriveReport,
+): { envelopes: JobEnvelope[] | undefined; entry: FailedEvent } {
+  const entry: FailedEvent = { event: printable(describeEvent(record.event)), reason: printable(record.reason) };
+  report.failedEvents.push(entry);
+  if (plan === undefined) return { envelopes: undefined, entry };
+  try {
+    const envelopes = plan(record.event).map((job) => newEnvelope(job, 1));
+    entry.jobs = envelopes.length;
+    return { envelopes, entry };
+  } catch (error) {
+    entry.problem = printable(planProblem(error));
+    logger.warn("failed AWS event cannot be planned", { event: entry.event, reason: entry.problem });
+    return { envelopes: undefined, entry };
+  }
+}
+
+// Names an EventBridge event by its detail type and id, and an SNS event by its first message id.
+function describeEvent(event: Record<string, unknown>): string {
+  if (typeof event["detail-type"] === "string") return `${event["detail-type"]} ${typeof event.id === "string" ? event.id : "(no id)"}`;
+  const [first] = Array.isArray(event.Records) ? event.Records : [];
+  if (isPlainRecord(first) && isPlainRecord(first.Sns) && typeof first.Sns.MessageId === "string") return `SNS message ${first.Sns.MessageId}`;
+  return "event of unknown shape";
 }
 
 // A missing setting reads as its one-line issues rather than the multi-line configuration message.
@@ -358,6 +455,15 @@ export function failedInvocationRecord(event: unknown, error: unknown, functionA
     responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
     responsePayload: { errorType, errorMessage },
   });
+}
+
+/** Messages of one batch to send back, with what to report once they are sent. */
+interface Sendable {
+  message: ReceivedMessage;
+  bodies: string[];
+  change: RetargetedJob | undefined;
+  run?: FailedScheduledRun;
+  failedEvent?: FailedEvent;
 }
 
 function tryDecode(body: string): JobEnvelope | undefined {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { loadConfig, type BridgeConfig } from "../config";
 import { createDispatchHandler, dispatchDependencies } from "../../functions/dispatch";
 import { createIngestHandler } from "../../functions/ingest";
@@ -133,7 +133,11 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
 
     const scheduler = startLocalSchedules(config, runtime);
     if (scheduler !== undefined) opened.push(scheduler);
-    lock.publish({ url: server.url, ...(emulator === undefined ? {} : { cliEnv: cliSettingsOf(config, dynamodb.endpoint) }) });
+    lock.publish({
+      url: server.url,
+      planning: planningSettingsOf(baseEnv),
+      ...(emulator === undefined ? {} : { cliEnv: cliSettingsOf(config, dynamodb.endpoint) }),
+    });
 
     return {
       url: server.url,
@@ -157,4 +161,28 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
 async function closeAll(opened: { close(): Promise<void> }[]): Promise<void> {
   for (const item of opened.reverse()) await item.close().catch(() => undefined);
   opened.length = 0;
+}
+
+/** Environment variables that decide how the bridge turns a delivery into start jobs. */
+export const PLANNING_SETTINGS = ["BRIDGE_ROUTES_FILE", "BRIDGE_GENERIC_MAPPINGS", "BRIDGE_SOURCE_OPTIONS", "BRIDGE_DEFAULT_SEVERITY"] as const;
+
+/**
+ * Returns the bridge's planning settings that are set, with the routing and mapping file paths
+ * made absolute, so that a CLI command run from another folder reads the same files.
+ */
+export function planningSettingsOf(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const name of PLANNING_SETTINGS) {
+    const value = env[name]?.trim();
+    if (value === undefined || value === "") continue;
+    if (name === "BRIDGE_ROUTES_FILE") {
+      settings[name] = resolve(value);
+    } else if (name === "BRIDGE_GENERIC_MAPPINGS") {
+      const files = value.split(",").map((file) => file.trim());
+      settings[name] = files.filter((file) => file !== "").map((file) => resolve(file)).join(",");
+    } else {
+      settings[name] = value;
+    }
+  }
+  return settings;
 }

@@ -25,6 +25,12 @@ export interface LocalBridgeInfo {
    * the bridge runs the emulator.
    */
   cliEnv?: Record<string, string>;
+  /**
+   * The bridge's settings that decide how a delivery becomes start jobs (routing file, mapping
+   * files, source options, default severity), as environment variables with absolute file paths.
+   * A `replay` into this folder's queue plans with them.
+   */
+  planning?: Record<string, string>;
 }
 
 /** The claim of a data folder by one local bridge. */
@@ -32,7 +38,7 @@ export interface DataDirLock {
   /** Path of {@link LOCAL_BRIDGE_FILE}. */
   file: string;
   /** Rewrites the file with the bridge's URL and CLI settings once it listens. */
-  publish(details: Pick<LocalBridgeInfo, "url" | "cliEnv">): void;
+  publish(details: Pick<LocalBridgeInfo, "url" | "cliEnv" | "planning">): void;
   /** Removes the file unless another start has replaced it. */
   release(): void;
 }

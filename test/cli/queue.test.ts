@@ -1,16 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readDeliveries, redriveCommand, replayCommand } from "../../lib/cli/queue";
 import { openLocalQueues } from "../../lib/delivery/local-queue";
 import { decodeEnvelope, encodeEnvelope, newEnvelope, type JobError } from "../../lib/delivery/queue";
 import { regionOfQueueUrl, SqsQueue } from "../../lib/delivery/sqs";
+import type { LocalBridge } from "../../lib/local/bridge";
 import { readFixture } from "../helpers/fixtures";
 import { useSqsStandin } from "../helpers/sqs-standin";
 import { jobFor } from "../delivery/harness";
 import { captureCliOutput } from "../helpers/cli-output";
+import { startTestBridge } from "../helpers/local-bridge";
 
 const THROTTLED: JobError = {
   code: "APIG.0308",
@@ -243,7 +245,7 @@ describe("replay", () => {
     const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", dataDir, file], output.io, {});
 
     expect(exitCode).toBe(1);
-    expect(output.err()).toMatch(/^delivery 1: BRIDGE\.\w+: /);
+    expect(output.err()).toMatch(/^no routing file \(--routes or BRIDGE_ROUTES_FILE\), so every firing alert goes to the SECMASTER_\* default target\ndelivery 1: BRIDGE\.\w+: /);
     expect(output.out()).toContain("3 jobs enqueued (one per alert and workflow), 0 skipped, 1 failed");
   });
 
@@ -268,7 +270,7 @@ describe("replay", () => {
 
     const exitCode = await replayCommand(["--source", "edge-fw", "--mapping", mapping, "--data-dir", dataDir, file], output.io, {});
 
-    expect(output.err()).toBe("");
+    expect(output.err()).toBe("no routing file (--routes or BRIDGE_ROUTES_FILE), so every firing alert goes to the SECMASTER_* default target\n");
     expect(exitCode).toBe(0);
     expect(output.out()).toMatch(/^replayed 1 delivery into .*: 2 jobs enqueued \(one per alert and workflow\), 0 skipped, 0 failed\n$/);
   });
@@ -285,5 +287,52 @@ describe("replay", () => {
 
     expect(await replayCommand(["--data-dir", dataDir], output.io, {})).toBe(2);
     expect(output.err()).toContain("replay needs --source SOURCE and one FILE");
+  });
+});
+
+describe("replay into a running local bridge's queue", () => {
+  let bridge: LocalBridge;
+
+  beforeAll(async () => {
+    // Queue mode with a routing file that drops Watchdog alerts; the replay itself sets none.
+    bridge = await startTestBridge({
+      inMemoryStore: true,
+      env: { BRIDGE_MODE: "queue", BRIDGE_ROUTES_FILE: "test/fixtures/routing/routes.yaml", BRIDGE_DEFAULT_SEVERITY: "Low" },
+    });
+  });
+  afterAll(async () => {
+    await bridge.close();
+  });
+
+  it("plans with the bridge's routing file", async () => {
+    const bridgeDir = dirname(bridge.infoFile);
+    const delivery = JSON.parse(readFixture("payloads/alertmanager-firing-group.json")) as { alerts: Array<{ labels: Record<string, string> }> };
+    for (const alert of delivery.alerts) alert.labels.alertname = "Watchdog";
+    const file = join(dataDir, "watchdog.json");
+    writeFileSync(file, JSON.stringify(delivery));
+    const output = captureCliOutput();
+
+    const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", bridgeDir, file], output.io, {});
+
+    expect(exitCode).toBe(0);
+    expect(output.err()).toBe(
+      `planning with the settings of the local bridge on ${bridgeDir}: ` +
+        `BRIDGE_ROUTES_FILE=${resolve("test/fixtures/routing/routes.yaml")}, BRIDGE_DEFAULT_SEVERITY=Low\n`,
+    );
+    expect(output.out()).toContain(": 0 jobs enqueued (one per alert and workflow), 3 skipped, 0 failed");
+  });
+
+  it("keeps a routing file given to the command", async () => {
+    const output = captureCliOutput();
+    const file = join(dataDir, "firing.json");
+    writeFileSync(file, readFixture("payloads/alertmanager-firing-unicode.json"));
+    const routes = join(dataDir, "empty-routes.yaml");
+    writeFileSync(routes, "rules: []\n");
+
+    const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", dirname(bridge.infoFile), "--routes", routes, file], output.io, {});
+
+    expect(exitCode).toBe(0);
+    expect(output.err()).toBe(`planning with the settings of the local bridge on ${dirname(bridge.infoFile)}: BRIDGE_DEFAULT_SEVERITY=Low\n`);
+    expect(output.out()).toContain(": 1 job enqueued");
   });
 });

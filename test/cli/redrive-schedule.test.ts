@@ -265,7 +265,7 @@ describe("redrive of failed scheduled runs on SQS", () => {
     logs.restore();
 
     expect(exitCode).toBe(1);
-    expect(output.out()).toContain("failed to send back, left in the dead-letter queue: 1 job");
+    expect(output.out()).toContain("failed to send back, left in the dead-letter queue: 1 message");
     expect(output.out()).toContain("nightly-posture at 2026-01-15T18:00:00Z: failed to send, kept in the dead-letter queue");
     expect(aws.sqs.messages(DLQ_URL).map((message) => message.body)).toEqual([RECORD]);
   });

@@ -137,9 +137,10 @@ describe("packaged stack", () => {
     expect(byAction("ssm:GetParameter")).toEqual([
       { "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/secmaster-bridge/ci/routes" },
     ]);
-    // The second dead-letter queue entry is the one osls adds for the schedule function's on-failure destination.
+    // osls adds one more dead-letter queue entry for each on-failure destination: the events and schedule functions'.
     expect(byAction("sqs:SendMessage")).toEqual([
       { "Fn::GetAtt": ["JobsQueue", "Arn"] },
+      { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] },
       { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] },
       { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] },
     ]);
@@ -228,6 +229,13 @@ describe("packaged stack", () => {
     expect(resources.ScheduleLambdaEvConf!.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] } } });
   });
 
+  it("sends failed AWS events to the dead-letter queue", () => {
+    const invokeConfig = resources.EventsLambdaEvConf!.Properties;
+
+    expect(invokeConfig.MaximumRetryAttempts).toBe(2);
+    expect(invokeConfig.DestinationConfig).toEqual({ OnFailure: { Destination: { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] } } });
+  });
+
   it("alarms watch dead letters, errors and throttles", () => {
     const alarms = Object.fromEntries(ofType("AWS::CloudWatch::Alarm").map(([id, alarm]) => [id, alarm.Properties]));
 
@@ -240,6 +248,7 @@ describe("packaged stack", () => {
     });
     expect(alarms.DispatchErrorsAlarm).toMatchObject({ Namespace: "AWS/Lambda", MetricName: "Errors", Dimensions: [{ Name: "FunctionName", Value: { Ref: "DispatchLambdaFunction" } }] });
     expect(alarms.ScheduleErrorsAlarm).toMatchObject({ MetricName: "Errors", Dimensions: [{ Name: "FunctionName", Value: { Ref: "ScheduleLambdaFunction" } }] });
+    expect(alarms.EventsErrorsAlarm).toMatchObject({ MetricName: "Errors", Dimensions: [{ Name: "FunctionName", Value: { Ref: "EventsLambdaFunction" } }] });
     expect(alarms.IngestThrottlesAlarm).toMatchObject({ MetricName: "Throttles", Dimensions: [{ Name: "FunctionName", Value: { Ref: "IngestLambdaFunction" } }] });
     expect(alarms.DispatchThrottlesAlarm).toMatchObject({ MetricName: "Throttles", Dimensions: [{ Name: "FunctionName", Value: { Ref: "DispatchLambdaFunction" } }] });
     for (const [id, alarm] of Object.entries(alarms)) expect(alarm.AlarmActions, id).toEqual([{ Ref: "OperationsTopic" }]);
