@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { SOURCE_TYPE, type Alert, type AlertResource } from "../alert/schema";
-import { isRecord, mergeObjects } from "./shapes";
+import { forwardIssues, hasKey, isRecord, mergeObjects } from "./shapes";
 
 /** `data_source.company_name` of every AWS source. */
 export const AWS_COMPANY_NAME = "Amazon Web Services";
@@ -36,6 +36,47 @@ export function eventBridgeEventSchema<Detail, DetailType extends string>(option
     resources: z.array(z.string()).optional(),
     "replay-name": z.string().optional(),
     detail: options.detail,
+  });
+}
+
+/** Reason and fix for a body that is the bare `detail` of an EventBridge event. */
+export interface MissingEnvelope {
+  /** Reason, written after `missing, because` in the error message. */
+  reason: string;
+  /** Body to send instead, as the error's `fix`. */
+  fix: string;
+}
+
+/**
+ * Wraps the schema of an EventBridge event so that a body without `detail-type` that looks like
+ * the bare `detail` fails with an error naming the missing envelope. Such a body is typically a
+ * finding copied from the console or the AWS CLI. The error stays at the field `detail-type`.
+ * Every other invalid body gets the issues of `event`.
+ *
+ * @param explain Returns the reason and fix for a body that is the bare detail, else undefined.
+ *   It runs only on a body that failed `event`.
+ */
+export function withMissingEnvelopeHint<T>(
+  event: z.ZodType<T>,
+  explain: (body: Record<string, unknown>) => MissingEnvelope | undefined,
+): z.ZodType<T> {
+  return z.unknown().transform((value, context): T => {
+    const result = event.safeParse(value);
+    if (result.success) return result.data;
+
+    const missing = isRecord(value) && !hasKey(value, "detail-type") ? explain(value) : undefined;
+    if (missing === undefined) {
+      forwardIssues(result.error.issues, context, value);
+      return z.NEVER;
+    }
+    context.issues.push({
+      code: "custom",
+      path: ["detail-type"],
+      message: `missing, because ${missing.reason}`,
+      params: { fix: missing.fix },
+      input: value,
+    });
+    return z.NEVER;
   });
 }
 

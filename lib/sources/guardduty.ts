@@ -1,10 +1,10 @@
 import * as z from "zod";
 import type { Alert, AlertNetwork, AlertResource, Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
-import { awsDataSource, awsEnvironment, awsResource, awsTags, consoleUrl, eventBridgeEventSchema } from "./aws";
+import { awsDataSource, awsEnvironment, awsResource, awsTags, consoleUrl, eventBridgeEventSchema, withMissingEnvelopeHint, type MissingEnvelope } from "./aws";
 import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
-import { compact, formatLabels, nonEmpty, portNumber } from "./shapes";
+import { compact, formatLabels, isRecord, nonEmpty, portNumber } from "./shapes";
 import { awsDeliverySchema, normalizeSnsControl, type AwsDelivery } from "./sns";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
@@ -152,15 +152,53 @@ export const guardDutyFindingSchema = lazily(() => {
 });
 export type GuardDutyFinding = z.infer<ReturnType<typeof guardDutyFindingSchema>>;
 
-/** A `GuardDuty Finding` EventBridge event. */
+/** A `GuardDuty Finding` EventBridge event. A bare finding is rejected with the envelope to add. */
 export const guardDutyEventSchema = lazily(() =>
-  eventBridgeEventSchema({
-    source: "aws.guardduty",
-    detailTypes: ["GuardDuty Finding"],
-    detail: guardDutyFindingSchema(),
-  }),
+  withMissingEnvelopeHint(
+    eventBridgeEventSchema({
+      source: "aws.guardduty",
+      detailTypes: ["GuardDuty Finding"],
+      detail: guardDutyFindingSchema(),
+    }),
+    explainBareFinding,
+  ),
 );
 export type GuardDutyEvent = z.infer<ReturnType<typeof guardDutyEventSchema>>;
+
+const ENVELOPE_EXAMPLE = '{"detail-type":"GuardDuty Finding","source":"aws.guardduty","detail":<finding>}';
+
+/**
+ * Recognises a GuardDuty finding sent without its EventBridge event, or a `findings` list of
+ * them as GetFindings returns it. The API and the event name the fields in camelCase
+ * (`schemaVersion`, `id`, `type`, `severity`), while the AWS CLI prints them in PascalCase.
+ */
+function explainBareFinding(body: Record<string, unknown>): MissingEnvelope | undefined {
+  const listKey = ["findings", "Findings"].find((key) => Array.isArray(body[key]));
+  const sample: unknown = listKey === undefined ? body : (body[listKey] as unknown[])[0];
+  const naming = isRecord(sample) ? fieldNaming(sample) : undefined;
+  if (naming === undefined) return undefined;
+
+  let reason =
+    listKey === undefined
+      ? `this JSON is a bare GuardDuty finding (${naming.fields} at the top level). A finding must be wrapped in its EventBridge event, with "detail-type", "source" and the finding as "detail"`
+      : `this JSON is a list of GuardDuty findings (${listKey}[], as GetFindings returns it). Each finding must be wrapped in its own EventBridge event, with "detail-type", "source" and the finding as "detail"`;
+  if (naming.pascalCase) {
+    reason += ". The bridge reads the camelCase field names of the event (id, type, severity), not the PascalCase names that the AWS CLI prints";
+  }
+  return {
+    reason,
+    fix: `send each finding as ${ENVELOPE_EXAMPLE}, the event that an EventBridge rule or API destination sends; see docs/sources/guardduty.md`,
+  };
+}
+
+// Returns the field names that mark a GuardDuty finding, in the spelling the value uses.
+function fieldNaming(value: Record<string, unknown>): { fields: string; pascalCase: boolean } | undefined {
+  const isFinding = (names: readonly string[], severity: string) =>
+    names.every((name) => typeof value[name] === "string") && typeof value[severity] === "number";
+  if (isFinding(["schemaVersion", "id", "type"], "severity")) return { fields: "schemaVersion, id, type and severity", pascalCase: false };
+  if (isFinding(["SchemaVersion", "Id", "Type"], "Severity")) return { fields: "SchemaVersion, Id, Type and Severity", pascalCase: true };
+  return undefined;
+}
 
 /**
  * A GuardDuty delivery: the EventBridge event as an API destination or a Lambda target sends it,

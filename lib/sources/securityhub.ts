@@ -1,10 +1,21 @@
 import * as z from "zod";
 import type { Alert, AlertResource, Severity } from "../alert/schema";
 import { normalizeTime } from "../alert/time";
-import { AWS_COMPANY_NAME, awsDataSource, awsEnvironment, awsResource, awsTags, consoleUrl, eventBridgeEventSchema, parseArn } from "./aws";
+import {
+  AWS_COMPANY_NAME,
+  awsDataSource,
+  awsEnvironment,
+  awsResource,
+  awsTags,
+  consoleUrl,
+  eventBridgeEventSchema,
+  parseArn,
+  withMissingEnvelopeHint,
+  type MissingEnvelope,
+} from "./aws";
 import { lazily } from "../lazy";
 import { missingIdentity } from "./parse";
-import { compact, formatLabels, mergeObjects, nonEmpty, objectOf, portNumber } from "./shapes";
+import { compact, formatLabels, isRecord, mergeObjects, nonEmpty, objectOf, portNumber } from "./shapes";
 import { awsDeliverySchema, normalizeSnsControl, type AwsDelivery } from "./sns";
 import type { NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
@@ -82,13 +93,53 @@ export type AsffFinding = z.infer<ReturnType<typeof asffFindingSchema>>;
  * and the OCSF `Findings Imported V2` events have other shapes and are rejected.
  */
 export const securityHubEventSchema = lazily(() =>
-  eventBridgeEventSchema({
-    source: "aws.securityhub",
-    detailTypes: ["Security Hub Findings - Imported", "Security Hub Findings - Custom Action"],
-    detail: z.object({ findings: z.array(asffFindingSchema()) }),
-  }),
+  withMissingEnvelopeHint(
+    eventBridgeEventSchema({
+      source: "aws.securityhub",
+      detailTypes: ["Security Hub Findings - Imported", "Security Hub Findings - Custom Action"],
+      detail: z.object({ findings: z.array(asffFindingSchema()) }),
+    }),
+    explainBareFindings,
+  ),
 );
 export type SecurityHubEvent = z.infer<ReturnType<typeof securityHubEventSchema>>;
+
+/**
+ * Recognises ASFF findings sent without their EventBridge event: one finding, a GetFindings
+ * result (`Findings[]`), or the event's `detail` alone (`findings[]`).
+ */
+function explainBareFindings(body: Record<string, unknown>): MissingEnvelope | undefined {
+  const wrapping = 'with "detail-type", "source" and the findings in "detail.findings[]"';
+  const event = (findings: string) =>
+    `{"detail-type":"Security Hub Findings - Imported","source":"aws.securityhub","detail":{"findings":${findings}}}`;
+  const fix = (findings: string) =>
+    `send ${event(findings)}, the event that an EventBridge rule or API destination sends; see docs/sources/securityhub.md`;
+
+  if (isAsffFinding(body)) {
+    return {
+      reason: `this JSON is a bare Security Hub finding in ASFF (SchemaVersion, Id and ProductArn at the top level). A finding must be wrapped in its EventBridge event, ${wrapping}`,
+      fix: fix("[<finding>]"),
+    };
+  }
+  if (Array.isArray(body.Findings) && isAsffFinding(body.Findings[0])) {
+    return {
+      reason: `this JSON is a GetFindings result (Findings[] of ASFF findings). The findings must be wrapped in an EventBridge event, ${wrapping}`,
+      fix: fix("<the Findings array>"),
+    };
+  }
+  if (Array.isArray(body.findings) && isAsffFinding(body.findings[0])) {
+    return {
+      reason: `this JSON is the "detail" of a Security Hub event (findings[] of ASFF findings) without the event around it. The findings must be wrapped in an EventBridge event, ${wrapping}`,
+      fix: fix("<the findings array>"),
+    };
+  }
+  return undefined;
+}
+
+// Every ASFF finding has these fields, and no EventBridge envelope has them at its top level.
+function isAsffFinding(value: unknown): boolean {
+  return isRecord(value) && ["SchemaVersion", "Id", "ProductArn"].every((name) => typeof value[name] === "string");
+}
 
 /** A Security Hub delivery, in any of the forms `awsDeliverySchema` accepts. */
 export const securityHubPayloadSchema = lazily(() =>

@@ -57,11 +57,20 @@ export function byShape<T>(cases: ReadonlyArray<ShapeCase<T>>, expected: string)
 
     const result = chosen.schema.safeParse(value);
     if (result.success) return result.data;
-    for (const issue of result.error.issues) {
-      context.issues.push({ code: "custom", message: issue.message, path: issue.path, input: value });
-    }
+    forwardIssues(result.error.issues, context, value);
     return z.NEVER;
   });
+}
+
+/**
+ * Adds the issues of a nested parse to a transform's context, with their paths, as custom issues.
+ * A custom issue keeps its `params`, so a `params.fix` reaches the error that parsePayload raises.
+ */
+export function forwardIssues(issues: readonly z.core.$ZodIssue[], context: z.core.$RefinementCtx, input: unknown): void {
+  for (const issue of issues) {
+    const params = issue.code === "custom" ? issue.params : undefined;
+    context.issues.push({ code: "custom", message: issue.message, path: issue.path, input, params });
+  }
 }
 
 /** Returns the text unless it is null, undefined, empty or only white space. */
