@@ -1,3 +1,5 @@
+import { statSync } from "node:fs";
+import { BridgeError } from "../errors";
 import { hasSecMasterCredentials } from "../local/bridge";
 import { readLocalBridge } from "../local/data-dir";
 import { withCliSettings } from "../local/local-emulator";
@@ -24,4 +26,39 @@ export function withLocalBridge(env: Env, dataDir: string | undefined, err: Node
       `SecMaster emulator ${emulatorUrl}, idempotency store ${storeUrl}\n`,
   );
   return withCliSettings(env, bridge.cliEnv);
+}
+
+/**
+ * Returns the data folder whose local queue a command uses, or undefined when the options or
+ * the environment name an SQS queue. It makes the same choice as `openQueues` in ./queue.ts.
+ */
+export function localQueueDataDir(values: { "queue-url"?: string | undefined; "dlq-url"?: string | undefined; "data-dir"?: string | undefined }, env: Env): string | undefined {
+  if (values["queue-url"] !== undefined || values["dlq-url"] !== undefined) return undefined;
+  if (values["data-dir"] !== undefined) return values["data-dir"];
+  if (env.BRIDGE_QUEUE_URL?.trim() || env.BRIDGE_DLQ_URL?.trim()) return undefined;
+  return env.BRIDGE_DATA_DIR?.trim() || ".data";
+}
+
+/**
+ * Checks the data folder of a local queue before a command adds jobs to it. When no local
+ * bridge runs on the folder, a one-line warning goes to `err`, because the jobs wait there until
+ * `npm start` uses the folder.
+ *
+ * @throws BridgeError `BRIDGE.DATA_DIR_NOT_FOUND` when the folder does not exist or is not a
+ *   folder. The command creates no folder, because a missing one is most often a mistyped
+ *   `--data-dir` or `BRIDGE_DATA_DIR`, and no bridge would ever read jobs queued there.
+ */
+export function checkLocalQueueFolder(dataDir: string, err: NodeJS.WritableStream): void {
+  const stats = statSync(dataDir, { throwIfNoEntry: false });
+  if (stats === undefined || !stats.isDirectory()) {
+    const problem = stats === undefined ? "does not exist, so no bridge reads a queue there" : "is not a folder";
+    throw new BridgeError("BRIDGE.DATA_DIR_NOT_FOUND", `the data folder ${dataDir} ${problem}`, {
+      fix: `check --data-dir and BRIDGE_DATA_DIR, or start the bridge on the folder first: BRIDGE_DATA_DIR=${dataDir} npm start`,
+    });
+  }
+  if (readLocalBridge(dataDir) !== undefined) return;
+  err.write(
+    `warning: no local bridge runs on the data folder ${dataDir}, so jobs queued there wait until npm start uses that folder ` +
+      `(BRIDGE_DATA_DIR=${dataDir} npm start)\n`,
+  );
 }

@@ -13,7 +13,7 @@ import { createStartParts } from "../start-runtime";
 import { parseCommandArgs } from "./args";
 import { cliClients } from "./clients";
 import { reportCliError } from "./errors";
-import { withLocalBridge } from "./local-bridge";
+import { checkLocalQueueFolder, localQueueDataDir, withLocalBridge } from "./local-bridge";
 import { openQueues } from "./queue";
 import { defaultTargetFromEnv, type CliIo } from "./routes";
 import { formatTable } from "./table";
@@ -37,7 +37,7 @@ export const SCHEDULE_USAGE = `  schedule list                    List the sched
       --queue-url URL              Queue mode: SQS jobs queue (default: BRIDGE_QUEUE_URL; without
                                    it, the local queue).
       --data-dir DIR               Folder of the local queue and of the local bridge (default:
-                                   BRIDGE_DATA_DIR or .data).
+                                   BRIDGE_DATA_DIR or .data). A queued run needs an existing folder.
   Both take --schedules FILE (default: BRIDGE_SCHEDULES_FILE).`;
 
 /** Runs `secmaster-bridge schedule …` and returns the exit code. */
@@ -144,6 +144,8 @@ async function enqueueRun(
   env: Env,
   io: CliIo,
 ): Promise<number> {
+  const dataDir = localQueueDataDir(values, env);
+  if (dataDir !== undefined) checkLocalQueueFolder(dataDir, io.err);
   const queues = openQueues(values, env, false);
   try {
     await enqueueScheduledRun(queues.queue, run);

@@ -173,7 +173,7 @@ describe("schedule run in queue mode", () => {
       BRIDGE_SCHEDULES_FILE: SCHEDULES,
     });
 
-    expect(run.text.err).toBe("");
+    expect(run.text.err).toMatch(/^warning: no local bridge runs on the data folder /);
     expect(code).toBe(0);
     expect(run.text.out).toBe(
       "queued 41440672-9265-5de0-b13c-cc19da30fc68 (schedule nightly-posture at 2026-01-15T18:00:00.000Z, " +
