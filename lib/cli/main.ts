@@ -3,22 +3,19 @@ import { SEVERITIES, type Severity } from "../alert/schema";
 import { setDefaultCredentialsProvider } from "../aws/client";
 import { sdkCredentialChain } from "../aws/sdk-credentials";
 import { createInstanceBody } from "../delivery/job";
-import { ENVIRONMENT_SCHEMA } from "../config";
 import { editDistance, isNearMiss } from "../edit-distance";
-import { BridgeError, ConfigError } from "../errors";
+import { BridgeError } from "../errors";
 import { planDelivery } from "../ingest";
 import { logger } from "../logger";
 import { EMULATOR_DEFAULTS } from "../local/bridge";
 import { parseFaults, startEmulator } from "../local/emulator";
-import { checkSourceOptions } from "../runtime";
 import { BUILT_IN_SOURCES } from "../sources/index";
-import type { SourceAdapter } from "../sources/types";
 import { CliUsageError, parseCommandArgs } from "./args";
 import { reportCliError } from "./errors";
 import { REDRIVE_USAGE, REPLAY_USAGE, redriveCommand, replayCommand } from "./queue";
 import { ROUTES_USAGE, routesCommand } from "./routes";
 import { SCHEDULE_USAGE, scheduleCommand } from "./schedule";
-import { findCliSource, parseDeliveryText } from "./sources";
+import { cliSourceOptions, findCliSource, parseDeliveryText } from "./sources";
 // Registers the YAML parser, so routing and schedules files may be YAML.
 import "../routing/yaml";
 
@@ -179,7 +176,7 @@ function normalizeCommand(args: string[], io: CliStreams, env: Env): number {
     const receivedAt = values["received-at"] === undefined ? new Date() : new Date(values["received-at"]);
     const workflowId = values["workflow-id"] ?? env.SECMASTER_WORKFLOW_ID ?? EMULATOR_DEFAULTS.workflowId;
     const plans = planDelivery(
-      { adapter, body: parseDeliveryText(readDeliveryFile(file), file, adapter), receivedAt, options: sourceOptionsOf(adapter.id, values.options, genericSources, env) },
+      { adapter, body: parseDeliveryText(readDeliveryFile(file), file, adapter), receivedAt, options: cliSourceOptions(adapter.id, values.options, genericSources, env) },
       {
         defaultSeverity: severity,
         target: {
@@ -244,25 +241,6 @@ if (process.argv[1] !== undefined && /secmaster-bridge(\.js)?$|cli\/main\.ts$/.t
   // On a laptop, AWS calls take credentials from profiles and SSO as the AWS CLI does.
   setDefaultCredentialsProvider(sdkCredentialChain());
   process.exitCode = await runCli(process.argv.slice(2));
-}
-
-// Settings of one source from --options, else from BRIDGE_SOURCE_OPTIONS, checked as the bridge
-// checks them at start.
-function sourceOptionsOf(sourceId: string, flag: string | undefined, genericSources: Record<string, SourceAdapter<unknown>>, env: Env): unknown {
-  let all: Record<string, unknown>;
-  if (flag === undefined) {
-    const parsed = ENVIRONMENT_SCHEMA.shape.BRIDGE_SOURCE_OPTIONS.safeParse(env.BRIDGE_SOURCE_OPTIONS);
-    if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => `BRIDGE_SOURCE_OPTIONS: ${issue.message}`));
-    all = parsed.data ?? {};
-  } else {
-    try {
-      all = { [sourceId]: JSON.parse(flag) as unknown };
-    } catch {
-      throw new ConfigError(["--options: must be a JSON object, such as {\"trigger\":\"once\"}"]);
-    }
-  }
-  checkSourceOptions(all, genericSources);
-  return Object.hasOwn(all, sourceId) ? all[sourceId] : undefined;
 }
 
 // The data class `npm start` sends: the configured one, or the emulator's when nothing is configured.

@@ -422,7 +422,7 @@ function planFailedEvent(
 // Names an EventBridge event by its detail type and id, and an SNS event by its first message id.
 function describeEvent(event: Record<string, unknown>): string {
   if (typeof event["detail-type"] === "string") return `${event["detail-type"]} ${typeof event.id === "string" ? event.id : "(no id)"}`;
-  const [first] = Array.isArray(event.Records) ? event.Records : [];
+  const first: unknown = Array.isArray(event.Records) ? event.Records[0] : undefined;
   if (isPlainRecord(first) && isPlainRecord(first.Sns) && typeof first.Sns.MessageId === "string") return `SNS message ${first.Sns.MessageId}`;
   return "event of unknown shape";
 }
