@@ -41,14 +41,14 @@ export function localQueueDataDir(values: { "queue-url"?: string | undefined; "d
 
 /**
  * Checks the data folder of a local queue before a command adds jobs to it. When no local
- * bridge runs on the folder, a one-line warning goes to `err`, because the jobs wait there until
- * `npm start` uses the folder.
+ * bridge runs on the folder, a one-line warning goes to `err` (unless it is undefined), because
+ * the jobs wait there until `npm start` uses the folder.
  *
  * @throws BridgeError `BRIDGE.DATA_DIR_NOT_FOUND` when the folder does not exist or is not a
  *   folder. The command creates no folder, because a missing one is most often a mistyped
  *   `--data-dir` or `BRIDGE_DATA_DIR`, and no bridge would ever read jobs queued there.
  */
-export function checkLocalQueueFolder(dataDir: string, err: NodeJS.WritableStream): void {
+export function checkLocalQueueFolder(dataDir: string, err: NodeJS.WritableStream | undefined): void {
   const stats = statSync(dataDir, { throwIfNoEntry: false });
   if (stats === undefined || !stats.isDirectory()) {
     const problem = stats === undefined ? "does not exist, so no bridge reads a queue there" : "is not a folder";
@@ -56,7 +56,7 @@ export function checkLocalQueueFolder(dataDir: string, err: NodeJS.WritableStrea
       fix: `check --data-dir and BRIDGE_DATA_DIR, or start the bridge on the folder first: BRIDGE_DATA_DIR=${dataDir} npm start`,
     });
   }
-  if (readLocalBridge(dataDir) !== undefined) return;
+  if (err === undefined || readLocalBridge(dataDir) !== undefined) return;
   err.write(
     `warning: no local bridge runs on the data folder ${dataDir}, so jobs queued there wait until npm start uses that folder ` +
       `(BRIDGE_DATA_DIR=${dataDir} npm start)\n`,

@@ -24,6 +24,7 @@ import type { SourceAdapter } from "../sources/types";
 import { parseCommandArgs } from "./args";
 import { ProgressBar } from "./progress";
 import { cliSourceOptions, findCliSource, isRawCefText, parseDeliveryText } from "./sources";
+import { checkLocalQueueFolder, localQueueDataDir } from "./local-bridge";
 import { formatCount } from "./table";
 import { reportCliError } from "./errors";
 import { defaultTargetFromEnv, type CliIo } from "./routes";
@@ -105,6 +106,9 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
     const schedulesFile = values.schedules ?? nonEmpty(env.BRIDGE_SCHEDULES_FILE);
     const planScheduledRun = schedulesFile === undefined ? undefined : scheduledRunPlanner(schedulesFile, values, env);
     const planFailedEvent = failedEventPlanner(values, env);
+    const localDir = localQueueDataDir(values, env);
+    // A dry run moves nothing, so only a missing folder matters to it.
+    if (localDir !== undefined) checkLocalQueueFolder(localDir, values["dry-run"] === true ? undefined : io.err);
     const queues = openQueues(values, env, true);
     try {
       const progress = new ProgressBar(io.err, values["dry-run"] === true ? "counting dead letters" : "redriving");
@@ -308,15 +312,21 @@ const RETARGET_LINES_SHOWN = 20;
 /** Writes what a re-targeting redrive changed (or would change) and what it left behind. */
 function writeRetargeting(report: RedriveReport, target: RedriveTarget, dryRun: boolean, io: CliIo): void {
   const verb = dryRun ? "would re-target" : "re-targeted";
-  for (const change of report.retargeted.slice(0, RETARGET_LINES_SHOWN)) {
+  // A dead-letter queue may hold copies of one job, such as a job dead-lettered again after a
+  // redrive. Each change is listed once, with the count of its copies.
+  const copies = new Map<string, number>();
+  for (const change of report.retargeted) {
     const workspace = change.oldWorkspaceId === change.newWorkspaceId ? "" : `, workspace ${change.oldWorkspaceId} -> ${change.newWorkspaceId}`;
     const project = change.oldProjectId === change.newProjectId ? "" : `, project ${change.oldProjectId} -> ${change.newProjectId}`;
-    io.out.write(
+    const line =
       `${verb} ${change.oldActionInstanceId} -> ${change.newActionInstanceId} ` +
-        `(${change.source}/${change.alertKey}, workflow ${change.oldWorkflowId} -> ${change.newWorkflowId}${workspace}${project})\n`,
-    );
+      `(${change.source}/${change.alertKey}, workflow ${change.oldWorkflowId} -> ${change.newWorkflowId}${workspace}${project})`;
+    copies.set(line, (copies.get(line) ?? 0) + 1);
   }
-  const hidden = report.retargeted.length - RETARGET_LINES_SHOWN;
+  for (const [line, count] of [...copies].slice(0, RETARGET_LINES_SHOWN)) {
+    io.out.write(count === 1 ? `${line}\n` : `${line}, ${count} copies of the job\n`);
+  }
+  const hidden = copies.size - RETARGET_LINES_SHOWN;
   if (hidden > 0) io.out.write(`… and ${formatCount(hidden, "more job")}${dryRun ? "" : " (each is logged as dead-lettered job re-targeted)"}\n`);
   if (report.otherWorkflow > 0) {
     io.out.write(`targeting another workflow than ${target.fromWorkflowId}, left in the dead-letter queue: ${formatCount(report.otherWorkflow, "job")}\n`);
@@ -367,6 +377,8 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
     const routes: RouteTable | undefined = routesFile === undefined ? undefined : readRoutingFile(routesFile, target);
     if (routesFile === undefined) io.err.write("no routing file (--routes or BRIDGE_ROUTES_FILE), so every firing alert goes to the SECMASTER_* default target\n");
 
+    const localDir = localQueueDataDir(values, env);
+    if (localDir !== undefined) checkLocalQueueFolder(localDir, io.err);
     const queues = openQueues(values, env, false);
     try {
       const progress = new ProgressBar(io.err, "replaying", { minTotal: 50 });
@@ -483,15 +495,14 @@ export function openQueues(
   env: Env,
   needDeadLetters: boolean,
 ): Queues {
-  const localDir = values["data-dir"];
-  const queueUrl = values["queue-url"] ?? (localDir === undefined ? nonEmpty(env.BRIDGE_QUEUE_URL) : undefined);
-  const dlqUrl = values["dlq-url"] ?? (localDir === undefined ? nonEmpty(env.BRIDGE_DLQ_URL) : undefined);
-
-  if (queueUrl === undefined && dlqUrl === undefined) {
+  const localDir = localQueueDataDir(values, env);
+  if (localDir !== undefined) {
     const maxReceives = Number(nonEmpty(env.BRIDGE_MAX_RECEIVES) ?? 5);
-    const local = openLocalQueues(localDir ?? nonEmpty(env.BRIDGE_DATA_DIR) ?? ".data", maxReceives);
+    const local = openLocalQueues(localDir, maxReceives);
     return { queue: local.queue, deadLetters: local.deadLetters, close: () => undefined };
   }
+  const queueUrl = values["queue-url"] ?? (values["data-dir"] === undefined ? nonEmpty(env.BRIDGE_QUEUE_URL) : undefined);
+  const dlqUrl = values["dlq-url"] ?? (values["data-dir"] === undefined ? nonEmpty(env.BRIDGE_DLQ_URL) : undefined);
   const issues: string[] = [];
   if (queueUrl === undefined) issues.push("--queue-url: set it (or BRIDGE_QUEUE_URL) to the SQS jobs queue");
   if (needDeadLetters && dlqUrl === undefined) issues.push("--dlq-url: set it (or BRIDGE_DLQ_URL) to the SQS dead-letter queue");

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -191,6 +191,11 @@ describe("redrive on SQS", () => {
   });
 });
 
+// The warning of a replay into a folder that no local bridge reads.
+function noBridgeWarning(folder: string): string {
+  return `warning: no local bridge runs on the data folder ${folder}, so jobs queued there wait until npm start uses that folder (BRIDGE_DATA_DIR=${folder} npm start)\n`;
+}
+
 describe("replay", () => {
   it("needs the SecMaster ids to replay into SQS", async () => {
     const file = join(dataDir, "saved-for-sqs.jsonl");
@@ -245,7 +250,7 @@ describe("replay", () => {
     const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", dataDir, file], output.io, {});
 
     expect(exitCode).toBe(1);
-    expect(output.err()).toMatch(/^no routing file \(--routes or BRIDGE_ROUTES_FILE\), so every firing alert goes to the SECMASTER_\* default target\ndelivery 1: BRIDGE\.\w+: /);
+    expect(output.err()).toMatch(/\ndelivery 1: BRIDGE\.\w+: /);
     expect(output.out()).toContain("3 jobs enqueued (one per alert and workflow), 0 skipped, 1 failed");
   });
 
@@ -270,7 +275,7 @@ describe("replay", () => {
 
     const exitCode = await replayCommand(["--source", "edge-fw", "--mapping", mapping, "--data-dir", dataDir, file], output.io, {});
 
-    expect(output.err()).toBe("no routing file (--routes or BRIDGE_ROUTES_FILE), so every firing alert goes to the SECMASTER_* default target\n");
+    expect(output.err()).toBe(`no routing file (--routes or BRIDGE_ROUTES_FILE), so every firing alert goes to the SECMASTER_* default target\n${noBridgeWarning(dataDir)}`);
     expect(exitCode).toBe(0);
     expect(output.out()).toMatch(/^replayed 1 delivery into .*: 2 jobs enqueued \(one per alert and workflow\), 0 skipped, 0 failed\n$/);
   });
@@ -287,6 +292,32 @@ describe("replay", () => {
 
     expect(await replayCommand(["--data-dir", dataDir], output.io, {})).toBe(2);
     expect(output.err()).toContain("replay needs --source SOURCE and one FILE");
+  });
+});
+
+describe("local queue folder", () => {
+  it("replay into a missing folder fails and creates none", async () => {
+    const missing = join(dataDir, "no-such-folder");
+    const file = join(dataDir, "firing.json");
+    writeFileSync(file, readFixture("payloads/alertmanager-firing-unicode.json"));
+    const output = captureCliOutput();
+
+    const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", missing, file], output.io, {});
+
+    expect(exitCode).toBe(1);
+    expect(output.err()).toContain(`BRIDGE.DATA_DIR_NOT_FOUND: the data folder ${missing} does not exist`);
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it("redrive warns only when it moves jobs", async () => {
+    const dryRun = captureCliOutput();
+    const real = captureCliOutput();
+
+    expect(await redriveCommand(["--data-dir", dataDir, "--dry-run"], dryRun.io, {})).toBe(0);
+    expect(await redriveCommand(["--data-dir", dataDir], real.io, {})).toBe(0);
+
+    expect(dryRun.err()).not.toContain("warning:");
+    expect(real.err()).toContain(noBridgeWarning(dataDir));
   });
 });
 

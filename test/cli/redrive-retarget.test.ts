@@ -115,6 +115,20 @@ describe("redrive --workflow-id on the local queue", () => {
     expect(left.map((envelope) => envelope.job).sort((a, b) => a.alertKey.localeCompare(b.alertKey))).toEqual([misroutedJob(), jobFor(3)]);
   });
 
+  it("dry run lists copies of a job once", async () => {
+    await deadLetter([misroutedJob(), misroutedJob(), misroutedJob()]);
+    const output = captureCliOutput();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--dry-run", "--workflow-id", RIGHT_WORKFLOW], output.io, {});
+
+    expect(exitCode).toBe(0);
+    expect(output.out()).toContain("3 dead-lettered jobs in");
+    const lines = output.out().split("\n").filter((line) => line.startsWith("would re-target"));
+    expect(lines).toEqual([
+      `would re-target ${ID_FOR_WRONG} -> ${ID_FOR_RIGHT} (alertmanager/3f2a9c1d7e6b5a40, workflow ${WRONG_WORKFLOW} -> ${RIGHT_WORKFLOW}), 3 copies of the job`,
+    ]);
+  });
+
   it("dry run shows a changed project", async () => {
     await deadLetter([misroutedJob()]);
     const output = captureCliOutput();
