@@ -221,11 +221,22 @@ export const ENVIRONMENT_SCHEMA = z.object({
     .transform((value) => value ?? "INFO"),
 });
 
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /**
+   * Whether the environment names every generic mapping the routing file may refer to, as under
+   * `npm start`, so the file checks also reject a `match.source` that matches no source id, as
+   * `secmaster-bridge routes check` does. The deployed events and schedule functions read
+   * ingest's routing file without its mappings, so they leave it off. @default false
+   */
+  checkRouteSources?: boolean;
+}
+
 /**
  * Check of the settings that name files or sources (generic mappings, `BRIDGE_SOURCE_OPTIONS`,
  * the routing and schedules files). It returns one issue per problem.
  */
-export type SettingsFileCheck = (env: Readonly<Record<string, string | undefined>>) => string[];
+export type SettingsFileCheck = (env: Readonly<Record<string, string | undefined>>, options: LoadConfigOptions) => string[];
 
 const settingsFileChecks = new Set<SettingsFileCheck>();
 
@@ -247,7 +258,7 @@ export function registerSettingsFileCheck(check: SettingsFileCheck): void {
  *   The same error lists the problems the registered file checks find. When the environment
  *   itself is valid, those checks run where the files are read, as in `createIngestRuntime`.
  */
-export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): BridgeConfig {
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env, options: LoadConfigOptions = {}): BridgeConfig {
   const issues: string[] = [];
   const known = new Set(Object.keys(ENVIRONMENT_SCHEMA.shape));
   for (const name of Object.keys(env).sort()) {
@@ -277,7 +288,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const credentials = readCredentials(text, issues);
   const auth = readAuth(text, env, issues);
   if (!parsed.success || issues.length > 0 || credentials === undefined) {
-    for (const check of settingsFileChecks) issues.push(...check(env));
+    for (const check of settingsFileChecks) issues.push(...check(env, options));
     throw new ConfigError(issues);
   }
   const vars = withWholeNumberDefaults(parsed.data);

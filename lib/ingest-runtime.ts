@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { InboundAuth } from "./auth/inbound";
 import { authSourceKeys, unknownAuthSources } from "./auth/settings";
-import { registerSettingsFileCheck, type BridgeConfig } from "./config";
+import { registerSettingsFileCheck, type BridgeConfig, type LoadConfigOptions } from "./config";
 import type { MessageQueue } from "./delivery/queue";
 import { SqsQueue } from "./delivery/sqs";
 import type { Starter } from "./delivery/start";
@@ -71,7 +71,7 @@ export function createIngestRuntime(config: BridgeConfig, overrides: RuntimeOver
   };
 
   const { genericSources, routing } = loadSourceSettings(
-    { genericMappingFiles: config.ingest.genericMappingFiles, sourceOptions: config.ingest.sourceOptions, routing: config.routing },
+    { genericMappingFiles: config.ingest.genericMappingFiles, sourceOptions: config.ingest.sourceOptions, routing: config.routing, checkRouteSources: false },
     target,
     issues,
   );
@@ -99,6 +99,12 @@ interface SourceSettings {
   genericMappingFiles: readonly string[];
   sourceOptions: Readonly<Record<string, unknown>>;
   routing: RoutingSettings;
+  /**
+   * Whether to check the routing file's `match.source` against the built-in and generic source
+   * ids. It is checked only when every generic mapping loaded, because a failed mapping leaves
+   * its source id out of the list.
+   */
+  checkRouteSources: boolean;
 }
 
 /**
@@ -122,10 +128,12 @@ function loadSourceSettings(
       ? settings.sourceOptions
       : Object.fromEntries(Object.entries(settings.sourceOptions).filter(([sourceId]) => findSource(sourceId, genericSources) !== undefined));
   collectIssues(issues, () => checkSourceOptions(sourceOptions, genericSources));
-  // match.source is not checked against the source ids here: the events and schedule functions
+  // The deployed functions leave match.source unchecked, because the events and schedule functions
   // share ingest's routing file without its generic mappings, and a rule naming a generic source
   // must not stop them. `routes check` and `npm start` check it with the full list.
-  const routing = collectIssues(issues, () => createRoutingSource(settings.routing, target));
+  const sourceIds =
+    settings.checkRouteSources && mappingIssues.length === 0 ? [...Object.keys(BUILT_IN_SOURCES), ...Object.keys(genericSources)] : undefined;
+  const routing = collectIssues(issues, () => createRoutingSource(settings.routing, target, { sourceIds }));
   return { genericSources, mappingsLoaded: mappingIssues.length === 0, routing };
 }
 
@@ -136,7 +144,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * that found problems in the environment itself. Settings the environment schema rejects are
  * skipped, because loadConfig reports them already.
  */
-function checkSettingsFiles(env: Env): string[] {
+function checkSettingsFiles(env: Env, options: LoadConfigOptions): string[] {
   const text = (name: string): string | undefined => {
     const value = env[name]?.trim();
     return value === "" ? undefined : value;
@@ -157,7 +165,12 @@ function checkSettingsFiles(env: Env): string[] {
     .filter((file) => file !== "");
   // The SSM parameter is read at the first delivery, not at start, so only a routing file is checked.
   const { genericSources, mappingsLoaded } = loadSourceSettings(
-    { genericMappingFiles, sourceOptions: parseSourceOptions(text("BRIDGE_SOURCE_OPTIONS")), routing: { file: text("BRIDGE_ROUTES_FILE"), ssmParameter: undefined } },
+    {
+      genericMappingFiles,
+      sourceOptions: parseSourceOptions(text("BRIDGE_SOURCE_OPTIONS")),
+      routing: { file: text("BRIDGE_ROUTES_FILE"), ssmParameter: undefined },
+      checkRouteSources: options.checkRouteSources === true,
+    },
     target,
     issues,
   );

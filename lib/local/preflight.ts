@@ -27,7 +27,9 @@ export interface LocalSettings {
  * @throws ConfigError listing every problem found.
  */
 export function checkLocalSettings(env: Readonly<Record<string, string | undefined>>, withEmulator: boolean): LocalSettings {
-  const config = loadConfig(env);
+  // With problems in the environment, loadConfig checks the files itself. The option makes it
+  // check match.source there too, so the list matches `routes check` whatever else is wrong.
+  const config = loadConfig(env, { checkRouteSources: true });
   const issues: string[] = [];
   const collect = <T>(read: () => T): T | undefined => collectIssues(issues, read);
 

@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { routesCommand } from "../../lib/cli/routes";
+import { loadConfig } from "../../lib/config";
+import { ConfigError } from "../../lib/errors";
+import { checkLocalSettings } from "../../lib/local/preflight";
+import { captureCliOutput } from "../helpers/cli-output";
+
+const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
+const ROUTES = join(FIXTURES, "routing/several-problems.yaml");
+const MAPPING = join(FIXTURES, "generic/edge-fw-cef-mapping.json");
+
+const VALID = {
+  SECMASTER_REGION: "cn-north-4",
+  SECMASTER_PROJECT_ID: "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+  SECMASTER_WORKSPACE_ID: "11111111-2222-4333-8444-555555555555",
+  SECMASTER_WORKFLOW_ID: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+  SECMASTER_AK: "HPUAEXAMPLEAKID00001",
+  SECMASTER_SK: "example-secret",
+  BRIDGE_ROUTES_FILE: ROUTES,
+  BRIDGE_GENERIC_MAPPINGS: MAPPING,
+};
+
+// An empty data folder, so `routes check` finds no local bridge to use.
+const emptyDataDir = mkdtempSync(join(tmpdir(), "preflight-"));
+afterAll(() => rmSync(emptyDataDir, { recursive: true, force: true }));
+
+function issuesThrownBy(load: () => unknown): readonly string[] {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  return [];
+}
+
+async function routesCheckProblems(): Promise<string[]> {
+  const output = captureCliOutput();
+  const code = await routesCommand(["check", ROUTES, "--mapping", MAPPING, "--data-dir", emptyDataDir], output.io, {});
+  expect(code).toBe(1);
+  return output
+    .err()
+    .split("\n")
+    .filter((line) => line.startsWith("  - "))
+    .map((line) => line.slice("  - ".length));
+}
+
+describe("checkLocalSettings routing file", () => {
+  it("matches routes check problems", async () => {
+    const expected = await routesCheckProblems();
+
+    const issues = issuesThrownBy(() => checkLocalSettings(VALID, false));
+
+    expect(expected).toHaveLength(4);
+    expect(issues).toStrictEqual(expected);
+  });
+
+  it("reports the unknown source", () => {
+    const issues = issuesThrownBy(() => checkLocalSettings(VALID, false));
+
+    expect(issues.filter((issue) => issue.includes('"cloudwach" is not a known source id'))).toHaveLength(1);
+    expect(issues.filter((issue) => issue.includes(`"edge-fw" is not a known source id`))).toHaveLength(0);
+  });
+
+  it("matches routes check beside invalid setting", async () => {
+    const expected = await routesCheckProblems();
+
+    const issues = issuesThrownBy(() => checkLocalSettings({ ...VALID, BRIDGE_MODE: "bogus" }, false));
+
+    expect(issues[0]).toMatch(/^BRIDGE_MODE: /);
+    expect(issues.slice(1)).toStrictEqual(expected);
+  });
+
+  it("rejects a generic source without its mapping", () => {
+    const { BRIDGE_GENERIC_MAPPINGS: _mapping, ...withoutMapping } = VALID;
+
+    const issues = issuesThrownBy(() => checkLocalSettings({ ...withoutMapping, BRIDGE_MODE: "bogus" }, false));
+
+    expect(issues.some((issue) => issue.includes('"cloudwach" is not a known source id'))).toBe(true);
+    expect(issues.some((issue) => issue.includes('"edge-fw" is not a known source id'))).toBe(true);
+  });
+
+  it("skips the source check when a mapping fails", () => {
+    const env = { ...VALID, BRIDGE_MODE: "bogus", BRIDGE_GENERIC_MAPPINGS: join(emptyDataDir, "missing-mapping.json") };
+
+    const issues = issuesThrownBy(() => checkLocalSettings(env, false));
+
+    expect(issues.some((issue) => issue.includes("missing-mapping.json"))).toBe(true);
+    expect(issues.some((issue) => issue.includes("match.min_severity"))).toBe(true);
+    expect(issues.some((issue) => issue.includes("is not a known source id"))).toBe(false);
+  });
+});
+
+describe("loadConfig routing file check", () => {
+  it("leaves match.source unchecked by default", () => {
+    const issues = issuesThrownBy(() => loadConfig({ ...VALID, BRIDGE_MODE: "bogus" }));
+
+    expect(issues.some((issue) => issue.includes("match.min_severity"))).toBe(true);
+    expect(issues.some((issue) => issue.includes("cloudwach"))).toBe(false);
+  });
+});
