@@ -27,6 +27,10 @@ const SENDER_SCHEMES = {
   sentinel: "bearer",
   datadog: "bearer",
   wazuh: "bearer",
+  // GuardDuty and Security Hub reach the HTTP endpoint through an EventBridge API destination,
+  // whose API-key connection sends the token in a header. The events function needs no sender entry.
+  guardduty: "bearer",
+  securityhub: "bearer",
   cloudwatch: "sns",
   "huaweicloud-ces": "smn",
 };

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../lib/config";
-import { ConfigError } from "../lib/errors";
 // Importing the ingest runtime registers its file checks with loadConfig, as every ingest handler does.
 import { createIngestRuntime } from "../lib/ingest-runtime";
+import { issuesThrownBy } from "./helpers/config-issues";
 
 const VALID = {
   SECMASTER_REGION: "cn-north-4",
@@ -18,16 +18,6 @@ const VALID = {
 
 function issuesOf(env: Record<string, string>): readonly string[] {
   return issuesThrownBy(() => loadConfig(env));
-}
-
-function issuesThrownBy(load: () => unknown): readonly string[] {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues;
-    throw error;
-  }
-  return [];
 }
 
 describe("loadConfig", () => {

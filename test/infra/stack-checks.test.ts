@@ -210,6 +210,17 @@ rules:
     );
   });
 
+  it("GuardDuty and Security Hub senders take a bearer token", async () => {
+    const stack = await stackWith({ senders: "guardduty,securityhub" });
+
+    expect(stack.ingestEnvironment).toMatchObject({
+      BRIDGE_AUTH_GUARDDUTY: "bearer",
+      BRIDGE_AUTH_GUARDDUTY_SECRETS: "ssm:/secmaster-bridge/ci/auth/guardduty",
+      BRIDGE_AUTH_SECURITYHUB: "bearer",
+      BRIDGE_AUTH_SECURITYHUB_SECRETS: "ssm:/secmaster-bridge/ci/auth/securityhub",
+    });
+  });
+
   it("unknown sender stops packaging", async () => {
     expect(await packagingError({ senders: "alertmanager,pagerduty" })).toContain("param senders: unknown sender pagerduty; use any of alertmanager, grafana,");
   });

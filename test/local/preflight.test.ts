@@ -5,9 +5,9 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { routesCommand } from "../../lib/cli/routes";
 import { loadConfig } from "../../lib/config";
-import { ConfigError } from "../../lib/errors";
 import { checkLocalSettings } from "../../lib/local/preflight";
 import { captureCliOutput } from "../helpers/cli-output";
+import { issuesThrownBy } from "../helpers/config-issues";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 const ROUTES = join(FIXTURES, "routing/several-problems.yaml");
@@ -27,16 +27,6 @@ const VALID = {
 // An empty data folder, so `routes check` finds no local bridge to use.
 const emptyDataDir = mkdtempSync(join(tmpdir(), "preflight-"));
 afterAll(() => rmSync(emptyDataDir, { recursive: true, force: true }));
-
-function issuesThrownBy(load: () => unknown): readonly string[] {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues;
-    throw error;
-  }
-  return [];
-}
 
 async function routesCheckProblems(): Promise<string[]> {
   const output = captureCliOutput();
