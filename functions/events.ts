@@ -28,8 +28,9 @@ async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () =>
   const match = adapterForAwsEvent(event);
   const adapter = match === undefined ? undefined : findSource(match.source);
   if (match === undefined || adapter === undefined) {
-    // Retrying cannot help an event no adapter understands, so it is logged and dropped; the
-    // rule or subscription that sent it needs changing.
+    // Retrying cannot help an event no adapter understands, and the rule or subscription that sent
+    // it needs changing. The failed invocation takes it to the dead-letter queue, where its alarm
+    // fires and `secmaster-bridge redrive --drop-unplannable` deletes it.
     logger.error("event not recognised; check the EventBridge rule or SNS subscription that targets this function", {
       code: "BRIDGE.EVENT_UNKNOWN",
     });

@@ -34,7 +34,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 export const REDRIVE_USAGE = `  redrive                          Move dead-lettered jobs back to the jobs queue, where dispatch
                                    looks each instance up before posting it again.
       --dry-run                    Only count the dead letters, by the code of their last error.
-      --limit N                    Move at most N jobs.
+      --limit N                    Handle at most N dead-letter messages (a failed event's
+                                   record counts as one, whatever its count of jobs).
       --queue-url URL, --dlq-url URL
                                    SQS jobs queue and dead-letter queue (default: BRIDGE_QUEUE_URL
                                    and BRIDGE_DLQ_URL; without them, the local queue).
@@ -45,18 +46,24 @@ export const REDRIVE_USAGE = `  redrive                          Move dead-lette
       --workspace-id ID, --project-id ID
                                    With --workflow-id: also change the workspace or project.
       --from-workflow ID           With --workflow-id: re-target and move only the jobs that target
-                                   workflow ID; the others stay in the dead-letter queue.
+                                   workflow ID; the other jobs stay in the dead-letter queue.
+                                   Failed scheduled runs and AWS events are planned anew and
+                                   move as usual.
       --schedules FILE             Schedules file (default: BRIDGE_SCHEDULES_FILE). With it, the
                                    scheduled runs that Lambda gave up on move as start jobs with
                                    their own target and action_instance_id (never re-targeted);
                                    without it they are only listed. A run left in the dead-letter
                                    queue makes the exit code 1.
-      --drop-unplannable           Delete the records of scheduled runs that the schedules file
-                                   cannot plan (a schedule it no longer declares or has disabled).
+      --drop-unplannable           Delete the records that can never be planned: scheduled runs of
+                                   a schedule the file no longer declares or has disabled, and
+                                   AWS events that no adapter reads or that fail their schema.
       --routes FILE                Routing file that plans the start jobs of AWS events the events
-                                   function failed on (default: BRIDGE_ROUTES_FILE; without one,
-                                   the SECMASTER_* default target). Such an event moves as one job
-                                   per alert and workflow; a kept one makes the exit code 1.`;
+                                   function failed on; use the file the stack deployed (default:
+                                   BRIDGE_ROUTES_FILE). Such an event moves as one job per alert
+                                   and workflow; a kept one makes the exit code 1.
+      --default-target             Plan failed AWS events without a routing file: every firing
+                                   alert goes to the SECMASTER_* default target. Without --routes,
+                                   BRIDGE_ROUTES_FILE or this option, failed events stay.`;
 
 export const REPLAY_USAGE = `  replay --source SOURCE FILE      Enqueue saved deliveries again through parse, normalize and
                                    routing. FILE holds one JSON delivery, or one per line (JSON Lines),
@@ -92,6 +99,7 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
       schedules: { type: "string" },
       "drop-unplannable": { type: "boolean" },
       routes: { type: "string" },
+      "default-target": { type: "boolean" },
     },
   });
   const limit = values.limit === undefined ? undefined : Number(values.limit);
@@ -144,11 +152,11 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
       if (report.invalid > 0) io.out.write(`not jobs, left in the dead-letter queue: ${formatCount(report.invalid, "message")}\n`);
       const listing = { withSchedules: schedulesFile !== undefined, dryRun: values["dry-run"] === true, dropUnplannable: values["drop-unplannable"] === true };
       if (report.scheduledRuns.length > 0) writeScheduledRuns(report, listing, io);
-      if (report.failedEvents.length > 0) writeFailedEvents(report, values["dry-run"] === true, io);
+      if (report.failedEvents.length > 0) writeFailedEvents(report, values["dry-run"] === true, values["drop-unplannable"] === true, io);
       if (retarget !== undefined) writeRetargeting(report, retarget, values["dry-run"] === true, io);
       if (codes.length > 0) io.out.write(`by last error:\n${codes.join("\n")}\n`);
       const runsStay = report.scheduledRuns.some((run) => staysAfter(run, listing));
-      const eventsStay = report.failedEvents.some((event) => (values["dry-run"] === true ? event.jobs === undefined : event.moved !== true));
+      const eventsStay = report.failedEvents.some((event) => eventStaysAfter(event, listing));
       return report.failed > 0 || report.withoutIdentity > 0 || runsStay || eventsStay ? 1 : 0;
     } finally {
       queues.close();
@@ -177,13 +185,19 @@ function scheduledRunPlanner(file: string, values: { "queue-url"?: string | unde
  * the routing file (`--routes` or BRIDGE_ROUTES_FILE), BRIDGE_SOURCE_OPTIONS,
  * BRIDGE_DEFAULT_SEVERITY and the SECMASTER_* ids. The settings are read at the first record.
  */
-function failedEventPlanner(values: { routes?: string | undefined; "queue-url"?: string | undefined; "data-dir"?: string | undefined }, env: Env): (event: unknown) => StartJob[] {
+function failedEventPlanner(
+  values: { routes?: string | undefined; "default-target"?: boolean | undefined; "queue-url"?: string | undefined; "data-dir"?: string | undefined },
+  env: Env,
+): (event: unknown) => StartJob[] {
   const settings = lazily(() => {
     requireDeployedIds(values, env, "a redrive of failed AWS events into SQS");
     const severity = (nonEmpty(env.BRIDGE_DEFAULT_SEVERITY) ?? "Medium") as Severity;
     if (!(SEVERITIES as readonly string[]).includes(severity)) throw new ConfigError([`BRIDGE_DEFAULT_SEVERITY: must be one of ${SEVERITIES.join(", ")}`]);
     const target = defaultTargetFromEnv(env);
     const routesFile = values.routes ?? nonEmpty(env.BRIDGE_ROUTES_FILE);
+    // The deployed events function always routes, so planning without the routing file would
+    // start alerts on the default workflow under other ids, unless the user asks for that.
+    if (routesFile === undefined && values["default-target"] !== true) throw new ConfigError([missingRoutingIssue(env)]);
     const routes = routesFile === undefined ? undefined : readRoutingFile(routesFile, target);
     return { severity, target, routes };
   });
@@ -200,6 +214,18 @@ function failedEventPlanner(values: { routes?: string | undefined; "queue-url"?:
   };
 }
 
+// The problem of failed AWS events when the redrive names no routing file, with the way to name it.
+function missingRoutingIssue(env: Env): string {
+  const parameter = nonEmpty(env.BRIDGE_ROUTES_SSM_PARAMETER);
+  if (parameter !== undefined) {
+    return (
+      `--routes: the stack reads its routing from the SSM parameter ${parameter}; save it to a file ` +
+      `(aws ssm get-parameter --name ${parameter} --query Parameter.Value --output text > routes.yaml) and pass --routes routes.yaml`
+    );
+  }
+  return "--routes: pass the routing file the stack deployed (or set BRIDGE_ROUTES_FILE), or --default-target to send every firing alert to the SECMASTER_* default target";
+}
+
 // "3 dead-lettered jobs", "3 dead-lettered jobs and 1 failed scheduled run", and so on.
 function listCounts(jobs: number, runs: number, events: number): string {
   const parts = [formatCount(jobs, "dead-lettered job")];
@@ -210,18 +236,23 @@ function listCounts(jobs: number, runs: number, events: number): string {
 }
 
 /** Lists the failed AWS events a redrive found, with what happened to each. */
-function writeFailedEvents(report: RedriveReport, dryRun: boolean, io: CliIo): void {
+function writeFailedEvents(report: RedriveReport, dryRun: boolean, dropUnplannable: boolean, io: CliIo): void {
   const events = report.failedEvents;
   io.out.write(`failed AWS events: ${events.length}\n`);
   for (const event of events.slice(0, SCHEDULED_RUN_LINES_SHOWN)) {
-    io.out.write(`  ${event.event}: ${failedEventOutcome(event, dryRun)} (${event.reason})\n`);
+    io.out.write(`  ${event.event}: ${failedEventOutcome(event, dryRun, dropUnplannable)} (${event.reason})\n`);
   }
   if (events.length > SCHEDULED_RUN_LINES_SHOWN) io.out.write(`  … and ${events.length - SCHEDULED_RUN_LINES_SHOWN} more\n`);
-  if (events.some((event) => event.problem !== undefined)) io.out.write("to move the kept ones, fix the problem shown and redrive again\n");
+  const keptEvents = events.filter((event) => event.problem !== undefined && event.dropped !== true);
+  if (keptEvents.length === 0) return;
+  const dropHint = !dropUnplannable && keptEvents.some((event) => event.droppable === true) ? "; --drop-unplannable deletes the events that can never be planned" : "";
+  io.out.write(`to move the kept ones, fix the problem shown and redrive again${dropHint}\n`);
 }
 
-function failedEventOutcome(event: FailedEvent, dryRun: boolean): string {
+function failedEventOutcome(event: FailedEvent, dryRun: boolean, dropUnplannable: boolean): string {
   const jobs = formatCount(event.jobs ?? 0, "start job");
+  if (event.dropped === true) return `deleted, ${event.problem}`;
+  if (dryRun && dropUnplannable && event.droppable === true) return `would be deleted, ${event.problem}`;
   if (event.moved === true) return event.jobs === 0 ? "every alert skipped, record deleted" : `moved as ${jobs}`;
   if (event.jobs === 0 && dryRun) return "every alert skipped, the record would be deleted";
   if (event.jobs !== undefined) return dryRun ? `${jobs} planned` : "failed to send, kept in the dead-letter queue";
@@ -259,6 +290,14 @@ function writeScheduledRuns(report: RedriveReport, listing: ScheduledRunListing,
   }
   const dropHint = !listing.dropUnplannable && remaining.some((run) => run.droppable) ? "; --drop-unplannable deletes the runs of schedules the file no longer runs" : "";
   io.out.write(`to move the kept ones, fix the problem shown and redrive again${dropHint}\n`);
+}
+
+// Whether a failed event stays in the dead-letter queue after this redrive, or after the real one
+// that a dry run previews.
+function eventStaysAfter(event: FailedEvent, listing: ScheduledRunListing): boolean {
+  if (event.moved === true || event.dropped === true) return false;
+  if (!listing.dryRun) return true;
+  return event.jobs === undefined && !(event.droppable === true && listing.dropUnplannable);
 }
 
 // Whether a run stays in the dead-letter queue after this redrive, or after the real one that a
@@ -359,9 +398,9 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
     return 2;
   }
   return withErrors(io, async () => {
-    const intoLocalQueue = values["queue-url"] === undefined && nonEmpty(env.BRIDGE_QUEUE_URL) === undefined;
-    if (intoLocalQueue) env = withBridgePlanning(env, values, io.err);
-    const severity = (env.BRIDGE_DEFAULT_SEVERITY ?? "Medium") as Severity;
+    const localDir = localQueueDataDir(values, env);
+    if (localDir !== undefined) env = withBridgePlanning(env, localDir, values, io.err);
+    const severity = (nonEmpty(env.BRIDGE_DEFAULT_SEVERITY) ?? "Medium") as Severity;
     if (!(SEVERITIES as readonly string[]).includes(severity)) {
       io.err.write(`BRIDGE_DEFAULT_SEVERITY must be one of ${SEVERITIES.join(", ")}\n`);
       return 2;
@@ -377,7 +416,6 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
     const routes: RouteTable | undefined = routesFile === undefined ? undefined : readRoutingFile(routesFile, target);
     if (routesFile === undefined) io.err.write("no routing file (--routes or BRIDGE_ROUTES_FILE), so every firing alert goes to the SECMASTER_* default target\n");
 
-    const localDir = localQueueDataDir(values, env);
     if (localDir !== undefined) checkLocalQueueFolder(localDir, io.err);
     const queues = openQueues(values, env, false);
     try {
@@ -417,13 +455,12 @@ export async function replayCommand(args: string[], io: CliIo & { err: { isTTY?:
 }
 
 /**
- * Returns `env` with the planning settings of the local bridge that runs on the command's data
- * folder: routing file, mapping files, source options and default severity. Only settings that
+ * Returns `env` with the planning settings of the local bridge that runs on `folder`: routing
+ * file, mapping files, source options, default severity and default target. Only settings that
  * neither `env` nor an option sets are taken, and a note on `err` names them. Jobs replayed into
  * a bridge's queue are then planned as the bridge plans its deliveries.
  */
-function withBridgePlanning(env: Env, values: { routes?: string | undefined; mapping?: string[] | undefined; "data-dir"?: string | undefined }, err: NodeJS.WritableStream): Env {
-  const folder = values["data-dir"] ?? nonEmpty(env.BRIDGE_DATA_DIR) ?? ".data";
+function withBridgePlanning(env: Env, folder: string, values: { routes?: string | undefined; mapping?: string[] | undefined }, err: NodeJS.WritableStream): Env {
   const planning = readLocalBridge(folder)?.planning ?? {};
   const givenByOption: Record<string, boolean> = {
     BRIDGE_ROUTES_FILE: values.routes !== undefined,

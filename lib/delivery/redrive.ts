@@ -3,7 +3,7 @@ import { ConfigError, InvalidInputError } from "../errors";
 import { logger } from "../logger";
 import { isPlainRecord } from "../sources/json-path";
 import { retargetJob, type JobTarget, type StartJob } from "./job";
-import { decodeEnvelope, encodeEnvelope, newEnvelope, type JobEnvelope, type MessageQueue, type ReceivedMessage } from "./queue";
+import { decodeEnvelope, encodeEnvelope, encodeJob, newEnvelope, type JobEnvelope, type MessageQueue, type ReceivedMessage } from "./queue";
 
 /** Settings of {@link redriveDeadLetters}. */
 export interface RedriveOptions {
@@ -13,7 +13,10 @@ export interface RedriveOptions {
   to: MessageQueue;
   /** Count and summarize the dead letters without moving any. */
   dryRun?: boolean;
-  /** Move at most this many jobs. */
+  /**
+   * Handle at most this many dead-letter messages. A message is one job, or the record of one
+   * failed scheduled run or AWS event, which may become several jobs.
+   */
   limit?: number;
   /**
    * How long a dead letter stays hidden while it is being moved or counted, in milliseconds. A
@@ -42,9 +45,10 @@ export interface RedriveOptions {
    */
   planFailedEvent?: (event: unknown) => StartJob[];
   /**
-   * Deletes the records of scheduled runs that `planScheduledRun` rejects because the schedules
-   * file no longer declares their schedule or has disabled it, instead of keeping them. A dry
-   * run deletes nothing.
+   * Deletes the records that can never be planned instead of keeping them. These are scheduled
+   * runs of a schedule that the schedules file no longer declares or has disabled, and AWS events
+   * that `planFailedEvent` rejects as invalid input, such as an event no adapter reads or one that
+   * fails its source's schema. A dry run deletes nothing.
    */
   dropUnplannable?: boolean;
   /** Called after each batch with the jobs handled so far and the count found at the start. */
@@ -83,6 +87,10 @@ export interface FailedEvent {
   jobs?: number;
   /** The planner's reason for rejecting the event, when it did. */
   problem?: string;
+  /** Whether the problem is in the event itself, so that `dropUnplannable` deletes the record. */
+  droppable?: boolean;
+  /** Whether the record was deleted because it cannot be planned (`dropUnplannable`). */
+  dropped?: boolean;
   /** Whether all its start jobs reached the jobs queue and the record left the dead-letter queue. */
   moved?: boolean;
 }
@@ -111,13 +119,16 @@ export interface RetargetedJob {
 export interface RedriveReport {
   /** Dead letters counted at the start (an estimate for SQS). */
   total: number;
-  /** Jobs sent back to the jobs queue and deleted from the dead-letter queue; 0 in a dry run. */
+  /**
+   * Messages whose jobs were all sent back to the jobs queue and that were deleted from the
+   * dead-letter queue; 0 in a dry run.
+   */
   moved: number;
-  /** Jobs that could not be sent back; they stay in the dead-letter queue. */
+  /** Messages with a job that could not be sent back; they stay in the dead-letter queue. */
   failed: number;
   /**
    * Messages that are neither jobs (such as an invalid body that dispatch dead-lettered) nor
-   * records of failed scheduled runs; they stay where they are.
+   * records of failed scheduled runs or AWS events; they stay where they are.
    */
   invalid: number;
   /** Failed scheduled runs found, planned or kept, in the order they were seen. */
@@ -194,9 +205,15 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
         if (record !== undefined && !isScheduledRunEvent(record.event)) {
           report.byErrorCode[EVENT_FAILED] = (report.byErrorCode[EVENT_FAILED] ?? 0) + 1;
           const failed = planFailedEvent(record, options.planFailedEvent, report);
-          // The event's jobs keep the ids that routing gives them now, so they are never re-targeted.
-          if (failed.envelopes === undefined) keptInDeadLetters.push(message);
-          else if (options.dryRun !== true) sendable.push({ message, bodies: failed.envelopes.map(encodeEnvelope), change: undefined, failedEvent: failed.entry });
+          if (failed.bodies !== undefined) {
+            // The event's jobs keep the ids that routing gives them now, so they are never re-targeted.
+            if (options.dryRun !== true) sendable.push({ message, bodies: failed.bodies, change: undefined, failedEvent: failed.entry });
+          } else if (failed.entry.droppable === true && options.dropUnplannable === true && options.dryRun !== true) {
+            failed.entry.dropped = true;
+            dropped.push(message);
+          } else {
+            keptInDeadLetters.push(message);
+          }
           continue;
         }
         const scheduled = readScheduledRunRecord(record, options.planScheduledRun, report);
@@ -230,12 +247,12 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
     }
 
     const results = await options.to.send(sendable.flatMap(({ message, bodies }) => bodies.map((body, index) => ({ id: `${message.messageId}/${index}`, body }))));
-    const failedIds = new Set(results.filter((result) => !result.ok).map((result) => result.id));
+    const sentIds = new Set(results.filter((result) => result.ok).map((result) => result.id));
     // A message leaves the dead-letter queue only when every one of its jobs reached the jobs
     // queue. A partly sent event is sent whole again by the next redrive, which starts nothing
-    // twice because starts are idempotent.
+    // twice because starts are idempotent. A job without a result counts as not sent.
     const sent = new Set(
-      sendable.filter(({ message, bodies }) => bodies.every((_, index) => !failedIds.has(`${message.messageId}/${index}`))).map(({ message }) => message.messageId),
+      sendable.filter(({ message, bodies }) => bodies.every((_, index) => sentIds.has(`${message.messageId}/${index}`))).map(({ message }) => message.messageId),
     );
     const handles = sendable.filter(({ message }) => sent.has(message.messageId)).map(({ message }) => message.receiptHandle);
     const notDeleted = await options.from.delete(handles);
@@ -261,7 +278,7 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
 
   if (dropped.length > 0) {
     const notDropped = await options.from.delete(dropped.map((message) => message.receiptHandle));
-    logger.warn("deleted records of scheduled runs that cannot be planned from the dead-letter queue", { records: dropped.length - notDropped.length });
+    logger.warn("deleted records of scheduled runs and AWS events that cannot be planned from the dead-letter queue", { records: dropped.length - notDropped.length });
   }
 
   const keep = options.dryRun === true ? seen : keptInDeadLetters;
@@ -396,26 +413,34 @@ function readScheduledRunRecord(
 export const EVENT_FAILED = "LAMBDA.EVENT_FAILED";
 
 /**
- * Plans the start jobs of a failed AWS event when `plan` is given and accepts it, each with one
- * earlier attempt so that dispatch looks its instance up before posting. The event is recorded in
- * the report either way, with the planner's problem when it rejected the event.
+ * Plans the start jobs of a failed AWS event when `plan` is given and accepts it, and returns
+ * their message bodies. Each job has one earlier attempt, so that dispatch looks its instance up
+ * before posting, and is shortened to fit a queue message as the events function shortens it.
+ * The event is recorded in the report either way, with the problem when it was not planned.
  */
 function planFailedEvent(
   record: InvocationRecord,
   plan: ((event: unknown) => StartJob[]) | undefined,
   report: RedriveReport,
-): { envelopes: JobEnvelope[] | undefined; entry: FailedEvent } {
+): { bodies: string[] | undefined; entry: FailedEvent } {
   const entry: FailedEvent = { event: printable(describeEvent(record.event)), reason: printable(record.reason) };
   report.failedEvents.push(entry);
-  if (plan === undefined) return { envelopes: undefined, entry };
+  if (plan === undefined) return { bodies: undefined, entry };
   try {
-    const envelopes = plan(record.event).map((job) => newEnvelope(job, 1));
-    entry.jobs = envelopes.length;
-    return { envelopes, entry };
+    const bodies: string[] = [];
+    for (const job of plan(record.event)) {
+      const encoded = encodeJob(job, (fitted) => newEnvelope(fitted, 1));
+      if (!encoded.ok) throw encoded.error;
+      bodies.push(encoded.body);
+    }
+    entry.jobs = bodies.length;
+    return { bodies, entry };
   } catch (error) {
     entry.problem = printable(planProblem(error));
+    // A problem in the event itself never goes away; a missing setting of this redrive does.
+    entry.droppable = error instanceof InvalidInputError;
     logger.warn("failed AWS event cannot be planned", { event: entry.event, reason: entry.problem });
-    return { envelopes: undefined, entry };
+    return { bodies: undefined, entry };
   }
 }
 

@@ -135,7 +135,8 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
     if (scheduler !== undefined) opened.push(scheduler);
     lock.publish({
       url: server.url,
-      planning: planningSettingsOf(baseEnv),
+      // The settings with the emulator's ids, when it runs, as the bridge plans with them.
+      planning: planningSettingsOf(env),
       ...(emulator === undefined ? {} : { cliEnv: cliSettingsOf(config, dynamodb.endpoint) }),
     });
 
@@ -164,7 +165,17 @@ async function closeAll(opened: { close(): Promise<void> }[]): Promise<void> {
 }
 
 /** Environment variables that decide how the bridge turns a delivery into start jobs. */
-export const PLANNING_SETTINGS = ["BRIDGE_ROUTES_FILE", "BRIDGE_GENERIC_MAPPINGS", "BRIDGE_SOURCE_OPTIONS", "BRIDGE_DEFAULT_SEVERITY"] as const;
+export const PLANNING_SETTINGS = [
+  "BRIDGE_ROUTES_FILE",
+  "BRIDGE_GENERIC_MAPPINGS",
+  "BRIDGE_SOURCE_OPTIONS",
+  "BRIDGE_DEFAULT_SEVERITY",
+  "SECMASTER_PROJECT_ID",
+  "SECMASTER_WORKSPACE_ID",
+  "SECMASTER_WORKFLOW_ID",
+  "SECMASTER_DATACLASS_ID",
+  "SECMASTER_DATACLASS_NAME",
+] as const;
 
 /**
  * Returns the bridge's planning settings that are set, with the routing and mapping file paths

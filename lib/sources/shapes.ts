@@ -21,8 +21,8 @@ export function jsonString<T>(schema: z.ZodType<T>): z.ZodType<T, string> {
  * Builds the schema of a JSON object with any keys whose values all match `value`, such as a label
  * set. Output and issues are those of `z.record(z.string(), value)`, except that a value that is
  * not an object reads "expected object" in place of "expected record". Payload schemas use it
- * because zod 4.6 parses it in about half the time of the record (0.29 against 0.55 µs for a
- * six-field Splunk row, measured on Node 20).
+ * because zod 4.6 parses it in about half the time of the record: 0.29 against 0.55 µs for the
+ * Splunk payload with a six-field row, timed over 300,000 parses on Node 20.20 (2 shared cores).
  */
 export function objectOf<T extends z.ZodType>(value: T) {
   return z.object({}).catchall(value);

@@ -346,10 +346,8 @@ describe("replay into a running local bridge's queue", () => {
     const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", bridgeDir, file], output.io, {});
 
     expect(exitCode).toBe(0);
-    expect(output.err()).toBe(
-      `planning with the settings of the local bridge on ${bridgeDir}: ` +
-        `BRIDGE_ROUTES_FILE=${resolve("test/fixtures/routing/routes.yaml")}, BRIDGE_DEFAULT_SEVERITY=Low\n`,
-    );
+    expect(output.err()).toContain(`planning with the settings of the local bridge on ${bridgeDir}: `);
+    expect(output.err()).toContain(`BRIDGE_ROUTES_FILE=${resolve("test/fixtures/routing/routes.yaml")}, BRIDGE_DEFAULT_SEVERITY=Low`);
     expect(output.out()).toContain(": 0 jobs enqueued (one per alert and workflow), 3 skipped, 0 failed");
   });
 
@@ -363,7 +361,8 @@ describe("replay into a running local bridge's queue", () => {
     const exitCode = await replayCommand(["--source", "alertmanager", "--data-dir", dirname(bridge.infoFile), "--routes", routes, file], output.io, {});
 
     expect(exitCode).toBe(0);
-    expect(output.err()).toBe(`planning with the settings of the local bridge on ${dirname(bridge.infoFile)}: BRIDGE_DEFAULT_SEVERITY=Low\n`);
+    expect(output.err()).toContain(`planning with the settings of the local bridge on ${dirname(bridge.infoFile)}: BRIDGE_DEFAULT_SEVERITY=Low, `);
+    expect(output.err()).not.toContain("BRIDGE_ROUTES_FILE");
     expect(output.out()).toContain(": 1 job enqueued");
   });
 });

@@ -50,7 +50,7 @@ describe("redrive of failed AWS events", () => {
     await deadLetter([recordOf(event)]);
     const output = captureCliOutput();
 
-    const exitCode = await redriveCommand(["--data-dir", dataDir], output.io, {});
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--default-target"], output.io, {});
 
     expect(exitCode).toBe(0);
     expect(output.out()).toContain("moved 0 dead-lettered jobs and 1 failed AWS event back to");
@@ -68,7 +68,7 @@ describe("redrive of failed AWS events", () => {
     await deadLetter([recordOf(readJsonFixture("payloads/securityhub-imported-3-findings.json"))]);
     const output = captureCliOutput();
 
-    const exitCode = await redriveCommand(["--data-dir", dataDir, "--dry-run"], output.io, {});
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--dry-run", "--default-target"], output.io, {});
 
     expect(exitCode).toBe(0);
     expect(output.out()).toContain("0 dead-lettered jobs and 1 failed AWS event in");
@@ -114,7 +114,7 @@ describe("redrive of failed AWS events", () => {
     const output = captureCliOutput();
     const logs = captureLogOutput();
 
-    const exitCode = await redriveCommand(["--data-dir", dataDir], output.io, {});
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--default-target"], output.io, {});
     logs.restore();
 
     expect(exitCode).toBe(1);
@@ -126,13 +126,30 @@ describe("redrive of failed AWS events", () => {
     expect(kept!.body).toBe(unknown);
   });
 
+  it("deletes an event no adapter reads with --drop-unplannable", async () => {
+    await deadLetter([recordOf({ source: "aws.s3", "detail-type": "Object Created", id: "e-s3", detail: {} })]);
+    const dryRun = captureCliOutput();
+    const real = captureCliOutput();
+    const logs = captureLogOutput();
+
+    const dryRunExit = await redriveCommand(["--data-dir", dataDir, "--default-target", "--drop-unplannable", "--dry-run"], dryRun.io, {});
+    const realExit = await redriveCommand(["--data-dir", dataDir, "--default-target", "--drop-unplannable"], real.io, {});
+    logs.restore();
+
+    expect(dryRunExit).toBe(0);
+    expect(dryRun.out()).toContain("Object Created e-s3: would be deleted, event is not a GuardDuty");
+    expect(realExit).toBe(0);
+    expect(real.out()).toContain("Object Created e-s3: deleted, event is not a GuardDuty");
+    expect(await bridge.deadLetters!.approximateCount()).toBe(0);
+  });
+
   it("deletes an event whose alerts are all skipped", async () => {
     const resolved = readJsonFixture<{ detail: { findings: Array<{ Workflow?: { Status: string } }> } }>("payloads/securityhub-imported-single.json");
     for (const finding of resolved.detail.findings) finding.Workflow = { Status: "RESOLVED" };
     await deadLetter([recordOf(resolved)]);
     const output = captureCliOutput();
 
-    const exitCode = await redriveCommand(["--data-dir", dataDir], output.io, {});
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--default-target"], output.io, {});
 
     expect(exitCode).toBe(0);
     expect(output.out()).toMatch(/Security Hub Findings - Imported [0-9a-f-]+: every alert skipped, record deleted/);

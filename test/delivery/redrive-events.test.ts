@@ -25,6 +25,11 @@ function failingOne(queue: MessageQueue, failingId: string): MessageQueue {
   };
 }
 
+/** Wraps a queue so that its send drops the message `silentId` without returning a result for it. */
+function withoutResultFor(queue: MessageQueue, silentId: string): MessageQueue {
+  return { ...queue, name: queue.name, send: (messages) => queue.send(messages.filter((message) => message.id !== silentId)) };
+}
+
 describe("redriveDeadLetters with failed AWS events", () => {
   let dataDir: string;
   let queues: { queue: LocalQueue; deadLetters: LocalQueue };
@@ -65,6 +70,18 @@ describe("redriveDeadLetters with failed AWS events", () => {
     // The job that was sent waits in the jobs queue; the next redrive sends both again, and
     // dispatch starts each once because starts are idempotent.
     expect(await queues.queue.approximateCount()).toBe(1);
+  });
+
+  it("keeps the record when a job gets no send result", async () => {
+    // A job without a result may not have reached the jobs queue, so deleting its record could lose the alert.
+    const [record] = await queues.deadLetters.receive({ maxMessages: 1, visibilityTimeoutMs: 0 });
+    const to = withoutResultFor(queues.queue, `${record!.messageId}/1`);
+
+    const report = await redriveDeadLetters({ from: queues.deadLetters, to, planFailedEvent: () => [jobFor(1), jobFor(2)] });
+
+    expect(report.moved).toBe(0);
+    expect(report.failed).toBe(1);
+    expect(await queues.deadLetters.approximateCount()).toBe(1);
   });
 
   it("lists the event without a planner", async () => {

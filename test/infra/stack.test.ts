@@ -249,6 +249,14 @@ describe("packaged stack", () => {
     expect(alarms.DispatchErrorsAlarm).toMatchObject({ Namespace: "AWS/Lambda", MetricName: "Errors", Dimensions: [{ Name: "FunctionName", Value: { Ref: "DispatchLambdaFunction" } }] });
     expect(alarms.ScheduleErrorsAlarm).toMatchObject({ MetricName: "Errors", Dimensions: [{ Name: "FunctionName", Value: { Ref: "ScheduleLambdaFunction" } }] });
     expect(alarms.EventsErrorsAlarm).toMatchObject({ MetricName: "Errors", Dimensions: [{ Name: "FunctionName", Value: { Ref: "EventsLambdaFunction" } }] });
+    expect(alarms.EventsDestinationFailuresAlarm).toMatchObject({
+      MetricName: "DestinationDeliveryFailures",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: "EventsLambdaFunction" } }],
+    });
+    expect(alarms.ScheduleDestinationFailuresAlarm).toMatchObject({
+      MetricName: "DestinationDeliveryFailures",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: "ScheduleLambdaFunction" } }],
+    });
     expect(alarms.IngestThrottlesAlarm).toMatchObject({ MetricName: "Throttles", Dimensions: [{ Name: "FunctionName", Value: { Ref: "IngestLambdaFunction" } }] });
     expect(alarms.DispatchThrottlesAlarm).toMatchObject({ MetricName: "Throttles", Dimensions: [{ Name: "FunctionName", Value: { Ref: "DispatchLambdaFunction" } }] });
     for (const [id, alarm] of Object.entries(alarms)) expect(alarm.AlarmActions, id).toEqual([{ Ref: "OperationsTopic" }]);
