@@ -205,7 +205,9 @@ export async function runColdStartFigure(options: { processes: number }): Promis
         "contains or imports the AWS SDK: they call AWS with `lib/aws/client.ts`, and `infra/esbuild-plugins.cjs` " +
         "fails the build of one that imports it. The same plugins give undici a stand-in for `node:http2` " +
         "(`infra/shims/lazy-http2.cjs`): the real module loads only for an HTTP/2 connection, and the bridge " +
-        "opens none. Next to them are " +
+        "opens none. They also give the Powertools idempotency utility a stand-in for its JMESPath package " +
+        "(`infra/shims/no-jmespath.cjs`), because the bridge keys idempotency on a function argument and sets " +
+        "no JMESPath expression. Next to them are " +
         "bundles built the same way for comparison: `bench/entries/empty.ts`, a handler that imports " +
         "nothing; `bench/entries/sdk-dispatch.ts`, the dispatch function with `HcClient` of the official " +
         "SDK core in place of our SecMaster client (same Middy handler, dispatch loop, Powertools " +

@@ -40,4 +40,17 @@ const lazyHttp2 = {
   },
 };
 
-module.exports = [noAwsSdk, lazyHttp2];
+/**
+ * Gives the Powertools idempotency utility a stand-in for its JMESPath package, which it imports
+ * for key expressions that the bridge does not use (infra/shims/no-jmespath.cjs).
+ */
+const noJmespath = {
+  name: "no-jmespath-in-idempotency",
+  setup(build) {
+    build.onResolve({ filter: /^@aws-lambda-powertools\/jmespath(\/functions)?$/ }, (args) =>
+      /[\\/]@aws-lambda-powertools[\\/]idempotency[\\/]/.test(args.importer) ? { path: require.resolve("./shims/no-jmespath.cjs") } : undefined,
+    );
+  },
+};
+
+module.exports = [noAwsSdk, lazyHttp2, noJmespath];

@@ -164,14 +164,17 @@ export function createStarter(options: StarterOptions): Starter {
     return { start: withFinalLookUp(callSecMaster), registerLambdaContext: () => undefined };
   }
 
+  // The key is the action_instance_id, passed as the first argument, so that the utility hashes
+  // it without a JMESPath expression and the Lambda bundles leave JMESPath out
+  // (infra/esbuild-plugins.cjs). The keys equal those of eventKeyJmesPath "actionInstanceId".
   const config = new IdempotencyConfig({
-    eventKeyJmesPath: "actionInstanceId",
     expiresAfterSeconds: options.ttlSeconds ?? 7 * 24 * 3600,
     throwOnNoIdempotencyKey: true,
     // Called only when the result comes from the store, which means an earlier call started it.
     responseHook: (response) => ({ ...(response as object), status: "duplicate" }),
   });
-  const idempotentCall = makeIdempotent(callSecMaster, {
+  const keyedCall = (_actionInstanceId: string, job: StartJob, signal: AbortSignal | undefined, startOptions: StartOptions) => callSecMaster(job, signal, startOptions);
+  const idempotentCall = makeIdempotent(keyedCall, {
     persistenceStore: options.persistenceStore,
     config,
     keyPrefix: IDEMPOTENCY_KEY_PREFIX,
@@ -181,7 +184,7 @@ export function createStarter(options: StarterOptions): Starter {
     const deadline = Date.now() + inProgressWaitMs;
     for (let wait = 100; ; wait = Math.min(wait * 2, 1_000)) {
       try {
-        return await idempotentCall(job, signal, startOptions);
+        return await idempotentCall(job.actionInstanceId, job, signal, startOptions);
       } catch (error) {
         // Another invocation is starting the same job right now, and its outcome decides ours. When
         // its record vanished between our failed write and the read of it (it failed and deleted

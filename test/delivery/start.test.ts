@@ -1,9 +1,10 @@
+import { createHash } from "node:crypto";
 import { IdempotencyItemAlreadyExistsError, IdempotencyItemNotFoundError } from "@aws-lambda-powertools/idempotency";
 import type { IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDBStore } from "../../lib/delivery/dynamodb-store";
 import type { WorkflowInstanceCreator } from "../../lib/delivery/start";
-import { jobFor, startDeliveryHarness, type DeliveryHarness } from "./harness";
+import { jobFor, startDeliveryHarness, TABLE, type DeliveryHarness } from "./harness";
 
 describe("createStarter with the DynamoDB store", () => {
   let harness: DeliveryHarness;
@@ -32,6 +33,22 @@ describe("createStarter with the DynamoDB store", () => {
     expect(first.status).toBe("created");
     expect(second.status).toBe("duplicate");
     expect(harness.emulator.stats().duplicateAttempts).toBe(0);
+  });
+
+  it("keys the record on the action_instance_id", async () => {
+    // The key Powertools derives with eventKeyJmesPath "actionInstanceId": the prefix and the
+    // base64 MD5 of the id as JSON. A change of it would start every recorded job again.
+    const job = jobFor(9002);
+    const key = `secmaster-bridge#start#${createHash("md5").update(JSON.stringify(job.actionInstanceId)).digest("base64")}`;
+
+    await harness.starter().start(job);
+
+    const output = await harness.dynamodbClient.call<{ Item?: Record<string, { S?: string }> }>("GetItem", {
+      TableName: TABLE,
+      Key: { id: { S: key } },
+      ConsistentRead: true,
+    });
+    expect(output.Item?.status?.S).toBe("COMPLETED");
   });
 });
 

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import type { Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleEntry } from "../../scripts/build";
 import { localLambdaContext, toSqsRecord } from "../../lib/delivery/poller";
@@ -25,6 +26,7 @@ process.stdout.write(JSON.stringify(await handler(event, context)));
 `;
 
 let outDir: string;
+let metafile: Metafile;
 let emulator: RunningEmulator;
 let dynamodb: LocalDynamoDB;
 let standin: AwsStandin;
@@ -33,7 +35,7 @@ beforeAll(async () => {
   // Under the repository, as a Lambda package is a folder of its own.
   mkdirSync(join(process.cwd(), "dist"), { recursive: true });
   outDir = mkdtempSync(join(process.cwd(), "dist", "test-dispatch-bundle-"));
-  await bundleEntry("functions/dispatch.ts", outDir);
+  metafile = await bundleEntry("functions/dispatch.ts", outDir);
   emulator = await startEmulator({
     port: 0,
     projectId: PROJECT_ID,
@@ -83,6 +85,15 @@ describe("dispatch bundle as deployed", () => {
     // https is the AWS client's transport: its presence shows that the list was read after the import.
     expect(JSON.parse(stdout)).toEqual(["NativeModule https"]);
   }, 60_000);
+
+  it("leaves JMESPath out", () => {
+    const inputs = Object.keys(metafile.inputs);
+
+    expect(inputs.filter((input) => input.includes("@aws-lambda-powertools/jmespath"))).toEqual([]);
+    expect(inputs).toContain("infra/shims/no-jmespath.cjs");
+    // The idempotency utility is in the bundle, and starts below go through it.
+    expect(inputs.some((input) => input.includes("@aws-lambda-powertools/idempotency"))).toBe(true);
+  });
 
   it("starts a queued job once", async () => {
     const env = bundleEnv();
