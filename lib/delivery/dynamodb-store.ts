@@ -8,6 +8,7 @@ import { BasePersistenceLayer, IdempotencyRecord } from "@aws-lambda-powertools/
 import type { IdempotencyRecordStatusValue } from "@aws-lambda-powertools/idempotency/types";
 import { AwsJsonClient, AwsServiceError, DYNAMODB, type AwsJsonClientOptions } from "../aws/client";
 import { BridgeError } from "../errors";
+import { logger } from "../logger";
 
 /**
  * A Powertools idempotency store on DynamoDB that sends its requests through
@@ -160,7 +161,7 @@ export class DynamoDBStore extends BasePersistenceLayer {
       });
     } catch (error) {
       if (!(error instanceof AwsServiceError && error.code === "ConditionalCheckFailedException")) throw error;
-      await this.#raiseAlreadyExists(record.idempotencyKey, error);
+      await this.#raiseAlreadyExists(record, error);
     }
   }
 
@@ -198,7 +199,8 @@ export class DynamoDBStore extends BasePersistenceLayer {
    * dynalite 4 ignores that parameter, so when the error has no `Item` the record is read with one
    * consistent `GetItem`. On DynamoDB that read does not happen.
    */
-  async #raiseAlreadyExists(idempotencyKey: string, conflict: AwsServiceError): Promise<never> {
+  async #raiseAlreadyExists(record: IdempotencyRecord, conflict: AwsServiceError): Promise<never> {
+    const { idempotencyKey } = record;
     const message = `idempotency record ${idempotencyKey} already exists`;
     let item = conflict.body?.Item as Item | undefined;
     if (item === undefined) {
@@ -209,7 +211,45 @@ export class DynamoDBStore extends BasePersistenceLayer {
         throw new IdempotencyItemAlreadyExistsError(message, undefined, { cause: readError });
       }
     }
+    if (item !== undefined) await this.#extendAgingRecord(item, record);
     throw new IdempotencyItemAlreadyExistsError(message, item === undefined ? undefined : this.#recordOf(item), { cause: conflict });
+  }
+
+  /**
+   * Extends a completed record that a repeat met in the second half of its lifetime to the expiry
+   * the repeat would have written. An alert or finding that repeats at least every half
+   * time-to-live then keeps its record, instead of being posted again once the record expires. The
+   * write is conditional on the record being unchanged. A failed write only logs a warning, because
+   * the repeat gets the stored result either way.
+   */
+  async #extendAgingRecord(item: Item, repeat: IdempotencyRecord): Promise<void> {
+    const names = this.#names;
+    const expiry = numberOf(item, names.expiry);
+    const extendedExpiry = repeat.expiryTimestamp;
+    if (stringOf(item, names.status) !== IdempotencyRecordStatus.COMPLETED || expiry === undefined || extendedExpiry === undefined) return;
+    const nowSeconds = this.#now() / 1000;
+    if (expiry - nowSeconds > (extendedExpiry - nowSeconds) / 2) return;
+
+    try {
+      await this.#dynamodb().call("UpdateItem", {
+        TableName: this.#tableName,
+        Key: this.#keyOf(repeat.idempotencyKey),
+        UpdateExpression: "SET #expiry = :extendedExpiry",
+        ConditionExpression: "#status = :completed AND #expiry = :expiry",
+        ExpressionAttributeNames: { "#expiry": names.expiry, "#status": names.status },
+        ExpressionAttributeValues: {
+          ":extendedExpiry": numberValue(extendedExpiry),
+          ":completed": { S: IdempotencyRecordStatus.COMPLETED },
+          ":expiry": numberValue(expiry),
+        },
+      });
+    } catch (error) {
+      logger.warn("failed to extend the idempotency record of a repeated alert; it expires as first written", {
+        idempotencyKey: repeat.idempotencyKey,
+        expiry,
+        error: error as Error,
+      });
+    }
   }
 
   async #readItem(idempotencyKey: string): Promise<Item | undefined> {

@@ -9,6 +9,7 @@ import { DynamoDBStore, fromAttributeValue, toAttributeValue, type AttributeValu
 import { BridgeError } from "../../lib/errors";
 import { ensureIdempotencyTable, startDynalite, type LocalDynamoDB } from "../../lib/local/dynamodb";
 import { startAwsStandin, StandinFault, type AwsStandin } from "../helpers/aws-standin";
+import { captureLogOutput } from "../helpers/log-capture";
 
 const TABLE = "store-test-idempotency";
 const SORTED_TABLE = "store-test-idempotency-sorted";
@@ -119,6 +120,39 @@ describe("DynamoDBStore on dynalite", () => {
     expect(existing.expiryTimestamp).toBe(1_768_469_400);
     expect(existing.getResponse()).toEqual({ status: "created", requestId: "request-1" });
     expect((await itemOf({ id: { S: "put-completed" } }))?.status).toEqual({ S: "COMPLETED" });
+  });
+
+  it("extends a completed record in its second half", async () => {
+    // Written with a one-hour lifetime; 20 minutes are left when the repeat arrives.
+    await putItem({ id: { S: "put-aging" }, expiration: { N: String(NOW_MS / 1000 + 1200) }, status: { S: "COMPLETED" }, data: { M: {} } });
+    const store = openStore();
+
+    const error = await rejectionOf(store.put(record("put-aging", "INPROGRESS", { expiryTimestamp: FUTURE_SECONDS })));
+
+    expect(error).toBeInstanceOf(IdempotencyItemAlreadyExistsError);
+    expect((error as IdempotencyItemAlreadyExistsError).existingRecord?.getStatus()).toBe("COMPLETED");
+    expect((await itemOf({ id: { S: "put-aging" } }))?.expiration).toEqual({ N: String(FUTURE_SECONDS) });
+  });
+
+  it("keeps a completed record in its first half", async () => {
+    // 40 minutes are left of a record that the repeat would write with one hour.
+    const expiration = { N: String(NOW_MS / 1000 + 2400) };
+    await putItem({ id: { S: "put-young" }, expiration, status: { S: "COMPLETED" }, data: { M: {} } });
+    const store = openStore();
+
+    await rejectionOf(store.put(record("put-young", "INPROGRESS", { expiryTimestamp: FUTURE_SECONDS })));
+
+    expect((await itemOf({ id: { S: "put-young" } }))?.expiration).toEqual(expiration);
+  });
+
+  it("never extends an in-progress record", async () => {
+    const expiration = { N: String(NOW_MS / 1000 + 60) };
+    await putItem({ id: { S: "put-busy" }, expiration, status: { S: "INPROGRESS" }, in_progress_expiration: { N: String(NOW_MS + 30_000) } });
+    const store = openStore();
+
+    await rejectionOf(store.put(record("put-busy", "INPROGRESS", { expiryTimestamp: FUTURE_SECONDS })));
+
+    expect((await itemOf({ id: { S: "put-busy" } }))?.expiration).toEqual(expiration);
   });
 
   it("takes over an expired record", async () => {
@@ -271,6 +305,34 @@ describe("DynamoDBStore through the AWS stand-in", () => {
     expect((error as IdempotencyItemAlreadyExistsError).existingRecord?.getResponse()).toEqual({ status: "created" });
     // DynamoDB returns the item with the error, so no GetItem follows.
     expect(standin.calls.map((call) => call.target)).toEqual(["DynamoDB_20120810.PutItem"]);
+  });
+
+  it("answers a repeat when the extension fails", async () => {
+    standin.handle("DynamoDB_20120810.PutItem", () => {
+      throw new StandinFault("ConditionalCheckFailedException", "The conditional request failed", 400, {
+        body: { Item: { id: { S: "aging" }, expiration: { N: String(NOW_MS / 1000 + 600) }, status: { S: "COMPLETED" }, data: { M: { status: { S: "created" } } } } },
+      });
+    });
+    standin.handle("DynamoDB_20120810.UpdateItem", () => {
+      throw new StandinFault("ConditionalCheckFailedException", "The conditional request failed");
+    });
+    const logs = captureLogOutput();
+
+    const error = await rejectionOf(store.put(record("aging", "INPROGRESS", { expiryTimestamp: FUTURE_SECONDS })));
+    logs.restore();
+
+    expect(error).toBeInstanceOf(IdempotencyItemAlreadyExistsError);
+    expect((error as IdempotencyItemAlreadyExistsError).existingRecord?.getResponse()).toEqual({ status: "created" });
+    expect(standin.calls.map((call) => call.target)).toEqual(["DynamoDB_20120810.PutItem", "DynamoDB_20120810.UpdateItem"]);
+    expect(standin.calls[1]!.input).toEqual({
+      TableName: TABLE,
+      Key: { id: { S: "aging" } },
+      UpdateExpression: "SET #expiry = :extendedExpiry",
+      ConditionExpression: "#status = :completed AND #expiry = :expiry",
+      ExpressionAttributeNames: { "#expiry": "expiration", "#status": "status" },
+      ExpressionAttributeValues: { ":extendedExpiry": { N: String(FUTURE_SECONDS) }, ":completed": { S: "COMPLETED" }, ":expiry": { N: String(NOW_MS / 1000 + 600) } },
+    });
+    expect(logs.text()).toContain("failed to extend the idempotency record of a repeated alert");
   });
 
   it("passes on other service errors", async () => {
