@@ -130,6 +130,26 @@ function checkSecMasterIds(values, secMasterIdSchema) {
 }
 
 /**
+ * Checks the params that reach the functions' environment unchanged with the bridge's own checks,
+ * because a value the functions reject would fail every cold start of the deployed stack.
+ */
+async function checkRuntimeParams(values) {
+  const { ENVIRONMENT_SCHEMA } = await importBridgeModule("../lib/config.ts");
+  const { isSecMasterRegion, SECMASTER_REGIONS } = await importBridgeModule("../lib/secmaster/regions.ts");
+  const problems = [];
+  for (const [param, variable] of [
+    ["logLevel", "LOG_LEVEL"],
+    ["maxReceives", "BRIDGE_MAX_RECEIVES"],
+  ]) {
+    const parsed = ENVIRONMENT_SCHEMA.shape[variable].safeParse(String(values[param] ?? ""));
+    if (!parsed.success) problems.push(`param ${param} ${JSON.stringify(values[param])} is invalid: ${parsed.error.issues[0].message}`);
+  }
+  const region = String(values.secmasterRegion ?? "");
+  if (!isSecMasterRegion(region)) problems.push(`param secmasterRegion ${JSON.stringify(region)} is not a SecMaster region; use one of ${SECMASTER_REGIONS.join(", ")}`);
+  return problems;
+}
+
+/**
  * Creates the error that stops packaging, with every problem found. osls prints the error's stack,
  * so the stack is replaced by the message, because the frames of this file would only hide the list.
  */
@@ -161,6 +181,11 @@ module.exports = async ({ resolveVariable, outputDir }) => {
     .filter((sender) => sender !== "");
   const topics = { sns: await param("snsTopics"), smn: await param("smnTopics") };
   const grafanaTimestampHeader = String(await param("grafanaTimestampHeader")).trim();
+  const runtimeParams = {
+    logLevel: await param("logLevel"),
+    maxReceives: await param("maxReceives"),
+    secmasterRegion: await param("secmasterRegion"),
+  };
 
   // Every check below adds to this list instead of throwing, so one packaging run shows every
   // problem of the params, the routing file and the schedules file.
@@ -171,6 +196,7 @@ module.exports = async ({ resolveVariable, outputDir }) => {
   const { compileRoutingFile } = await importBridgeModule("../lib/routing/compile.ts");
   const { compileSchedules } = await importBridgeModule("../lib/schedule/load.ts");
   problems.push(...checkSecMasterIds(ids, secMasterIdSchema));
+  problems.push(...(await checkRuntimeParams(runtimeParams)));
 
   if (routesSource !== "file" && routesSource !== "ssm") {
     problems.push(`param routesSource must be file or ssm, not ${JSON.stringify(routesSource)}`);

@@ -25,6 +25,9 @@ const CI_PARAMS: Record<string, string> = {
   secmasterWorkspaceId: "00000000-0000-4000-8000-0000000000c1",
   secmasterWorkflowId: "00000000-0000-4000-8000-0000000000c2",
   secmasterDataclassName: "Alert",
+  logLevel: "INFO",
+  maxReceives: "5",
+  secmasterRegion: "cn-north-4",
 };
 
 const dir = mkdtempSync(join(tmpdir(), "stack-checks-"));
@@ -219,6 +222,14 @@ rules:
       BRIDGE_AUTH_SECURITYHUB: "bearer",
       BRIDGE_AUTH_SECURITYHUB_SECRETS: "ssm:/secmaster-bridge/ci/auth/securityhub",
     });
+  });
+
+  it("params the functions reject stop packaging", async () => {
+    const message = await packagingError({ logLevel: "verbose", maxReceives: "0", secmasterRegion: "mars-1" });
+
+    expect(message).toContain('param logLevel "verbose" is invalid: Invalid option: expected one of "TRACE"|');
+    expect(message).toContain('param maxReceives "0" is invalid');
+    expect(message).toContain('param secmasterRegion "mars-1" is not a SecMaster region; use one of ');
   });
 
   it("unknown sender stops packaging", async () => {
