@@ -229,6 +229,23 @@ describe("packaged stack", () => {
     expect(resources.ScheduleLambdaEvConf!.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] } } });
   });
 
+  it("CloudWatch rule leaves out the stack's own alarms", () => {
+    const patterns = ofType("AWS::Events::Rule")
+      .map(([, rule]) => rule.Properties.EventPattern as Record<string, unknown> | undefined)
+      .filter((pattern) => (pattern?.source as string[] | undefined)?.includes("aws.cloudwatch"));
+    const alarmNames = ofType("AWS::CloudWatch::Alarm").map(([, alarm]) => alarm.Properties.AlarmName as string);
+
+    expect(patterns).toEqual([
+      {
+        source: ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        detail: { alarmName: [{ "anything-but": { prefix: "secmaster-bridge-ci-" } }] },
+      },
+    ]);
+    expect(alarmNames.length).toBeGreaterThan(0);
+    for (const name of alarmNames) expect(name.startsWith("secmaster-bridge-ci-"), name).toBe(true);
+  });
+
   it("sends failed AWS events to the dead-letter queue", () => {
     const invokeConfig = resources.EventsLambdaEvConf!.Properties;
 
