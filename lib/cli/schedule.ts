@@ -54,7 +54,8 @@ export async function scheduleCommand(args: string[], io: CliIo, env: Env = proc
 }
 
 function schedulesFrom(file: string | undefined, env: Env, io: CliIo): { path: string; schedules: Schedule[] } | undefined {
-  const path = file ?? (env.BRIDGE_SCHEDULES_FILE?.trim() || undefined);
+  if (file !== undefined) return { path: file, schedules: readSchedulesFile(file, "--schedules") };
+  const path = env.BRIDGE_SCHEDULES_FILE?.trim() || undefined;
   if (path === undefined) {
     io.err.write("name the schedules file with --schedules FILE or BRIDGE_SCHEDULES_FILE\n");
     return undefined;
@@ -120,6 +121,10 @@ async function runSchedule(args: string[], io: CliIo, env: Env, now: () => Date)
   const file = schedulesFrom(values.schedules, env, io);
   if (file === undefined) return 2;
   const schedule = findSchedule(file.schedules, name);
+  // Disabling a schedule stops its timer, not a run that an operator requests by name.
+  if (!schedule.enabled) {
+    io.err.write(`note: schedule ${schedule.name} is disabled in ${file.path}; running it only because it was named\n`);
+  }
   const minute = new Date(Math.floor(now().getTime() / 60_000) * 60_000);
   const at = timeOption(values.at, "--at", minute);
   if (!isScheduledTime(schedule.expression, at)) {

@@ -29,10 +29,11 @@ const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
  * Reads a schedules file (`BRIDGE_SCHEDULES_FILE`), YAML or JSON. YAML needs the parser that
  * `lib/routing/yaml` registers, so the deployed schedule function reads the JSON copy instead.
  *
+ * @param setting Name of the variable or option that named the file, for a file that cannot be read.
  * @throws ConfigError listing every issue, each naming the schedule (index and name) and the field.
  */
-export function readSchedulesFile(path: string): Schedule[] {
-  return compileSchedules(readConfigFile(path, "BRIDGE_SCHEDULES_FILE"), path);
+export function readSchedulesFile(path: string, setting = "BRIDGE_SCHEDULES_FILE"): Schedule[] {
+  return compileSchedules(readConfigFile(path, setting), path);
 }
 
 /** Parses the text of a schedules file; `origin` names it in issues and picks JSON by `.json`. */
@@ -83,7 +84,7 @@ export function compileSchedules(input: unknown, origin: string): Schedule[] {
     expression: parseScheduleExpression(schedule.expression),
     enabled: schedule.enabled ?? true,
     target: schedule.target,
-    template: schedule.alert,
+    template: schedule.alert ?? {},
   }));
 }
 

@@ -36,8 +36,11 @@ export const scheduleSchema = z.strictObject({
   enabled: z.boolean().optional(),
   /** Workflow to start. @default the SECMASTER_* default target */
   target: targetSchema.optional(),
-  /** Alert content template; string values may contain the {@link TEMPLATE_PLACEHOLDERS}. */
-  alert: z.record(z.string(), z.unknown()),
+  /**
+   * Alert content template, whose string values may contain the {@link TEMPLATE_PLACEHOLDERS}.
+   * A missing template is `{}`, which the run fills with a title and the scheduled time.
+   */
+  alert: z.record(z.string(), z.unknown(), { error: "must be a map of Alert fields, such as { title: ..., severity: Low }" }).optional(),
 });
 
 /** A schedules file. */

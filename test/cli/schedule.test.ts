@@ -121,6 +121,28 @@ describe("schedule CLI", () => {
     expect(text.err).toBe("note: 2026-01-15T18:30:00.000Z is not a scheduled time of cron(0 18 * * ? *); running it anyway\n");
   });
 
+  it("notes a run of a disabled schedule", async () => {
+    const { io, text } = capture();
+
+    const code = await scheduleCommand(["run", "paused", "--at", "2026-01-15T18:00:00Z", "--dry-run"], io, { BRIDGE_SCHEDULES_FILE: SCHEDULES });
+
+    expect(code).toBe(0);
+    expect(text.err).toBe(`note: schedule paused is disabled in ${SCHEDULES}; running it only because it was named\n`);
+    expect(JSON.parse(text.out)).toHaveProperty("action_instance_id");
+  });
+
+  it("missing file names the option that set it", async () => {
+    const fromOption = capture();
+    const fromEnv = capture();
+
+    expect(await scheduleCommand(["list", "--schedules", "test/fixtures/schedule/missing.yaml"], fromOption.io, { BRIDGE_SCHEDULES_FILE: SCHEDULES })).toBe(1);
+    expect(await scheduleCommand(["list"], fromEnv.io, { BRIDGE_SCHEDULES_FILE: "test/fixtures/schedule/missing.yaml" })).toBe(1);
+
+    expect(fromOption.text.err).toContain("--schedules: cannot read test/fixtures/schedule/missing.yaml: ENOENT");
+    expect(fromOption.text.err).not.toContain("BRIDGE_SCHEDULES_FILE");
+    expect(fromEnv.text.err).toContain("BRIDGE_SCHEDULES_FILE: cannot read test/fixtures/schedule/missing.yaml: ENOENT");
+  });
+
   it("rejects unknown names and missing settings", async () => {
     const unknown = capture();
     const noFile = capture();

@@ -37,15 +37,27 @@ describe("schedules file", () => {
         { name: "ok", expression: "rate(1 hour)", alert: {} },
         { name: "bad-cron", expression: "cron(0 18 * * * *)", alert: {} },
         { name: "Bad Name", expression: "rate(1 hour)", alert: {} },
-        { name: "no-alert", expression: "rate(1 hour)" },
+        { name: "list-alert", expression: "rate(1 hour)", alert: ["title"] },
       ],
     });
 
     expect(issues).toEqual([
       'schedules.yaml: schedules[1] (name "bad-cron"): expression: cron needs ? in exactly one of day-of-month and day-of-week',
       "schedules.yaml: schedules[2] (name \"Bad Name\"): name: must be 1 to 32 lower-case letters, digits or '-', starting with a letter or digit",
-      'schedules.yaml: schedules[3] (name "no-alert"): alert: Invalid input: expected record, received undefined',
+      'schedules.yaml: schedules[3] (name "list-alert"): alert: must be a map of Alert fields, such as { title: ..., severity: Low }',
     ]);
+  });
+
+  it("treats a missing alert as an empty template", () => {
+    const [schedule] = compileSchedules({ schedules: [{ name: "no-alert", expression: "rate(1 hour)" }] }, "schedules.yaml");
+
+    expect(schedule!.template).toEqual({});
+    expect(renderScheduledAlert(schedule!, "2026-01-15T18:00:00.000Z")).toEqual({
+      title: "Scheduled run of no-alert",
+      first_observed_time: "2026-01-15T18:00:00.000Z",
+      last_observed_time: "2026-01-15T18:00:00.000Z",
+      create_time: "2026-01-15T18:00:00.000Z",
+    });
   });
 
   it("checks templates against the Alert data class", () => {
