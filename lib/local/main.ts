@@ -75,19 +75,39 @@ inInvocationScope(main).catch((error: unknown) => {
   process.exit(1);
 });
 
+/**
+ * Reports a failed start twice: as a structured log line, and as plain text on stderr in the
+ * form the CLI uses (`CODE: message`, then `fix: …`), so the configuration issues read as a list.
+ */
 function reportStartFailure(error: unknown): void {
+  const failure = describeStartFailure(error);
   if (error instanceof ConfigError) {
-    logger.error("invalid configuration", { issues: error.issues });
-  } else if (error instanceof BridgeError) {
-    logger.error("failed to start the local bridge", { code: error.code, reason: error.message, fix: error.fix });
-  } else if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
-    const { address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
-    logger.error("failed to start the local bridge", {
-      code: "EADDRINUSE",
-      reason: `${address ?? "127.0.0.1"}:${port ?? "?"} is in use by another process`,
-      fix: "stop that process, or set PORT (bridge, default 3000) and SECMASTER_EMULATOR_PORT (emulator, default 9400) to free ports",
-    });
+    logger.error("invalid configuration", { code: error.code, issues: error.issues });
+  } else if (failure !== undefined) {
+    logger.error("failed to start the local bridge", { code: failure.code, reason: failure.reason, fix: failure.fix });
   } else {
     logger.error("failed to start the local bridge", { error: error as Error });
   }
+
+  let text = `failed to start the local bridge: ${(error as Error).message ?? String(error)}`;
+  if (failure !== undefined) {
+    text = `${failure.code}: ${failure.reason}`;
+    if (failure.fix !== undefined) text += `\nfix: ${failure.fix}`;
+  }
+  process.stderr.write(`\n${text}\n`);
+}
+
+/** Returns the code, reason and fix of a known start failure, or undefined for any other error. */
+function describeStartFailure(error: unknown): { code: string; reason: string; fix: string | undefined } | undefined {
+  // A ConfigError's message is the "invalid configuration:" list of its issues.
+  if (error instanceof BridgeError) return { code: error.code, reason: error.message, fix: error.fix };
+  if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+    const { address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
+    return {
+      code: "EADDRINUSE",
+      reason: `${address ?? "127.0.0.1"}:${port ?? "?"} is in use by another process`,
+      fix: "stop that process, or set PORT (bridge, default 3000) and SECMASTER_EMULATOR_PORT (emulator, default 9400) to free ports",
+    };
+  }
+  return undefined;
 }
