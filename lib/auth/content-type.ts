@@ -49,13 +49,13 @@ export function bodyFormatOf(headers: HeaderMap, sourceId: string, options: { te
 }
 
 /**
- * Splits a `text/plain` body into its non-blank lines: one line is returned as a string, several
- * as an array. Line breaks may be LF or CRLF. Each line must fit `maxStringLength`, as a JSON
- * string must.
+ * Splits a `text/plain` body into its non-blank lines. A single line is returned as a list of
+ * one too, so that errors name every line by its index, such as `[0]`. Line breaks may be LF or
+ * CRLF. Each line must fit `maxStringLength`, as a JSON string must.
  *
  * @throws InvalidInputError `BRIDGE.JSON_STRING_TOO_LONG` (413) naming the line's index.
  */
-export function parseTextLines(text: string, maxStringLength: number): string | string[] {
+export function parseTextLines(text: string, maxStringLength: number): string[] {
   const lines = text.split(/\r?\n/).filter((line) => line.trim() !== "");
   for (const [index, line] of lines.entries()) {
     if (line.length <= maxStringLength) continue;
@@ -65,5 +65,5 @@ export function parseTextLines(text: string, maxStringLength: number): string | 
       fix: "shorten the line or raise BRIDGE_MAX_STRING_LENGTH",
     });
   }
-  return lines.length === 1 ? lines[0]! : lines;
+  return lines;
 }

@@ -100,7 +100,7 @@ function parseBody(text: string, format: BodyFormat, limits: InboundRuntime["con
   if (format === "json") return parseJsonWithLimits(text, limits);
   const lines = parseTextLines(text, limits.maxStringLength);
   // Each line is one alert, so a body with too many lines is rejected before any is parsed.
-  if (Array.isArray(lines)) checkAlertCount(lines.length, limits.maxAlertsPerDelivery);
+  checkAlertCount(lines.length, limits.maxAlertsPerDelivery);
   return lines;
 }
 
@@ -129,6 +129,8 @@ export function rejectionProblem(error: unknown, event: Partial<APIGatewayProxyE
   const problem = problemFromError(error, requestId);
   const source = event.pathParameters?.source?.slice(0, 64);
   const reason = rejectionReason(error) ?? problem.type.slice(problem.type.lastIndexOf(":") + 1);
-  rejections.record(problem, { source, reason, error });
+  // Only the log names the rejected address, and the response still reads "authentication failed".
+  const sourceIp = reason === "ip-not-allowed" ? event.requestContext?.http?.sourceIp : undefined;
+  rejections.record(problem, { source, reason, error, sourceIp });
   return problem;
 }

@@ -269,13 +269,27 @@ export const CEF_SEVERITY_MAP: Readonly<Record<string, Severity>> = {
 };
 
 /**
+ * Reads a value on the CEF severity scale ({@link CEF_SEVERITY_MAP}), ignoring case and outer
+ * white space. Returns undefined for a value the scale does not list.
+ */
+export function cefSeverity(value: unknown): Severity | undefined {
+  if (typeof value !== "string" && typeof value !== "number") return undefined;
+  const key = String(value).trim().toLowerCase();
+  // Own keys only: "constructor" or "__proto__" must not reach Object.prototype.
+  return Object.hasOwn(CEF_SEVERITY_MAP, key) ? CEF_SEVERITY_MAP[key] : undefined;
+}
+
+/**
  * The built-in field mapping of a CEF record onto the Alert, in the generic mapping format.
  * A source mapping's own `fields` replace entries with the same target. `labels` and
- * `description` are computed by {@link cefLabels} and {@link cefDescription}.
+ * `description` are computed by {@link cefLabels} and {@link cefDescription}. The severity has
+ * no `map` here because the generic source reads every severity of the `cef` format with
+ * {@link cefSeverity}, so a mapping's own severity `map` keeps the CEF scale for values it does
+ * not list.
  */
 export const CEF_FIELD_MAPPING: Readonly<Record<string, FieldSpecConfig>> = {
   title: "$.name",
-  severity: { path: "$.severity", map: CEF_SEVERITY_MAP },
+  severity: "$.severity",
   first_observed_time: { path: ["$.start", "$.rt"] },
   last_observed_time: { path: ["$.end", "$.rt"] },
   count: "$.cnt",

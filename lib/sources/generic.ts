@@ -3,7 +3,7 @@ import * as z from "zod";
 import { SOURCE_TYPE, type Alert } from "../alert/schema";
 import { ConfigError, InvalidInputError } from "../errors";
 import { receivedTime } from "./common";
-import { cefDescription, cefIdentity, cefLabels, cefRecord, CEF_FIELD_MAPPING, joinIdentityParts, parseCefLine, scalarText } from "./cef";
+import { cefDescription, cefIdentity, cefLabels, cefRecord, cefSeverity, CEF_FIELD_MAPPING, joinIdentityParts, parseCefLine, scalarText } from "./cef";
 import { canonicalJson, isPlainRecord, readPath, type PathSegment } from "./json-path";
 import {
   alertSchemaFor,
@@ -19,7 +19,7 @@ import {
 } from "./mapping";
 import { lazily } from "../lazy";
 import { formatPath, missingIdentity } from "./parse";
-import { isSupportedTimeZone, TimeConverter } from "./time-text";
+import { explainTimeType, isSupportedTimeZone, TimeConverter } from "./time-text";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
 
 /**
@@ -254,7 +254,8 @@ function normalizeItem(item: GenericItem, prefix: readonly PathSegment[], itemCo
   content.data_source = { source_type: SOURCE_TYPE.thirdParty, product_name: itemContext.displayName };
   content.verification_state = "Unknown";
   content.handle_status = status === "resolved" ? "Closed" : "Open";
-  const options = { sourceId: mapping.source_key, context, locator, timeZone: mapping.time_zone, times };
+  const severityScale = mapping.format === "cef" ? cefSeverity : undefined;
+  const options = { sourceId: mapping.source_key, context, locator, timeZone: mapping.time_zone, times, severityScale };
   const origins = applyFields(root, itemContext.fields, content, options);
   if (content.severity === undefined) content.severity = context.unknownSeverity(`${mapping.source_key} fields.severity`, undefined);
 
@@ -382,7 +383,8 @@ function episodeOf(
   const value = readPath(root, path.segments);
 
   const isTime = type === "epoch_ms" || type === "epoch_s" || type === "rfc3339";
-  const episode = isTime ? times.convertAt(value, type, locator, path) : scalarText(value);
+  const declared = { setting: "identity.episode", path, sourceId: mapping.source_key };
+  const episode = isTime ? explainTimeType(value, type, declared, () => times.convertAt(value, type, locator, path)) : scalarText(value);
   if (episode !== undefined) return episode;
   const location = locator.locate(path);
   return missingIdentity(mapping.source_key, location, { fix: `make the sender include ${location}, or change identity.episode in the ${mapping.source_key} mapping` });

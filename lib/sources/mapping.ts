@@ -7,7 +7,7 @@ import { isPlainRecord, parseJsonPath, parseTargetPath, PathSyntaxError, readPat
 import { formatLabels } from "./labels";
 import { lazily } from "../lazy";
 import { setField } from "./shapes";
-import { convertTime, type TimeConverter, type TimeType } from "./time-text";
+import { convertTime, explainTimeType, type TimeConverter, type TimeType } from "./time-text";
 import type { NormalizeContext } from "./types";
 
 /**
@@ -269,6 +269,12 @@ export interface ApplyOptions {
   timeZone?: string | undefined;
   /** Converter that keeps the times already converted for this item, so each is read once. */
   times?: TimeConverter | undefined;
+  /**
+   * Severity scale of the source format, such as the CEF scale. It reads a severity value that
+   * is not a SecMaster severity before the label words do, also after a `map` that does not
+   * list the value.
+   */
+  severityScale?: ((value: unknown) => Severity | undefined) | undefined;
 }
 
 /** Origin of a target's value, for error messages. */
@@ -284,8 +290,10 @@ export interface ValueOrigin {
 
 /**
  * Applies compiled fields to one item, writing into `content`. A path with no value (missing,
- * null or "") leaves the target alone unless the field has a `default`. A missing or unknown
- * severity goes to `context.unknownSeverity`. Returns the origin of each written value.
+ * null or "") leaves the target alone unless the field has a `default`. A severity `map`
+ * replaces only the values it lists, and every severity then goes through the same conversion
+ * (SecMaster severities, `severityScale`, label words). A missing or unknown severity goes to
+ * `context.unknownSeverity`. Returns the origin of each written value.
  *
  * @throws InvalidInputError `BRIDGE.PAYLOAD_INVALID` when a value cannot be converted to the
  *   field's `type`, and `BRIDGE.TIME_INVALID` for a time that cannot be read.
@@ -367,8 +375,10 @@ function convertValue(value: unknown, field: CompiledField, path: SourcePath, op
   switch (type) {
     case "epoch_ms":
     case "epoch_s":
-    case "rfc3339":
-      return convertTimeValue(value, type, path, options);
+    case "rfc3339": {
+      const declared = { setting: `fields["${field.target}"]`, path, sourceId: options.sourceId };
+      return explainTimeType(value, type, declared, () => convertTimeValue(value, type, path, options));
+    }
     case "string":
       if (isScalar(value)) return String(value);
       throw conversionError(field, options.locator.locate(path), "a string", options.sourceId);
@@ -405,6 +415,8 @@ function isScalar(value: unknown): value is string | number | boolean {
 
 function toSeverity(value: unknown, raw: unknown, path: SourcePath, options: ApplyOptions): Severity {
   if (isSeverity(value)) return value;
+  const fromScale = options.severityScale?.(value);
+  if (fromScale !== undefined) return fromScale;
   const fromLabel = typeof value === "string" ? severityFromLabel(value) : undefined;
   return fromLabel ?? options.context.unknownSeverity(options.locator.locate(path), raw);
 }

@@ -40,6 +40,8 @@ type LocalTime = WallClock;
  */
 export function convertTime(value: unknown, type: TimeType, options: ConvertTimeOptions = {}): string | undefined {
   const { field } = options;
+  // NOTE: for the epoch types normalizeTime also reads RFC 3339 text that has a zone, so those
+  // types do not reject it. Zone-less text fails there because time_zone is not applied.
   if (type === "epoch_ms") return normalizeTime(value, { epoch: "milliseconds", field });
   if (type === "epoch_s") return normalizeTime(value, { epoch: "seconds", field });
   if (type === "rfc3339" && typeof value !== "string") throw invalidTime(value, field, "expected an RFC 3339 string");
@@ -100,6 +102,59 @@ export class TimeConverter {
     if (isKept) this.#converted.push({ value, type, result });
     return result;
   }
+}
+
+/** A mapping setting that declares a time `type`, named in errors by {@link explainTimeType}. */
+export interface DeclaredTimeType {
+  /** Mapping key that declares the type, such as `fields["first_observed_time"]` or `identity.episode`. */
+  setting: string;
+  /** Source path the setting reads. */
+  path: SourcePath;
+  /** Id of the source whose mapping contains the setting. */
+  sourceId: string;
+}
+
+// Values a declared time type reads, and the types to suggest for a value of the other form.
+const DECLARED_TIME_TYPES = {
+  epoch_ms: { reads: "epoch milliseconds", otherTypes: '"rfc3339"' },
+  epoch_s: { reads: "epoch seconds", otherTypes: '"rfc3339"' },
+  rfc3339: { reads: "RFC 3339 text", otherTypes: '"epoch_ms" or "epoch_s"' },
+} as const;
+
+// Text that `normalizeTime` reads as an epoch number.
+const EPOCH_TEXT = /^\d+(?:\.\d+)?$/;
+
+/**
+ * Runs `convert` and rewrites its `BRIDGE.TIME_INVALID` error when the value has the wrong form
+ * for the declared `type`: text that is not a number for `epoch_ms` or `epoch_s`, or a number for
+ * `rfc3339`. The new error names the mapping setting, its path and its type, because the value
+ * may be a valid time and the `type` the mistake. Other errors are thrown unchanged.
+ */
+export function explainTimeType<T>(value: unknown, type: TimeType, declared: DeclaredTimeType, convert: () => T): T {
+  try {
+    return convert();
+  } catch (error) {
+    if (type === "auto" || !(error instanceof InvalidInputError) || error.code !== "BRIDGE.TIME_INVALID") throw error;
+    if (fitsTimeType(value, type)) throw error;
+    throw timeTypeError(value, type, declared, error);
+  }
+}
+
+function fitsTimeType(value: unknown, type: Exclude<TimeType, "auto">): boolean {
+  if (type === "rfc3339") return typeof value === "string" && !EPOCH_TEXT.test(value);
+  return typeof value === "number" || (typeof value === "string" && EPOCH_TEXT.test(value));
+}
+
+function timeTypeError(value: unknown, type: Exclude<TimeType, "auto">, declared: DeclaredTimeType, cause: InvalidInputError): InvalidInputError {
+  const { reads, otherTypes } = DECLARED_TIME_TYPES[type];
+  const field = cause.field;
+  const where = field === undefined ? "" : ` at ${field}`;
+  const quotedValue = JSON.stringify(value)?.slice(0, 64);
+  const message = `invalid timestamp${where}: ${declared.setting} reads ${declared.path.text} with "type": "${type}", but the value is not ${reads}: ${quotedValue}`;
+  const fix =
+    `change "type" of ${declared.setting} in the ${declared.sourceId} mapping to ${otherTypes} ` +
+    `(or remove "type" to read any supported time format), or make the sender send ${reads}${where}`;
+  return new InvalidInputError("BRIDGE.TIME_INVALID", message, { field, fix, cause });
 }
 
 function readCefDate(text: string): { time: LocalTime; zone: string | undefined } | undefined {

@@ -45,6 +45,14 @@ describe("generic CEF source over text/plain", () => {
     expect(answer.json.field).toBe("[1]");
   });
 
+  it("names a single line by index 0", async () => {
+    const answer = await postAlerts(bridge.url, "edge-fw", "CEF:0|V|P|1|s|n|5|src=10.0.0.1\n", TEXT);
+
+    expect(answer.status).toBe(422);
+    expect(answer.json.code).toBe("BRIDGE.IDENTITY_MISSING");
+    expect(answer.json.field).toBe("[0] (CEF externalId)");
+  });
+
   it("rejects a line over the string limit", async () => {
     const answer = await postAlerts(bridge.url, "edge-fw", `${LINE_2}\n${LINE_2} msg=${"x".repeat(400)}`, TEXT);
 

@@ -1,4 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { SEVERITIES } from "../../lib/alert/schema";
 import { ConfigError } from "../../lib/errors";
 import { createGenericAdapter, genericMappingSchema, loadGenericMapping, type GenericMappingConfig } from "../../lib/sources/generic";
 import { parsePayload } from "../../lib/sources/parse";
@@ -341,6 +343,60 @@ describe("generic source in CEF format", () => {
     expect(alert?.content.network_list).toEqual([{ src_ip: "192.0.2.1" }]);
   });
 
+  it.each([
+    ["0", "Tips"],
+    ["2", "Low"],
+    ["7", "Fatal"],
+    ["8", "High"],
+    ["10", "Fatal"],
+    ["Very-High", "Fatal"],
+  ])("keeps the CEF scale beside a severity map: %s to %s", (severity, expected) => {
+    const mapping = { ...EDGE_FW_MAPPING, fields: { severity: { path: "$.severity", map: { "7": "Fatal" } } } };
+    const context = recordingContext("2024-05-14T11:07:15.000Z");
+
+    const [alert] = normalizeWith(mapping, `CEF:0|V|P|1|s|n|${severity}|externalId=x`, context);
+
+    expect(alert?.content.severity).toBe(expected);
+    expect(context.unknownCalls).toEqual([]);
+  });
+
+  it("keeps the CEF scale for a severity without map", () => {
+    const mapping = { ...EDGE_FW_MAPPING, fields: { severity: { path: ["$.cs1", "$.severity"] } } };
+    const context = recordingContext("2024-05-14T11:07:15.000Z");
+
+    const [alert] = normalizeWith(mapping, "CEF:0|V|P|1|s|n|5|externalId=x cs1=9", context);
+
+    expect(alert?.content.severity).toBe("Fatal");
+    expect(context.unknownCalls).toEqual([]);
+  });
+
+  it("converts a mapped severity word", () => {
+    const mapping = { ...EDGE_FW_MAPPING, fields: { severity: { path: "$.severity", map: { "Unknown": "critical", "11": "3" } } } };
+
+    const alerts = normalizeWith(mapping, ["CEF:0|V|P|1|s|n|Unknown|externalId=x", "CEF:0|V|P|1|s|n|11|externalId=y"], recordingContext("2024-05-14T11:07:15.000Z"));
+
+    expect(alerts.map((alert) => alert.content.severity)).toEqual(["Fatal", "Low"]);
+  });
+
+  it("overrides only the severities a map lists", () => {
+    const cefValues = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "low", "Medium", "HIGH", "Very-High", "Unknown", "11", "P1", "critical"];
+    const overrides = fc.dictionary(fc.constantFrom(...cefValues), fc.constantFrom(...SEVERITIES), { maxKeys: 6 });
+
+    fc.assert(
+      fc.property(overrides, fc.constantFrom(...cefValues), (map, severity) => {
+        const line = `CEF:0|V|P|1|s|n|${severity}|externalId=x`;
+        const [builtIn] = normalizeWith(EDGE_FW_MAPPING, line, recordingContext("2024-05-14T11:07:15.000Z"));
+        const mapping = { ...EDGE_FW_MAPPING, fields: { severity: { path: "$.severity", map } } };
+
+        const [overridden] = normalizeWith(mapping, line, recordingContext("2024-05-14T11:07:15.000Z"));
+
+        const listed = Object.hasOwn(map, severity) ? map[severity] : undefined;
+        expect(overridden?.content.severity).toBe(listed ?? builtIn?.content.severity);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("uses the mapping zone for zone-less rt", () => {
     const mapping = { ...EDGE_FW_MAPPING, time_zone: "Asia/Shanghai" };
 
@@ -430,6 +486,75 @@ describe("generic payload errors", () => {
 
     expect(error.code).toBe("BRIDGE.TIME_INVALID");
     expect(error.field).toBe("alert.created");
+  });
+});
+
+describe("generic time type errors", () => {
+  const ZONELESS = "2026-12-05T10:11:12";
+
+  it("names target, path and type on mismatch", () => {
+    const mapping = { ...IDP_MAPPING, time_zone: "UTC" };
+    const body = readJsonFixture<{ alert: Record<string, unknown> }>("generic/custom-idp-alert.json");
+    body.alert.created = ZONELESS;
+
+    const error = bridgeErrorOf(() => normalizeWith(mapping, [body], recordingContext("2024-05-14T09:02:14.000Z")));
+
+    expect(error.code).toBe("BRIDGE.TIME_INVALID");
+    expect(error.field).toBe("[0].alert.created");
+    expect(error.message).toBe(
+      `invalid timestamp at [0].alert.created: fields["first_observed_time"] reads $.alert.created with "type": "epoch_ms", but the value is not epoch milliseconds: "${ZONELESS}"`,
+    );
+    expect(error.fix).toBe(
+      'change "type" of fields["first_observed_time"] in the custom-idp mapping to "rfc3339" (or remove "type" to read any supported time format), or make the sender send epoch milliseconds at [0].alert.created',
+    );
+  });
+
+  it("reads the value once the type is rfc3339", () => {
+    const fields = { ...IDP_MAPPING.fields, first_observed_time: { path: "$.alert.created", type: "rfc3339" as const } };
+    const mapping = { ...IDP_MAPPING, time_zone: "UTC", fields };
+    const body = readJsonFixture<{ alert: Record<string, unknown> }>("generic/custom-idp-alert.json");
+    body.alert.created = ZONELESS;
+
+    const [alert] = normalizeWith(mapping, body, recordingContext("2024-05-14T09:02:14.000Z"));
+
+    expect(alert?.content.first_observed_time).toBe("2026-12-05T10:11:12.000Z");
+  });
+
+  it("names the type for a number with type rfc3339", () => {
+    const fields = { ...IDP_MAPPING.fields, first_observed_time: { path: "$.alert.created", type: "rfc3339" as const } };
+
+    const error = bridgeErrorOf(() => normalizeWith({ ...IDP_MAPPING, fields }, readJsonFixture("generic/custom-idp-alert.json"), recordingContext("2024-05-14T09:02:14.000Z")));
+
+    expect(error.code).toBe("BRIDGE.TIME_INVALID");
+    expect(error.message).toBe('invalid timestamp at alert.created: fields["first_observed_time"] reads $.alert.created with "type": "rfc3339", but the value is not RFC 3339 text: 1715677331250');
+    expect(error.fix).toBe(
+      'change "type" of fields["first_observed_time"] in the custom-idp mapping to "epoch_ms" or "epoch_s" (or remove "type" to read any supported time format), or make the sender send RFC 3339 text at alert.created',
+    );
+  });
+
+  it("names identity.episode for an episode of the wrong type", () => {
+    const mapping = { ...IDP_MAPPING, time_zone: "UTC", identity: { fields: ["$.alert.uid"], episode: { path: "$.alert.opened", type: "epoch_s" as const } } };
+    const body = readJsonFixture<{ alert: Record<string, unknown> }>("generic/custom-idp-alert.json");
+    body.alert.opened = ZONELESS;
+
+    const error = bridgeErrorOf(() => normalizeWith(mapping, body, recordingContext("2024-05-14T09:02:14.000Z")));
+
+    expect(error.code).toBe("BRIDGE.TIME_INVALID");
+    expect(error.message).toBe(`invalid timestamp at alert.opened: identity.episode reads $.alert.opened with "type": "epoch_s", but the value is not epoch seconds: "${ZONELESS}"`);
+    expect(error.fix).toBe(
+      'change "type" of identity.episode in the custom-idp mapping to "rfc3339" (or remove "type" to read any supported time format), or make the sender send epoch seconds at alert.opened',
+    );
+  });
+
+  it("keeps the zone message for a zone-less rfc3339 time", () => {
+    const fields = { ...IDP_MAPPING.fields, first_observed_time: { path: "$.alert.created", type: "rfc3339" as const } };
+    const body = readJsonFixture<{ alert: Record<string, unknown> }>("generic/custom-idp-alert.json");
+    body.alert.created = ZONELESS;
+
+    const error = bridgeErrorOf(() => normalizeWith({ ...IDP_MAPPING, fields }, body, recordingContext("2024-05-14T09:02:14.000Z")));
+
+    expect(error.code).toBe("BRIDGE.TIME_INVALID");
+    expect(error.message).toContain("the time has no zone; set time_zone in the source mapping");
   });
 });
 
