@@ -73,8 +73,12 @@ export class RejectionLog {
     this.#maxKeys = options.maxKeys ?? 1000;
   }
 
-  /** Logs one rejection unless its key is over the limit; returns whether a line was written. */
-  record(problem: ProblemDetails, details: { source: string | undefined; reason: string | undefined; error?: unknown }): boolean {
+  /**
+   * Logs one rejection unless its key is over the limit, and returns whether a line was written.
+   * `sourceIp` is the client address, which an `ip-not-allowed` line shows so the operator can
+   * tell which address to allow.
+   */
+  record(problem: ProblemDetails, details: { source: string | undefined; reason: string | undefined; error?: unknown; sourceIp?: string | undefined }): boolean {
     const key = `${details.source ?? "-"}|${problem.code}|${details.reason ?? "-"}`;
     const now = this.#now();
     let window = this.#windows.get(key);
@@ -98,6 +102,7 @@ export class RejectionLog {
       source: details.source,
       field: problem.field,
       requestId: problem.instance,
+      ...(details.sourceIp === undefined ? {} : { sourceIp: details.sourceIp }),
       ...(suppressedBefore > 0 ? { suppressedSinceLastLine: suppressedBefore } : {}),
     };
     if (problem.status >= 500) logger.error("delivery rejected", { ...attributes, error: details.error as Error });
