@@ -1,11 +1,29 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 
 /**
+ * Powertools Metrics that stay silent after an invocation that added no metrics. Powertools 2.35
+ * writes no metrics then either, but prints a plain-text warning into the JSON log.
+ */
+class BridgeMetrics extends Metrics {
+  /**
+   * Publishes the stored metrics, or only clears the dimensions and metadata when the invocation
+   * added none, such as for an empty delivery (`[]`).
+   * NOTE: this also skips the `throwOnEmptyMetrics` check, which the bridge does not enable.
+   */
+  override publishStoredMetrics(): this {
+    if (this.hasStoredMetrics()) return super.publishStoredMetrics();
+    this.clearDimensions();
+    this.clearMetadata();
+    return this;
+  }
+}
+
+/**
  * The bridge's CloudWatch metrics, written as Embedded Metric Format lines on stdout. The Lambda
  * handlers flush them with the Powertools `logMetrics` middleware after each invocation.
  * `POWERTOOLS_METRICS_DISABLED=true` turns the output off.
  */
-export const metrics = new Metrics({
+export const metrics = new BridgeMetrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "SecMasterBridge",
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "secmaster-bridge",
 });
