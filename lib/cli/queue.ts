@@ -169,10 +169,16 @@ export async function redriveCommand(args: string[], io: CliIo & { err: { isTTY?
  * which must be the deployed bridge's when the jobs go to SQS. Both are read at the first record,
  * so that a redrive of other jobs never depends on them, and a problem with them keeps the runs.
  */
-function scheduledRunPlanner(file: string, values: { "queue-url"?: string | undefined; "data-dir"?: string | undefined }, env: Env): (event: unknown) => StartJob {
+function scheduledRunPlanner(
+  file: string,
+  values: { schedules?: string | undefined; "queue-url"?: string | undefined; "data-dir"?: string | undefined },
+  env: Env,
+): (event: unknown) => StartJob {
   const settings = lazily(() => {
     requireDeployedIds(values, env, "a redrive of scheduled runs into SQS");
-    return { schedules: readSchedulesFile(file), target: defaultTargetFromEnv(env) };
+    // A problem with the file names the option or the variable it came from.
+    const setting = values.schedules === undefined ? "BRIDGE_SCHEDULES_FILE" : "--schedules";
+    return { schedules: readSchedulesFile(file, setting), target: defaultTargetFromEnv(env) };
   });
   return (event) => {
     const { schedules, target } = settings();

@@ -82,6 +82,19 @@ describe("redrive of failed scheduled runs", () => {
     expect(await bodiesIn("deadLetters")).toEqual([]);
   });
 
+  it("names --schedules for a missing file", async () => {
+    await deadLetter([RECORD]);
+    const output = captureCliOutput();
+    const logs = captureLogOutput();
+
+    const exitCode = await redriveCommand(["--data-dir", dataDir, "--schedules", join(dataDir, "missing.yaml")], output.io, {});
+    logs.restore();
+
+    expect(exitCode).toBe(1);
+    expect(output.out()).toContain("kept in the dead-letter queue, --schedules: cannot read");
+    expect(output.out()).not.toContain("BRIDGE_SCHEDULES_FILE: cannot read");
+  });
+
   it("takes the schedules from BRIDGE_SCHEDULES_FILE", async () => {
     await deadLetter([RECORD]);
     const output = captureCliOutput();
