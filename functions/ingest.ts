@@ -152,7 +152,6 @@ function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGateway
     onError: (request) => {
       // Logged with the source, code and reason, rate-limited per kind of rejection.
       const problem = rejectionProblem(request.error, request.event, request.context.awsRequestId);
-      // Every invocation then publishes a metric, so Powertools prints no "no metrics" warning either.
       countMetric(problem.status >= 500 ? METRIC.deliveryErrors : METRIC.deliveriesRejected);
       request.response = problemResponse(problem, challengeHeaders(request.error));
     },

@@ -144,7 +144,12 @@ async function checkRuntimeParams(values) {
     const parsed = ENVIRONMENT_SCHEMA.shape[variable].safeParse(String(values[param] ?? ""));
     if (!parsed.success) problems.push(`param ${param} ${JSON.stringify(values[param])} is invalid: ${parsed.error.issues[0].message}`);
   }
-  const region = String(values.secmasterRegion ?? "");
+  // SQS takes a redrive policy's maxReceiveCount from 1 to 1000.
+  if (Number(values.maxReceives) > 1000) {
+    problems.push(`param maxReceives ${JSON.stringify(String(values.maxReceives))} is over 1000, the maximum maxReceiveCount of an SQS redrive policy`);
+  }
+  // The functions trim the region before they look it up.
+  const region = String(values.secmasterRegion ?? "").trim();
   if (!isSecMasterRegion(region)) problems.push(`param secmasterRegion ${JSON.stringify(region)} is not a SecMaster region; use one of ${SECMASTER_REGIONS.join(", ")}`);
   return problems;
 }

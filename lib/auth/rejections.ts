@@ -76,7 +76,8 @@ export class RejectionLog {
   /**
    * Logs one rejection unless its key is over the limit, and returns whether a line was written.
    * `sourceIp` is the client address, which an `ip-not-allowed` line shows so the operator can
-   * tell which address to allow.
+   * tell which address to allow. Lines are limited per kind of rejection, not per address, so the
+   * lines of a window show the addresses of its first rejections.
    */
   record(problem: ProblemDetails, details: { source: string | undefined; reason: string | undefined; error?: unknown; sourceIp?: string | undefined }): boolean {
     const key = `${details.source ?? "-"}|${problem.code}|${details.reason ?? "-"}`;

@@ -244,11 +244,11 @@ export class DynamoDBStore extends BasePersistenceLayer {
         },
       });
     } catch (error) {
-      logger.warn("failed to extend the idempotency record of a repeated alert; it expires as first written", {
-        idempotencyKey: repeat.idempotencyKey,
-        expiry,
-        error: error as Error,
-      });
+      // A failed condition most often means that a concurrent repeat extended the record first.
+      const concurrent = error instanceof AwsServiceError && error.code === "ConditionalCheckFailedException";
+      const details = { idempotencyKey: repeat.idempotencyKey, expiry, error: error as Error };
+      if (concurrent) logger.debug("idempotency record of a repeated alert changed before its extension", details);
+      else logger.warn("failed to extend the idempotency record of a repeated alert; it expires as first written", details);
     }
   }
 

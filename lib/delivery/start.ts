@@ -173,6 +173,8 @@ export function createStarter(options: StarterOptions): Starter {
     // Called only when the result comes from the store, which means an earlier call started it.
     responseHook: (response) => ({ ...(response as object), status: "duplicate" }),
   });
+  // Powertools takes the second argument for a Lambda context when it has getRemainingTimeInMillis
+  // or step, which a job never has.
   const keyedCall = (_actionInstanceId: string, job: StartJob, signal: AbortSignal | undefined, startOptions: StartOptions) => callSecMaster(job, signal, startOptions);
   const idempotentCall = makeIdempotent(keyedCall, {
     persistenceStore: options.persistenceStore,

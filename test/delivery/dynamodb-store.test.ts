@@ -261,6 +261,15 @@ describe("DynamoDBStore through the AWS stand-in", () => {
     await standin.close();
   });
 
+  // Fails every put with a completed record that has 10 minutes left, as DynamoDB returns it.
+  function conflictWithAgingRecord(data: Record<string, AttributeValue>): void {
+    standin.handle("DynamoDB_20120810.PutItem", () => {
+      throw new StandinFault("ConditionalCheckFailedException", "The conditional request failed", 400, {
+        body: { Item: { id: { S: "aging" }, expiration: { N: String(NOW_MS / 1000 + 600) }, status: { S: "COMPLETED" }, data: { M: data } } },
+      });
+    });
+  }
+
   it("retries a throttled read", async () => {
     let reads = 0;
     standin.handle("DynamoDB_20120810.GetItem", () => {
@@ -308,13 +317,9 @@ describe("DynamoDBStore through the AWS stand-in", () => {
   });
 
   it("answers a repeat when the extension fails", async () => {
-    standin.handle("DynamoDB_20120810.PutItem", () => {
-      throw new StandinFault("ConditionalCheckFailedException", "The conditional request failed", 400, {
-        body: { Item: { id: { S: "aging" }, expiration: { N: String(NOW_MS / 1000 + 600) }, status: { S: "COMPLETED" }, data: { M: { status: { S: "created" } } } } },
-      });
-    });
+    conflictWithAgingRecord({ status: { S: "created" } });
     standin.handle("DynamoDB_20120810.UpdateItem", () => {
-      throw new StandinFault("ConditionalCheckFailedException", "The conditional request failed");
+      throw new StandinFault("AccessDeniedException", "User is not authorized to perform: dynamodb:UpdateItem");
     });
     const logs = captureLogOutput();
 
@@ -333,6 +338,21 @@ describe("DynamoDBStore through the AWS stand-in", () => {
       ExpressionAttributeValues: { ":extendedExpiry": { N: String(FUTURE_SECONDS) }, ":completed": { S: "COMPLETED" }, ":expiry": { N: String(NOW_MS / 1000 + 600) } },
     });
     expect(logs.text()).toContain("failed to extend the idempotency record of a repeated alert");
+  });
+
+  it("stays quiet when a concurrent repeat extended the record", async () => {
+    conflictWithAgingRecord({});
+    standin.handle("DynamoDB_20120810.UpdateItem", () => {
+      throw new StandinFault("ConditionalCheckFailedException", "The conditional request failed");
+    });
+    const logs = captureLogOutput();
+
+    const error = await rejectionOf(store.put(record("aging", "INPROGRESS", { expiryTimestamp: FUTURE_SECONDS })));
+    logs.restore();
+
+    expect(error).toBeInstanceOf(IdempotencyItemAlreadyExistsError);
+    expect(standin.calls.map((call) => call.target)).toEqual(["DynamoDB_20120810.PutItem", "DynamoDB_20120810.UpdateItem"]);
+    expect(logs.text()).not.toContain("failed to extend");
   });
 
   it("passes on other service errors", async () => {

@@ -224,11 +224,20 @@ rules:
     });
   });
 
+  it("params the functions accept pass packaging", async () => {
+    // The functions trim SECMASTER_REGION and read LOG_LEVEL in any letter case.
+    const stack = await stackWith({ logLevel: "debug", maxReceives: "3", secmasterRegion: " cn-north-4 " });
+
+    expect(stack.ingestEnvironment).toBeDefined();
+  });
+
   it("params the functions reject stop packaging", async () => {
     const message = await packagingError({ logLevel: "verbose", maxReceives: "0", secmasterRegion: "mars-1" });
+    const overSqsLimit = await packagingError({ maxReceives: "1001" });
 
     expect(message).toContain('param logLevel "verbose" is invalid: Invalid option: expected one of "TRACE"|');
     expect(message).toContain('param maxReceives "0" is invalid');
+    expect(overSqsLimit).toContain('param maxReceives "1001" is over 1000, the maximum maxReceiveCount of an SQS redrive policy');
     expect(message).toContain('param secmasterRegion "mars-1" is not a SecMaster region; use one of ');
   });
 
