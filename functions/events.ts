@@ -1,5 +1,6 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import type { Context } from "aws-lambda";
 import { loadSecrets } from "../lib/auth/secrets";
 import type { BridgeConfig } from "../lib/config";
@@ -8,6 +9,7 @@ import { deliverRequest } from "../lib/delivery/deliver";
 import { transientFailureCount } from "../lib/delivery/outcome";
 import type { AlertResult } from "../lib/ingest";
 import { logger } from "../lib/logger";
+import { countDeliveryResults, metrics } from "../lib/metrics";
 import type { Runtime } from "../lib/runtime";
 import { adapterForAwsEvent } from "../lib/sources/aws";
 import { findSource } from "../lib/sources/index";
@@ -41,6 +43,7 @@ async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () =>
   const request = { adapter, body: match.payload, receivedAt: new Date(), options: config.ingest.sourceOptions[adapter.id] };
   const { mode } = config.delivery;
   const outcome = await deliverRequest(request, runtime);
+  countDeliveryResults(outcome.results, mode);
   const { results, permanentFailures } = outcome;
   const failed = results.filter((result) => result.status === "failed");
   const deadLettered = results.filter((result) => result.status === "dead-lettered").length;
@@ -71,6 +74,8 @@ async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () =>
 export function createEventsHandler(runtimeOf: () => Runtime, configOf: () => BridgeConfig = () => runtimeOf().config) {
   return middy<unknown, EventsResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    // Publishes the invocation's metrics also when it fails, so retries and dead letters count.
+    .use(logMetrics(metrics))
     .use(yamlFilesOnDemand)
     // SecMaster keys stored in SSM or Secrets Manager are fetched before the runtime is built.
     .use(loadSecrets({ authOf: () => configOf().auth, secmasterOf: () => configOf().secmaster.credentials }))

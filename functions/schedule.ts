@@ -1,11 +1,13 @@
 import middy from "@middy/core";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import type { Context } from "aws-lambda";
 import { loadSecrets } from "../lib/auth/secrets";
 import type { BridgeConfig } from "../lib/config";
 import { ConfigError } from "../lib/errors";
 import { createIngestRuntime, type IngestRuntime } from "../lib/ingest-runtime";
 import { logger } from "../lib/logger";
+import { metrics } from "../lib/metrics";
 import { createRuntime } from "../lib/runtime";
 import { readSchedulesFile, type Schedule } from "../lib/schedule/load";
 import { enqueueScheduledEvent, runScheduledEvent, type ScheduledRunResult } from "../lib/schedule/trigger";
@@ -84,6 +86,8 @@ function secMasterSecrets(configOf: () => BridgeConfig): middy.MiddlewareObj {
 export function createScheduleHandler(runtimeOf: () => ScheduleRuntime, configOf: () => BridgeConfig = () => runtimeOf().runtime.config) {
   return middy<unknown, ScheduledRunResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    // Publishes what a direct-mode start counted, such as SecMaster retries.
+    .use(logMetrics(metrics))
     .use(yamlFilesOnDemand)
     .use(secMasterSecrets(configOf))
     .handler((event, context) => handleScheduledEvent(event, context, runtimeOf));

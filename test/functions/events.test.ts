@@ -4,6 +4,7 @@ import { createEventsHandler } from "../../functions/events";
 import type { LocalBridge } from "../../lib/local/bridge";
 import { startMissingWorkflowSetup, type MissingWorkflowSetup } from "../e2e/missing-workflow";
 import { readJsonFixture } from "../helpers/fixtures";
+import { captureLogOutput } from "../helpers/log-capture";
 import { startTestBridge } from "../helpers/local-bridge";
 
 function context(requestId: string): Context {
@@ -100,8 +101,14 @@ describe("events function with a missing workflow", () => {
 
   it("dead-letters the finding instead of failing", async () => {
     const handler = createEventsHandler(() => setup.bridge.runtime);
+    const logs = captureLogOutput();
 
     const result = await handler(readJsonFixture("payloads/guardduty-ssh-bruteforce.json"), context("m1"));
+    logs.restore();
+
+    // The invocation publishes what it counted as an Embedded Metric Format line.
+    expect(logs.text()).toMatch(/"DeadLettered":1\b/);
+    expect(logs.text()).toMatch(/"AlertsReceived":1\b/);
 
     expect(result.results.map((item) => item.status)).toEqual(["dead-lettered"]);
     expect(result.results[0]!.code).toBe("SecMaster.20030001");
