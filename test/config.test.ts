@@ -5,16 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../lib/config";
 // Importing the ingest runtime registers its file checks with loadConfig, as every ingest handler does.
 import { createIngestRuntime } from "../lib/ingest-runtime";
-import { issuesThrownBy } from "./helpers/config-issues";
+import { issuesThrownBy, VALID_ENV } from "./helpers/config-issues";
 
-const VALID = {
-  SECMASTER_REGION: "cn-north-4",
-  SECMASTER_PROJECT_ID: "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
-  SECMASTER_WORKSPACE_ID: "11111111-2222-4333-8444-555555555555",
-  SECMASTER_WORKFLOW_ID: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
-  SECMASTER_AK: "HPUAEXAMPLEAKID00001",
-  SECMASTER_SK: "example-secret",
-};
+const VALID = VALID_ENV;
 
 function issuesOf(env: Record<string, string>): readonly string[] {
   return issuesThrownBy(() => loadConfig(env));

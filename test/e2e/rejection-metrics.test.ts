@@ -1,26 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalBridge } from "../../lib/local/bridge";
 import { postAlerts, startTestBridge } from "../helpers/local-bridge";
+import { captureLogOutput } from "../helpers/log-capture";
 
 /** Runs `action` and returns its result with everything written to stdout and stderr meanwhile. */
 async function captureOutput<T>(action: () => Promise<T>): Promise<{ result: T; output: string }> {
-  const written: string[] = [];
-  const originalStdout = process.stdout.write.bind(process.stdout);
-  const originalStderr = process.stderr.write.bind(process.stderr);
-  const capture = (write: typeof process.stdout.write): typeof process.stdout.write =>
-    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      written.push(String(chunk));
-      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-    });
-
-  process.stdout.write = capture(originalStdout);
-  process.stderr.write = capture(originalStderr);
+  const logs = captureLogOutput();
   try {
-    const result = await action();
-    return { result, output: written.join("") };
+    return { result: await action(), output: logs.text() };
   } finally {
-    process.stdout.write = originalStdout;
-    process.stderr.write = originalStderr;
+    logs.restore();
   }
 }
 

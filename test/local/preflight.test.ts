@@ -7,19 +7,14 @@ import { routesCommand } from "../../lib/cli/routes";
 import { loadConfig } from "../../lib/config";
 import { checkLocalSettings } from "../../lib/local/preflight";
 import { captureCliOutput } from "../helpers/cli-output";
-import { issuesThrownBy } from "../helpers/config-issues";
+import { issuesThrownBy, VALID_ENV } from "../helpers/config-issues";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 const ROUTES = join(FIXTURES, "routing/several-problems.yaml");
 const MAPPING = join(FIXTURES, "generic/edge-fw-cef-mapping.json");
 
 const VALID = {
-  SECMASTER_REGION: "cn-north-4",
-  SECMASTER_PROJECT_ID: "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
-  SECMASTER_WORKSPACE_ID: "11111111-2222-4333-8444-555555555555",
-  SECMASTER_WORKFLOW_ID: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
-  SECMASTER_AK: "HPUAEXAMPLEAKID00001",
-  SECMASTER_SK: "example-secret",
+  ...VALID_ENV,
   BRIDGE_ROUTES_FILE: ROUTES,
   BRIDGE_GENERIC_MAPPINGS: MAPPING,
 };
