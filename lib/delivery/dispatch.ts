@@ -3,6 +3,7 @@ import { mapWithConcurrency } from "../concurrency";
 import { logger } from "../logger";
 import { countMetric, METRIC } from "../metrics";
 import { decodeEnvelope, encodeEnvelope, type JobEnvelope, type JobError, type MessageQueue } from "./queue";
+import { startFailureLogLevel } from "./failure";
 import { describeStartFailure, type Starter } from "./start";
 
 /** One queue message as dispatch receives it. An SQS event record carries the same fields. */
@@ -107,7 +108,8 @@ async function dispatchRecord(record: DispatchRecord, deps: DispatchDependencies
       failedAt: now().toISOString(),
     };
     const lastReceive = record.receiveCount >= deps.maxReceives;
-    logger.error("failed to start workflow instance", {
+    const log = startFailureLogLevel(failure.code) === "warn" ? logger.warn.bind(logger) : logger.error.bind(logger);
+    log("failed to start workflow instance", {
       ...ids,
       receiveCount: record.receiveCount,
       code: failure.code,

@@ -86,6 +86,10 @@ export class DynamoDBStore extends BasePersistenceLayer {
   readonly #sortKeyAttr: string | undefined;
   readonly #staticPkValue: string;
   readonly #now: () => number;
+  /** Keys whose last in-progress write replaced an earlier record; see {@link takeOverNotice}. */
+  readonly #replacedKeys = new Set<string>();
+  /** Keys whose call failed with an unknown outcome; see {@link markUnsettled}. */
+  readonly #unsettledKeys = new Set<string>();
 
   constructor(options: DynamoDBStoreOptions) {
     super();
@@ -119,8 +123,35 @@ export class DynamoDBStore extends BasePersistenceLayer {
   }
 
   /**
+   * Returns, once, whether the in-progress record just written for `data` replaced an earlier
+   * record: an in-progress one whose lock had expired, or an expired one. The call that held that
+   * record may have reached SecMaster, so the starter looks the instance up before posting.
+   * Reading the notice clears it.
+   *
+   * @param data The idempotency data passed to the idempotent function, the `action_instance_id`.
+   */
+  takeOverNotice(data: string): boolean {
+    const key = this.getHashedIdempotencyKey(data);
+    return this.#replacedKeys.delete(key);
+  }
+
+  /**
+   * Marks the call for `data` as failing with an unknown outcome: it may have created the
+   * instance. The failed call's record is then not deleted but kept in progress with an expired
+   * lock, so that the next start takes it over, gets a {@link takeOverNotice} and looks first.
+   * A deleted record would let a repeat of a direct-mode delivery post without looking.
+   *
+   * @param data The idempotency data passed to the idempotent function, the `action_instance_id`.
+   */
+  markUnsettled(data: string): void {
+    this.#unsettledKeys.add(this.getHashedIdempotencyKey(data));
+  }
+
+  /**
    * Writes an in-progress record unless a live one exists. The write succeeds when the key is
    * new, when the existing record has expired, or when it is in progress and its lock has expired.
+   * The replaced record comes back with the write (`ReturnValues`), at no extra request, and
+   * leaves a {@link takeOverNotice}.
    * @throws IdempotencyItemAlreadyExistsError with the existing record otherwise.
    */
   protected async _putRecord(record: IdempotencyRecord): Promise<void> {
@@ -141,8 +172,9 @@ export class DynamoDBStore extends BasePersistenceLayer {
     const condition =
       "attribute_not_exists(#key) OR #expiry < :nowSeconds" +
       " OR (#status = :inProgress AND attribute_exists(#inProgressExpiry) AND #inProgressExpiry < :nowMs)";
+    let replaced: Item | undefined;
     try {
-      await this.#dynamodb().call("PutItem", {
+      const output = await this.#dynamodb().call<{ Attributes?: Item }>("PutItem", {
         TableName: this.#tableName,
         Item: item,
         ConditionExpression: condition,
@@ -157,12 +189,21 @@ export class DynamoDBStore extends BasePersistenceLayer {
           ":nowMs": numberValue(nowMs),
           ":inProgress": { S: IdempotencyRecordStatus.INPROGRESS },
         },
+        ReturnValues: "ALL_OLD",
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       });
+      replaced = output.Attributes;
     } catch (error) {
       if (!(error instanceof AwsServiceError && error.code === "ConditionalCheckFailedException")) throw error;
       await this.#raiseAlreadyExists(record, error);
     }
+    if (replaced === undefined) {
+      this.#replacedKeys.delete(record.idempotencyKey);
+      return;
+    }
+    this.#replacedKeys.add(record.idempotencyKey);
+    const status = stringOf(replaced, this.#names.status);
+    logger.info("idempotency record replaced: its in-progress lock or its lifetime had expired", { idempotencyKey: record.idempotencyKey, status });
   }
 
   /** Saves the record's status and expiry, and its result and payload hash when it has them. */
@@ -189,8 +230,28 @@ export class DynamoDBStore extends BasePersistenceLayer {
     });
   }
 
+  /**
+   * Releases the record of a failed call. The record of an unsettled call ({@link markUnsettled})
+   * stays, in progress with its lock expired, which costs the same one request as the delete.
+   */
   protected async _deleteRecord(record: IdempotencyRecord): Promise<void> {
-    await this.#dynamodb().call("DeleteItem", { TableName: this.#tableName, Key: this.#keyOf(record.idempotencyKey) });
+    if (!this.#unsettledKeys.delete(record.idempotencyKey)) {
+      await this.#dynamodb().call("DeleteItem", { TableName: this.#tableName, Key: this.#keyOf(record.idempotencyKey) });
+      return;
+    }
+    try {
+      await this.#dynamodb().call("UpdateItem", {
+        TableName: this.#tableName,
+        Key: this.#keyOf(record.idempotencyKey),
+        UpdateExpression: "SET #inProgressExpiry = :released",
+        ConditionExpression: "#status = :inProgress",
+        ExpressionAttributeNames: { "#status": this.#names.status, "#inProgressExpiry": this.#names.inProgressExpiry },
+        ExpressionAttributeValues: { ":released": numberValue(0), ":inProgress": { S: IdempotencyRecordStatus.INPROGRESS } },
+      });
+    } catch (error) {
+      // Another start has already replaced or removed the record; nothing is left to release.
+      if (!(error instanceof AwsServiceError && error.code === "ConditionalCheckFailedException")) throw error;
+    }
   }
 
   /**

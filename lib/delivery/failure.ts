@@ -7,9 +7,13 @@ import { BridgeError, SecMasterError } from "../errors";
  */
 export function describeStartFailure(error: unknown): { code: string; reason: string; retryable: boolean; ambiguous: boolean } {
   if (error instanceof SecMasterError) {
-    const status = error.httpStatus === 0 ? "no response" : `${error.httpStatus}`;
     const code = error.errorCode ?? error.code;
-    const reason = `SecMaster returned ${status} ${code}${error.errorMessage ? `: ${error.errorMessage}` : ""}`;
+    // Without a response, the client's message says what happened to the request (timed out,
+    // refused, aborted). It names ids and settings, never credentials.
+    const reason =
+      error.httpStatus === 0
+        ? `SecMaster gave no response (${code}): ${error.message}`
+        : `SecMaster returned ${error.httpStatus} ${code}${error.errorMessage ? `: ${error.errorMessage}` : ""}`;
     return { code, reason, retryable: error.retryable, ambiguous: error.ambiguous };
   }
   if (error instanceof BridgeError) {
@@ -36,4 +40,16 @@ function awsErrorIn(error: unknown): AwsServiceError | undefined {
     if (current instanceof AwsServiceError) return current;
   }
   return undefined;
+}
+
+/**
+ * Failures that are no fault of the job or of SecMaster: another request holds the job's lock and
+ * is starting it, or the bridge is shutting down and has closed its SecMaster client. Both are
+ * retried and logged as warnings.
+ */
+const NOT_A_FAULT_CODES: ReadonlySet<string> = new Set(["BRIDGE.START_IN_PROGRESS", "BRIDGE.SECMASTER_CLIENT_CLOSED"]);
+
+/** Returns the log level for a failed start with this code: `warn` for {@link NOT_A_FAULT_CODES}, else `error`. */
+export function startFailureLogLevel(code: string): "warn" | "error" {
+  return NOT_A_FAULT_CODES.has(code) ? "warn" : "error";
 }

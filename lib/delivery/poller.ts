@@ -60,6 +60,8 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   const idleDelayMs = options.idleDelayMs ?? 250;
   const arn = `arn:aws:sqs:local:000000000000:${options.queueName ?? "secmaster-bridge-jobs"}`;
   let stopped = false;
+  /** Messages of the invocations running now. */
+  let inFlight = 0;
   const sleepers = new Set<() => void>();
   const unsubscribe = options.queue.onSend?.(wakeAll);
 
@@ -76,7 +78,12 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
         await idle();
         continue;
       }
-      await invoke(messages);
+      inFlight += messages.length;
+      try {
+        await invoke(messages);
+      } finally {
+        inFlight -= messages.length;
+      }
     }
   }
 
@@ -125,6 +132,13 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
       });
       await Promise.race([Promise.all(workers), grace]);
       clearTimeout(timer);
+      if (inFlight > 0) {
+        // Their SecMaster calls fail once the client closes, and the jobs stay in the queue.
+        logger.warn("stopped while jobs were still being dispatched; they stay in the queue and run again after a restart", {
+          queue: options.queue.name,
+          jobs: inFlight,
+        });
+      }
     },
   };
 }

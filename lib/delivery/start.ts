@@ -175,7 +175,29 @@ export function createStarter(options: StarterOptions): Starter {
   });
   // Powertools takes the second argument for a Lambda context when it has getRemainingTimeInMillis
   // or step, which a job never has.
-  const keyedCall = (_actionInstanceId: string, job: StartJob, signal: AbortSignal | undefined, startOptions: StartOptions) => callSecMaster(job, signal, startOptions);
+  //
+  // A start that took over an expired in-progress lock, or replaced an expired record, follows a
+  // call whose outcome is unknown because it timed out, outlived its lock, or its process died. That call
+  // may have created the instance, so this start looks it up before posting.
+  // A start whose call fails with an unknown outcome leaves its record to be taken over that way.
+  const tracking = unsettledStartTrackingOf(options.persistenceStore);
+  const keyedCall = async (actionInstanceId: string, job: StartJob, signal: AbortSignal | undefined, startOptions: StartOptions) => {
+    let callOptions = startOptions;
+    if (tracking?.takeOverNotice(actionInstanceId) === true && startOptions.mayExist !== true) {
+      logger.info("took over the record of an earlier start whose outcome is unknown; looking the instance up before posting", {
+        actionInstanceId,
+        workflowId: job.workflowId,
+        source: job.source,
+      });
+      callOptions = { ...startOptions, mayExist: true };
+    }
+    try {
+      return await callSecMaster(job, signal, callOptions);
+    } catch (error) {
+      if (describeStartFailure(error).ambiguous) tracking?.markUnsettled(actionInstanceId);
+      throw error;
+    }
+  };
   const idempotentCall = makeIdempotent(keyedCall, {
     persistenceStore: options.persistenceStore,
     config,
@@ -192,7 +214,8 @@ export function createStarter(options: StarterOptions): Starter {
         // its record vanished between our failed write and the read of it (it failed and deleted
         // the record), the next attempt takes the job over.
         if (!(error instanceof IdempotencyAlreadyInProgressError || error instanceof IdempotencyItemNotFoundError)) throw error;
-        if (Date.now() + wait > deadline) {
+        // A caller that gave up (the ingest deadline of direct mode) stops waiting too.
+        if (Date.now() + wait > deadline || signal?.aborted === true) {
           throw new BridgeError(
             "BRIDGE.START_IN_PROGRESS",
             `workflow instance ${job.actionInstanceId} is being started by another request; retry later`,
@@ -205,6 +228,22 @@ export function createStarter(options: StarterOptions): Starter {
   }
 
   return { start: withFinalLookUp(startOnce), registerLambdaContext: (context) => config.registerLambdaContext(context) };
+}
+
+/**
+ * A store that keeps the record of a start whose outcome is unknown and reports to the next start
+ * that it took such a record over, such as `DynamoDBStore`. With other Powertools stores a repeat
+ * posts without a look-up and relies on SecMaster rejecting a second `action_instance_id`.
+ */
+export interface UnsettledStartTracking {
+  markUnsettled(data: string): void;
+  takeOverNotice(data: string): boolean;
+}
+
+function unsettledStartTrackingOf(store: BasePersistenceLayer): UnsettledStartTracking | undefined {
+  const candidate = store as Partial<UnsettledStartTracking>;
+  const tracks = typeof candidate.takeOverNotice === "function" && typeof candidate.markUnsettled === "function";
+  return tracks ? (store as unknown as UnsettledStartTracking) : undefined;
 }
 
 function isAmbiguous(error: unknown): boolean {

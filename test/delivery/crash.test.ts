@@ -6,6 +6,7 @@ import { toSqsRecord } from "../../lib/delivery/poller";
 import { encodeEnvelope, newEnvelope } from "../../lib/delivery/queue";
 import type { StartJob } from "../../lib/delivery/job";
 import { logger } from "../../lib/logger";
+import { captureLogOutput } from "../helpers/log-capture";
 import { hangingCreator, jobFor, lambdaContext, startDeliveryHarness, type DeliveryHarness } from "./harness";
 
 let harness: DeliveryHarness;
@@ -124,5 +125,71 @@ describe("Lambda timeout mid-call", () => {
 
     expect(retry.batchItemFailures).toEqual([{ itemIdentifier: "message-1" }]);
     expect(harness.emulator.stats().requests).toBe(0);
+  });
+});
+
+describe("job whose lock another request holds", () => {
+  it("logs the failed start as a warning", async () => {
+    const creator = hangingCreator(harness.client);
+    const frozen = harness.starter({ client: creator });
+    const impatient = harness.starter({ inProgressWaitMs: 200 });
+    const job = jobFor(107);
+    const first = createDispatchHandler(() => dependencies(frozen), { earlyTimeoutMs: 500 })(sqsEvent(job, 1), lambdaContext(3_000, "frozen"));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    logger.setLogLevel("INFO");
+    const logs = captureLogOutput();
+
+    try {
+      await createDispatchHandler(() => dependencies(impatient))(sqsEvent(job, 2), lambdaContext(30_000, "retry"));
+    } finally {
+      logs.restore();
+      logger.setLogLevel("SILENT");
+      creator.release();
+      await first;
+    }
+
+    const lines = logs.text().split("\n").filter((line) => line.includes("BRIDGE.START_IN_PROGRESS"));
+    expect(lines).toHaveLength(1);
+    expect((JSON.parse(lines[0]!) as { level: string; message: string }).level).toBe("WARN");
+  });
+});
+
+describe("direct-mode repeat after an expired lock", () => {
+  // Direct mode starts a delivery's jobs without mayExist: a repeat delivery is not known to
+  // follow an attempt. When the earlier attempt created the instance but never completed its
+  // record (its process died), the repeat takes the expired lock over and must look first.
+  it("finds the instance instead of posting it again", async () => {
+    const dying = harness.starter({ persistenceStore: harness.persistence(DyingAfterAcceptPersistence) });
+    dying.registerLambdaContext(lambdaContext(300, "died"));
+    const job = jobFor(105);
+    DyingAfterAcceptPersistence.deaths = 1;
+    await expect(dying.start(job)).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+
+    const repeat = harness.starter();
+    repeat.registerLambdaContext(lambdaContext(30_000, "repeat"));
+    const outcome = await repeat.start(job);
+
+    expect(outcome.status).toBe("duplicate");
+    expect(harness.emulator.stats().created).toBe(1);
+    expect(harness.emulator.stats().duplicateAttempts).toBe(0);
+  });
+
+  it("posts when the earlier attempt never reached SecMaster", async () => {
+    const creator = hangingCreator(harness.client);
+    const frozen = harness.starter({ client: creator });
+    frozen.registerLambdaContext(lambdaContext(300, "frozen"));
+    const job = jobFor(106);
+    const first = frozen.start(job).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+
+    const repeat = harness.starter();
+    repeat.registerLambdaContext(lambdaContext(30_000, "repeat"));
+    const outcome = await repeat.start(job);
+    creator.release();
+    await first;
+
+    expect(outcome.status).toBe("created");
+    expect(harness.emulator.instances().map((instance) => instance.instance_id)).toEqual([job.actionInstanceId]);
   });
 });

@@ -33,6 +33,9 @@ class OpenStore extends DynamoDBStore {
   remove(record: IdempotencyRecord): Promise<void> {
     return this._deleteRecord(record);
   }
+  keyOf(data: string): string {
+    return this.getHashedIdempotencyKey(data);
+  }
 }
 
 function record(idempotencyKey: string, status: IdempotencyRecordStatusValue, fields: Partial<ConstructorParameters<typeof IdempotencyRecord>[0]> = {}): IdempotencyRecord {
@@ -183,6 +186,59 @@ describe("DynamoDBStore on dynalite", () => {
     });
   });
 
+  it("notes a takeover of an expired lock once", async () => {
+    // The call that held the lock may have created the instance, so the starter must look first.
+    const store = openStore();
+    const key = store.keyOf("job-stale");
+    await putItem({ id: { S: key }, expiration: { N: String(FUTURE_SECONDS) }, status: { S: "INPROGRESS" }, in_progress_expiration: { N: "1768465799999" } });
+
+    await store.saveInProgress("job-stale", 60_000);
+
+    expect(store.takeOverNotice("job-stale")).toBe(true);
+    expect(store.takeOverNotice("job-stale")).toBe(false);
+  });
+
+  it("notes a takeover of an expired record", async () => {
+    const store = openStore();
+    await putItem({ id: { S: store.keyOf("job-old") }, expiration: { N: String(PAST_SECONDS) }, status: { S: "COMPLETED" }, data: { M: {} } });
+
+    await store.saveInProgress("job-old", 60_000);
+
+    expect(store.takeOverNotice("job-old")).toBe(true);
+  });
+
+  it("keeps the record of an unsettled call with its lock released", async () => {
+    const store = openStore();
+    await store.saveInProgress("job-unsettled", 60_000);
+    const key = store.keyOf("job-unsettled");
+
+    store.markUnsettled("job-unsettled");
+    await store.remove(record(key, "INPROGRESS"));
+
+    expect((await itemOf({ id: { S: key } }))?.in_progress_expiration).toEqual({ N: "0" });
+    await store.saveInProgress("job-unsettled", 60_000);
+    expect(store.takeOverNotice("job-unsettled")).toBe(true);
+  });
+
+  it("deletes the record of a settled failure", async () => {
+    const store = openStore();
+    await store.saveInProgress("job-failed", 60_000);
+    const key = store.keyOf("job-failed");
+
+    await store.remove(record(key, "INPROGRESS"));
+
+    expect(await itemOf({ id: { S: key } })).toBeUndefined();
+  });
+
+  it("gives no takeover notice for a new key", async () => {
+    const store = openStore();
+
+    await store.saveInProgress("job-new", 60_000);
+
+    expect(store.takeOverNotice("job-new")).toBe(false);
+    expect((await itemOf({ id: { S: store.keyOf("job-new") } }))?.status).toEqual({ S: "INPROGRESS" });
+  });
+
   it("rejects an in-progress record with a live lock", async () => {
     await putItem({
       id: { S: "put-live-lock" },
@@ -297,6 +353,7 @@ describe("DynamoDBStore through the AWS stand-in", () => {
         "attribute_not_exists(#key) OR #expiry < :nowSeconds OR (#status = :inProgress AND attribute_exists(#inProgressExpiry) AND #inProgressExpiry < :nowMs)",
       ExpressionAttributeNames: { "#key": "id", "#expiry": "expiration", "#status": "status", "#inProgressExpiry": "in_progress_expiration" },
       ExpressionAttributeValues: { ":nowSeconds": { N: "1768465800" }, ":nowMs": { N: "1768465800000" }, ":inProgress": { S: "INPROGRESS" } },
+      ReturnValues: "ALL_OLD",
       ReturnValuesOnConditionCheckFailure: "ALL_OLD",
     });
   });

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createIngestHandler } from "../../functions/ingest";
+import type { LocalBridge } from "../../lib/local/bridge";
+import { startLocalHttpServer, type LocalHttpServer } from "../../lib/local/http-server";
+import { readFixture } from "../helpers/fixtures";
+import { postAlerts, startTestBridge } from "../helpers/local-bridge";
+import { captureLogOutput, type LogCapture } from "../helpers/log-capture";
+
+// One firing alert, so that each delivery makes one start.
+function oneAlertDelivery(): string {
+  const group = JSON.parse(readFixture("payloads/alertmanager-firing-group.json")) as { alerts: unknown[] };
+  group.alerts = group.alerts.slice(0, 1);
+  return JSON.stringify(group);
+}
+
+describe("direct mode near the invocation's end", () => {
+  let bridge: LocalBridge;
+  let server: LocalHttpServer;
+  let logs: LogCapture;
+
+  beforeAll(async () => {
+    bridge = await startTestBridge();
+    // An invocation of 2 s: the starts are aborted 1 s in, half the time left.
+    server = await startLocalHttpServer({
+      host: "127.0.0.1",
+      port: 0,
+      ingest: createIngestHandler(() => bridge.runtime),
+      maxReadBytes: 1_000_000,
+      functionTimeoutMs: 2_000,
+    });
+    logs = captureLogOutput();
+  });
+  afterAll(async () => {
+    logs.restore();
+    await server.close();
+    await bridge.close();
+  });
+
+  it("answers 502 with each alert's result before the invocation ends", async () => {
+    // SecMaster stores the instance and never answers: the outcome is unknown to the bridge.
+    bridge.emulator!.setFaults({ script: ["accept-timeout"] });
+    const startedMs = Date.now();
+
+    const answer = await postAlerts(server.url, "alertmanager", oneAlertDelivery());
+    const elapsedMs = Date.now() - startedMs;
+
+    // It used to run into the invocation's end and answer 500 BRIDGE.INTERNAL without results.
+    expect(answer.status).toBe(502);
+    expect(answer.contentType).toBe("application/problem+json");
+    expect(answer.json.code).toBe("BRIDGE.START_FAILED");
+    expect(answer.json.results).toHaveLength(1);
+    expect(answer.json.results[0].status).toBe("failed");
+    expect(answer.json.results[0].reason).toContain("aborted by the caller");
+    expect(elapsedMs).toBeLessThan(2_000);
+    expect(bridge.emulator!.stats().created).toBe(1);
+  });
+
+  it("looks the instance up when the sender repeats the delivery", async () => {
+    bridge.emulator!.setFaults({});
+
+    const repeat = await postAlerts(server.url, "alertmanager", oneAlertDelivery());
+
+    expect(repeat.status).toBe(200);
+    expect(repeat.json.results.map((result: { status: string }) => result.status)).toEqual(["duplicate"]);
+    expect(bridge.emulator!.stats().created).toBe(1);
+    // Found by a look-up: no second post reached SecMaster.
+    expect(bridge.emulator!.stats().duplicateAttempts).toBe(0);
+  });
+});
