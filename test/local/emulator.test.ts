@@ -909,6 +909,17 @@ describe("emulator endpoints", () => {
     expect(answer.status).toBe(502);
   });
 
+  it("turns faults off with an empty body", async () => {
+    const emulator = await start({ faults: { script: ["503"] } });
+
+    const response = await request(`${emulator.url}/_emulator/faults`, { method: "POST", body: "" });
+    const settings = await response.body.json();
+    const answer = await createInstance(emulator);
+
+    expect(settings).toEqual({});
+    expect(answer.status).toBe(200);
+  });
+
   it("rejects an invalid fault spec", async () => {
     const emulator = await start();
 
