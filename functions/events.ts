@@ -5,7 +5,7 @@ import type { Context } from "aws-lambda";
 import { loadSecrets } from "../lib/auth/secrets";
 import type { BridgeConfig } from "../lib/config";
 import { BridgeError, InvalidInputError } from "../lib/errors";
-import { deliverRequest } from "../lib/delivery/deliver";
+import { deliverRequest, startsDeadline } from "../lib/delivery/deliver";
 import { transientFailureCount } from "../lib/delivery/outcome";
 import type { AlertResult } from "../lib/ingest";
 import { logger } from "../lib/logger";
@@ -40,8 +40,14 @@ async function handleAwsEvent(event: unknown, context: Context, runtimeOf: () =>
   }
   logger.appendKeys({ source: adapter.id });
 
-  const request = { adapter, body: match.payload, receivedAt: new Date(), options: config.ingest.sourceOptions[adapter.id] };
   const { mode } = config.delivery;
+  const request = {
+    adapter,
+    body: match.payload,
+    receivedAt: new Date(),
+    options: config.ingest.sourceOptions[adapter.id],
+    ...(mode === "direct" ? { signal: startsDeadline(context) } : {}),
+  };
   const outcome = await deliverRequest(request, runtime);
   countDeliveryResults(outcome.results, mode);
   const { results, permanentFailures } = outcome;

@@ -6,7 +6,7 @@ import { inboundChecks, rejectionProblem, verifiedDeliveryOf } from "../lib/auth
 import { challengeHeaders } from "../lib/auth/rejections";
 import { loadSecrets } from "../lib/auth/secrets";
 import type { BridgeConfig } from "../lib/config";
-import { deliverRequest, type DeliveryOutcome } from "../lib/delivery/deliver";
+import { deliverRequest, startsDeadline, type DeliveryOutcome } from "../lib/delivery/deliver";
 import { transientFailureCount } from "../lib/delivery/outcome";
 import { problemResponse, problemType } from "../lib/http/problem";
 import type { AlertResult } from "../lib/ingest";
@@ -54,28 +54,12 @@ async function handleIngest(
     body,
     receivedAt: new Date(),
     options: config.ingest.sourceOptions[adapter.id],
-    ...(mode === "direct" ? { signal: answerDeadline(context) } : {}),
+    ...(mode === "direct" ? { signal: startsDeadline(context) } : {}),
   };
   const outcome = await deliverRequest(request, runtime);
   logDelivery(outcome.results);
   countDeliveryResults(outcome.results, mode);
   return mode === "queue" ? answerQueued(outcome, context.awsRequestId) : answer(outcome, context.awsRequestId);
-}
-
-/** Time kept back in direct mode to release the aborted starts and answer; see {@link answerDeadline}. */
-export const DIRECT_ANSWER_RESERVE_MS = 3_000;
-
-/**
- * Aborts the SecMaster calls of a direct-mode delivery some time before the invocation ends: at
- * {@link DIRECT_ANSWER_RESERVE_MS} before, or half the remaining time when less than twice that
- * is left. The starts that are cut off then fail as transient, and the sender gets a 502 with
- * Retry-After and a result per alert, instead of an invocation that times out with no answer
- * while its calls go on.
- */
-function answerDeadline(context: Context): AbortSignal {
-  const remainingMs = context.getRemainingTimeInMillis();
-  const reserveMs = Math.min(DIRECT_ANSWER_RESERVE_MS, remainingMs / 2);
-  return AbortSignal.timeout(Math.max(0, Math.floor(remainingMs - reserveMs)));
 }
 
 function logDelivery(results: readonly AlertResult[]): void {

@@ -7,11 +7,12 @@ import { readJsonFixture } from "../helpers/fixtures";
 import { captureLogOutput } from "../helpers/log-capture";
 import { startTestBridge } from "../helpers/local-bridge";
 
-function context(requestId: string): Context {
+function context(requestId: string, remainingMs = 30_000): Context {
+  const deadline = Date.now() + remainingMs;
   return {
     awsRequestId: requestId,
     functionName: "events",
-    getRemainingTimeInMillis: () => 30_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   } as unknown as Context;
 }
 
@@ -56,6 +57,23 @@ describe("events function", () => {
     await expect(handler({ source: "aws.s3", "detail-type": "Object Created", detail: {} }, context("r5"))).rejects.toMatchObject({
       code: "BRIDGE.EVENT_UNKNOWN",
     });
+  });
+
+  it("gives up on SecMaster before the invocation ends", async () => {
+    // The create is stored but never answered. The calls stop at half of the 2 s left, and the
+    // retry AWS makes finds the instance by a look-up.
+    bridge.emulator!.setFaults({ script: ["accept-timeout"] });
+    const event = readJsonFixture("payloads/securityhub-imported-single.json");
+    const startedMs = Date.now();
+
+    await expect(handler(event, context("r7", 2_000))).rejects.toMatchObject({ code: "BRIDGE.START_FAILED" });
+    const elapsedMs = Date.now() - startedMs;
+    bridge.emulator!.setFaults({});
+    const retry = await handler(event, context("r8"));
+
+    expect(elapsedMs).toBeLessThan(2_000);
+    expect(retry.results.map((item) => item.status)).toEqual(["duplicate"]);
+    expect(bridge.emulator!.stats().duplicateAttempts).toBe(0);
   });
 
   it("throws when an alert could not be started, so AWS retries", async () => {
