@@ -196,6 +196,24 @@ export class LocalQueue implements MessageQueue {
     return Promise.resolve(this.#messages.size);
   }
 
+  /**
+   * Counts the messages that no receive can return yet: those received by a consumer that has not
+   * deleted them (it may have stopped), and those waiting out a retry delay. `lastVisibleAtMs` is
+   * when the last of them becomes visible again, in milliseconds since the epoch.
+   */
+  hiddenMessages(): { count: number; lastVisibleAtMs: number | undefined } {
+    this.#scan();
+    const nowMs = this.#now();
+    let count = 0;
+    let lastVisibleAtMs: number | undefined;
+    for (const message of this.#messages.values()) {
+      if (message.visibleAtMs <= nowMs) continue;
+      count += 1;
+      lastVisibleAtMs = Math.max(lastVisibleAtMs ?? 0, message.visibleAtMs);
+    }
+    return { count, lastVisibleAtMs };
+  }
+
   // Moves a message that was received too often to the dead-letter queue, keeping its last error
   // when dispatch recorded one and adding a receive-count error otherwise.
   #moveToDeadLetter(message: StoredMessage, nowMs: number): void {

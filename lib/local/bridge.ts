@@ -11,6 +11,7 @@ import { startDynalite, ensureIdempotencyTable, type LocalDynamoDB } from "./dyn
 import { parseFaults, startEmulator, type RunningEmulator } from "./emulator";
 import { startLocalHttpServer, type LocalHttpServer } from "./http-server";
 import { cliSettingsOf, EMULATOR_DEFAULTS, emulatorSettings, servedWorkflows, type ServedWorkflows } from "./local-emulator";
+import { logger } from "../logger";
 import { checkLocalSettings } from "./preflight";
 import { startLocalSchedules, type LocalScheduler } from "./scheduler";
 
@@ -106,6 +107,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
     // Direct mode needs the queues too: rejected starts go to the dead-letter queue, and the jobs
     // that `secmaster-bridge redrive` moves back wait in the jobs queue for the poller below.
     const localQueues = delivery.queueUrl === undefined ? openLocalQueues(dataDir, delivery.maxReceives) : undefined;
+    if (localQueues !== undefined) noteHiddenJobs(localQueues.queue);
     const runtime = createRuntime(config, localQueues ?? {});
     opened.push(runtime);
 
@@ -157,6 +159,21 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
     await closeAll(opened);
     throw error;
   }
+}
+
+/**
+ * Logs the jobs that the queue hides at start, so that jobs a stopped bridge had received (after
+ * a `kill -9`, say) are not taken for lost while their visibility timeout runs.
+ */
+function noteHiddenJobs(queue: LocalQueue): void {
+  const { count, lastVisibleAtMs } = queue.hiddenMessages();
+  if (count === 0 || lastVisibleAtMs === undefined) return;
+  logger.info("queued jobs wait for their visibility timeout or retry delay; they run when it ends", {
+    queueFolder: queue.name,
+    jobs: count,
+    lastVisibleAt: new Date(lastVisibleAtMs).toISOString(),
+    inSeconds: Math.ceil((lastVisibleAtMs - Date.now()) / 1000),
+  });
 }
 
 async function closeAll(opened: { close(): Promise<void> }[]): Promise<void> {

@@ -39,6 +39,19 @@ describe("LocalQueue", () => {
     expect(again.map((message) => [message.body, message.receiveCount])).toEqual([["first", 2]]);
   });
 
+  it("counts hidden messages until visible", async () => {
+    const { queue } = open();
+    await queue.send([
+      { id: "a", body: "received" },
+      { id: "b", body: "waiting" },
+    ]);
+    await queue.receive({ maxMessages: 1, visibilityTimeoutMs: 60_000 });
+
+    expect(queue.hiddenMessages()).toEqual({ count: 1, lastVisibleAtMs: clockMs + 60_000 });
+    clockMs += 60_000;
+    expect(queue.hiddenMessages()).toEqual({ count: 0, lastVisibleAtMs: undefined });
+  });
+
   it("delivers in sending order and at most maxMessages", async () => {
     const { queue } = open();
     for (const body of ["one", "two", "three"]) {
