@@ -131,8 +131,9 @@ export class DynamoDBStore extends BasePersistenceLayer {
    * @param data The idempotency data passed to the idempotent function, the `action_instance_id`.
    */
   takeOverNotice(data: string): boolean {
-    const key = this.getHashedIdempotencyKey(data);
-    return this.#replacedKeys.delete(key);
+    // Most starts replace nothing, and they skip hashing the key again.
+    if (this.#replacedKeys.size === 0) return false;
+    return this.#replacedKeys.delete(this.getHashedIdempotencyKey(data));
   }
 
   /**
