@@ -1,6 +1,5 @@
 import { InvalidInputError } from "../errors";
 import type { Severity } from "../alert/schema";
-import { formatLabels } from "./labels";
 import { setField } from "./shapes";
 import type { FieldSpecConfig } from "./mapping";
 
@@ -39,8 +38,6 @@ export class CefSyntaxError extends InvalidInputError {
 }
 
 const HEADER_FIELD_COUNT = 7;
-// Keys in the CEF dictionary and vendor keys (`cs1Label`, `ad.user_name`, `_cefVer`).
-const EXTENSION_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /**
  * Parses one CEF line. Text before `CEF:` (a syslog header) is skipped, and trailing line
@@ -57,6 +54,38 @@ const EXTENSION_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
  */
 export function parseCefLine(line: string, options: { field?: string } = {}): CefEvent {
   const { field } = options;
+  const { text, header, end } = parseHeaderOf(line, field);
+  return {
+    version: header.version,
+    deviceVendor: header.deviceVendor,
+    deviceProduct: header.deviceProduct,
+    deviceVersion: header.deviceVersion,
+    signatureId: header.signatureId,
+    name: header.name,
+    severity: header.severity,
+    extensions: parseExtension(text, end, field, {}) as Record<string, string>,
+  };
+}
+
+/**
+ * Parses one CEF line into the flattened record that {@link cefRecord} builds, the same object as
+ * `cefRecord(parseCefLine(line, options))` without the event in between.
+ *
+ * @throws CefSyntaxError `BRIDGE.CEF_INVALID` as {@link parseCefLine} does.
+ */
+export function parseCefRecord(line: string, options: { field?: string } = {}): Record<string, unknown> {
+  const { field } = options;
+  const { text, header, end } = parseHeaderOf(line, field);
+  const record = parseExtension(text, end, field, {});
+  setHeaderFields(record, header);
+  return record;
+}
+
+/** The header of a CEF event. */
+type CefHeader = Omit<CefEvent, "extensions">;
+
+/** Finds the `CEF:` prefix and parses the header. `end` is where the extension starts in `text`. */
+function parseHeaderOf(line: string, field: string | undefined): { text: string; header: CefHeader; end: number } {
   const text = withoutTrailingLineBreaks(line);
 
   const start = text.indexOf("CEF:");
@@ -66,16 +95,8 @@ export function parseCefLine(line: string, options: { field?: string } = {}): Ce
   const [version = "", deviceVendor = "", deviceProduct = "", deviceVersion = "", signatureId = "", name = "", severity = ""] = fields;
   if (!/^\d{1,3}$/.test(version)) throw new CefSyntaxError(`invalid CEF version ${JSON.stringify(version.slice(0, 16))}`, start + 5, field);
 
-  return {
-    version: Number(version),
-    deviceVendor,
-    deviceProduct,
-    deviceVersion,
-    signatureId,
-    name,
-    severity: severity.trim(),
-    extensions: parseExtension(text, end, field),
-  };
+  const header = { version: Number(version), deviceVendor, deviceProduct, deviceVersion, signatureId, name, severity: severity.trim() };
+  return { text, header, end };
 }
 
 function withoutTrailingLineBreaks(line: string): string {
@@ -84,49 +105,69 @@ function withoutTrailingLineBreaks(line: string): string {
   return end === line.length ? line : line.slice(0, end);
 }
 
-function parseHeader(text: string, start: number, field: string | undefined): { fields: string[]; end: number } {
-  const fields: string[] = [];
-  let value = "";
-  let index = start;
-
-  while (fields.length < HEADER_FIELD_COUNT) {
-    if (index >= text.length) {
-      const reason = `the header ends after ${fields.length} of ${HEADER_FIELD_COUNT} "|"-separated fields`;
-      throw new CefSyntaxError(reason, index + 1, field);
-    }
-    const char = text[index];
-    const next = text[index + 1];
-    if (char === "\\" && (next === "|" || next === "\\")) {
-      value += next;
-      index += 2;
-    } else if (char === "|") {
-      fields.push(value);
-      value = "";
-      index += 1;
-    } else {
-      // Copy the run up to the next separator or backslash at once rather than char by char.
-      const runEnd = nextHeaderSpecial(text, index + 1);
-      value += text.slice(index, runEnd);
-      index = runEnd;
-    }
-  }
-  return { fields, end: index };
-}
-
 const PIPE = 0x7c;
 const BACKSLASH = 0x5c;
-const EQUALS = 0x3d;
 const SPACE = 0x20;
-const LOWER_N = 0x6e;
-const LOWER_R = 0x72;
 
-/** Returns the index of the first `|` or backslash at or after `from`, or the length. */
-function nextHeaderSpecial(text: string, from: number): number {
-  for (let index = from; index < text.length; index += 1) {
-    const code = text.charCodeAt(index);
-    if (code === PIPE || code === BACKSLASH) return index;
+/**
+ * Splits the seven header fields. The scan jumps from `|` to `|`. A `|` ends a field unless it
+ * is escaped, that is unless an odd number of backslashes directly precede it: backslashes pair
+ * up as `\\` escapes, and a lone backslash before any other character stays as it is. A field is
+ * decoded only when it contains a backslash.
+ */
+function parseHeader(text: string, start: number, field: string | undefined): { fields: string[]; end: number } {
+  const fields: string[] = [];
+  let fieldStart = start;
+  let searchFrom = start;
+  let nextBackslash = -1;
+
+  while (fields.length < HEADER_FIELD_COUNT) {
+    const pipe = text.indexOf("|", searchFrom);
+    if (pipe === -1) {
+      const reason = `the header ends after ${fields.length} of ${HEADER_FIELD_COUNT} "|"-separated fields`;
+      throw new CefSyntaxError(reason, text.length + 1, field);
+    }
+    searchFrom = pipe + 1;
+    if (isEscaped(text, pipe, fieldStart)) continue;
+
+    nextBackslash = firstBackslashFrom(text, fieldStart, nextBackslash);
+    fields.push(nextBackslash < pipe ? decodeHeaderText(text, fieldStart, pipe) : text.slice(fieldStart, pipe));
+    fieldStart = pipe + 1;
   }
-  return text.length;
+  return { fields, end: fieldStart };
+}
+
+/** True when an odd number of backslashes directly precede `index`, counting none before `from`. */
+function isEscaped(text: string, index: number, from: number): boolean {
+  let count = 0;
+  for (let position = index - 1; position >= from && text.charCodeAt(position) === BACKSLASH; position -= 1) count += 1;
+  return count % 2 === 1;
+}
+
+/**
+ * Returns the position of the first backslash at or after `from`, or the length of the text when
+ * there is none. `known` is the result of the previous call, with a `from` no greater than this
+ * one, or -1, so that a scan that moves forward searches each part of the text once.
+ */
+function firstBackslashFrom(text: string, from: number, known: number): number {
+  if (known >= from) return known;
+  const found = text.indexOf("\\", from);
+  return found === -1 ? text.length : found;
+}
+
+/** Decodes the header escapes `\|` and `\\` between `start` and `end`. Other backslashes stay. */
+function decodeHeaderText(text: string, start: number, end: number): string {
+  let decoded = "";
+  let copied = start;
+  for (let index = start; index < end - 1; index += 1) {
+    if (text.charCodeAt(index) !== BACKSLASH) continue;
+    const next = text.charCodeAt(index + 1);
+    if (next !== PIPE && next !== BACKSLASH) continue;
+    decoded += text.slice(copied, index);
+    copied = index + 1;
+    index += 1;
+  }
+  return decoded + text.slice(copied, end);
 }
 
 /** Removes trailing spaces (U+0020 only, not other white space). */
@@ -138,74 +179,89 @@ function trimSpacesEnd(value: string): string {
 
 const EXTENSION_ESCAPES: Readonly<Record<string, string>> = { "=": "=", "\\": "\\", "|": "|", n: "\n", r: "\r" };
 
-/** True for the character after a backslash that makes the two an escape in an extension. */
-function isExtensionEscape(code: number): boolean {
-  return code === EQUALS || code === BACKSLASH || code === PIPE || code === LOWER_N || code === LOWER_R;
-}
-
 /**
- * Splits the extension into pairs. The scan works on positions in the raw text and decodes a
- * value only once its end is known, instead of building the decoded text character by
- * character. That is equivalent because escapes never produce or consume a space, and the
- * character after a backslash is never a space, so every space in the raw text is an unescaped
- * space and no escape spans a value's boundary. A key candidate contains no backslash (the key
- * pattern excludes it), so it is the same raw or decoded.
+ * Splits the extension into pairs, sets each in `pairs` and returns it.
+ *
+ * The scan jumps from `=` to `=`. An `=` is escaped when an odd number of backslashes directly
+ * precede it, as a header `|` is. The character after a backslash is never a space, so every
+ * space in the raw text is an unescaped space and no escape spans a value's boundary. A value is
+ * therefore decoded only once its end is known, and only when it contains a backslash. A key
+ * candidate contains no backslash (the key pattern excludes it), so it is the same raw or
+ * decoded. Every backslash, space and `=` is visited a bounded number of times, so the time
+ * grows linearly with the length of the line.
  */
-function parseExtension(text: string, start: number, field: string | undefined): Record<string, string> {
-  const pairs: Record<string, string> = {};
+function parseExtension(text: string, start: number, field: string | undefined, pairs: Record<string, unknown>): Record<string, unknown> {
   let key: string | undefined;
   // Raw position where the current value starts: after the last key's "=", or `start` before any key.
   let valueStart = start;
-  // Raw position of the last space since valueStart, or -1.
+  // Raw position of the last space since valueStart and before the current "=", or -1.
   let lastSpace = -1;
-  // Whether a backslash occurred since valueStart, so the value may need decoding.
-  let hasBackslash = false;
+  // The first space after lastSpace, or -1 when there is none.
+  let nextSpace = text.indexOf(" ", start);
+  // Start of the last key candidate that was not a key. A later candidate with the same start
+  // contains that candidate's "=", so it is not a key either and need not be scanned again.
+  let rejectedKeyStart = -1;
+  let nextBackslash = -1;
+  let searchFrom = start;
 
-  for (let index = start; index < text.length; index += 1) {
-    const code = text.charCodeAt(index);
-    if (code === BACKSLASH) {
-      hasBackslash = true;
-      // An escaped "=" or backslash must not count as a separator or start another escape.
-      if (isExtensionEscape(text.charCodeAt(index + 1))) index += 1;
-      continue;
+  for (;;) {
+    const index = text.indexOf("=", searchFrom);
+    if (index === -1) break;
+    searchFrom = index + 1;
+    if (isEscaped(text, index, valueStart)) continue;
+    while (nextSpace !== -1 && nextSpace < index) {
+      lastSpace = nextSpace;
+      nextSpace = text.indexOf(" ", nextSpace + 1);
     }
-    if (code === SPACE) {
-      lastSpace = index;
-      continue;
-    }
-    if (code !== EQUALS) continue;
 
+    // An "=" whose preceding word is not a key stays part of the value.
+    if (key !== undefined && lastSpace === -1) continue;
     const keyStart = lastSpace === -1 ? valueStart : lastSpace + 1;
-    const candidate = text.slice(keyStart, index);
-    const isKey = EXTENSION_KEY.test(candidate);
+    const isKey = keyStart !== rejectedKeyStart && isExtensionKey(text, keyStart, index);
+    nextBackslash = firstBackslashFrom(text, valueStart, nextBackslash);
 
     if (key === undefined) {
-      const before = hasBackslash ? decodeExtensionText(text, valueStart, keyStart) : text.slice(valueStart, keyStart);
+      const before = nextBackslash < keyStart ? decodeExtensionText(text, valueStart, keyStart) : text.slice(valueStart, keyStart);
       if (!isKey || before.trim() !== "") {
         const found = decodeExtensionText(text, valueStart, index).slice(0, 32);
         throw new CefSyntaxError(`expected an extension key before "=", found ${JSON.stringify(found)}`, index + 1, field);
       }
-    } else if (!isKey || lastSpace === -1) {
-      // An "=" whose preceding word is not a key stays part of the value.
+    } else if (!isKey) {
+      rejectedKeyStart = keyStart;
       continue;
     } else {
-      const value = hasBackslash ? decodeExtensionText(text, valueStart, lastSpace) : text.slice(valueStart, lastSpace);
+      const value = nextBackslash < lastSpace ? decodeExtensionText(text, valueStart, lastSpace) : text.slice(valueStart, lastSpace);
       setField(pairs, key, trimSpacesEnd(value));
     }
-    key = candidate;
+    key = text.slice(keyStart, index);
     valueStart = index + 1;
     lastSpace = -1;
-    hasBackslash = false;
   }
 
   if (key !== undefined) {
-    const value = hasBackslash ? decodeExtensionText(text, valueStart, text.length) : text.slice(valueStart);
+    nextBackslash = firstBackslashFrom(text, valueStart, nextBackslash);
+    const value = nextBackslash < text.length ? decodeExtensionText(text, valueStart, text.length) : text.slice(valueStart);
     setField(pairs, key, trimSpacesEnd(value));
-  }
-  else if (decodeExtensionText(text, start, text.length).trim() !== "") {
+  } else if (decodeExtensionText(text, start, text.length).trim() !== "") {
     throw new CefSyntaxError("the extension has text but no key=value pair", start + 1, field);
   }
   return pairs;
+}
+
+/**
+ * True when the text between `start` and `end` is an extension key: a letter, digit or `_`
+ * followed by letters, digits, `_`, `.` or `-`. That covers the keys of the CEF dictionary and
+ * vendor keys such as `cs1Label`, `ad.user_name` or `_cefVer`.
+ */
+function isExtensionKey(text: string, start: number, end: number): boolean {
+  if (start >= end) return false;
+  for (let index = start; index < end; index += 1) {
+    const code = text.charCodeAt(index);
+    const isWordChar = (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39) || code === 0x5f;
+    if (isWordChar) continue;
+    if (index === start || (code !== 0x2e && code !== 0x2d)) return false;
+  }
+  return true;
 }
 
 /**
@@ -235,14 +291,18 @@ function decodeExtensionText(text: string, start: number, end: number): string {
 export function cefRecord(event: CefEvent): Record<string, unknown> {
   const record: Record<string, unknown> = {};
   for (const key of Object.keys(event.extensions)) setField(record, key, event.extensions[key]);
-  record.version = event.version;
-  record.deviceVendor = event.deviceVendor;
-  record.deviceProduct = event.deviceProduct;
-  record.deviceVersion = event.deviceVersion;
-  record.deviceEventClassId = event.signatureId;
-  record.name = event.name;
-  record.severity = event.severity;
+  setHeaderFields(record, event);
   return record;
+}
+
+function setHeaderFields(record: Record<string, unknown>, header: CefHeader): void {
+  record.version = header.version;
+  record.deviceVendor = header.deviceVendor;
+  record.deviceProduct = header.deviceProduct;
+  record.deviceVersion = header.deviceVersion;
+  record.deviceEventClassId = header.signatureId;
+  record.name = header.name;
+  record.severity = header.severity;
 }
 
 /**
@@ -312,6 +372,7 @@ export const CEF_FIELD_MAPPING: Readonly<Record<string, FieldSpecConfig>> = {
 };
 
 const CUSTOM_STRING_SLOTS = ["cs1", "cs2", "cs3", "cs4", "cs5", "cs6", "cn1", "cn2", "cn3"];
+const CUSTOM_LABEL_KEYS = CUSTOM_STRING_SLOTS.map((slot) => `${slot}Label`);
 
 /**
  * Builds the `labels` string of a CEF record: each custom slot `cs1`..`cs6` and `cn1`..`cn3`
@@ -319,18 +380,63 @@ const CUSTOM_STRING_SLOTS = ["cs1", "cs2", "cs3", "cs4", "cs5", "cs6", "cn1", "c
  * Returns undefined when there is nothing to list.
  */
 export function cefLabels(record: Readonly<Record<string, unknown>>): string | undefined {
-  const labels: Record<string, string> = {};
-  for (const slot of CUSTOM_STRING_SLOTS) {
+  const labels = new LabelList();
+  for (let index = 0; index < CUSTOM_STRING_SLOTS.length; index++) {
+    const slot = CUSTOM_STRING_SLOTS[index] as string;
     const value = scalarText(record[slot]);
     if (value === undefined) continue;
-    setField(labels, scalarText(record[`${slot}Label`]) ?? slot, value);
+    labels.set(scalarText(record[CUSTOM_LABEL_KEYS[index] as string]) ?? slot, value);
   }
   const action = scalarText(record.act);
-  if (action !== undefined) labels.act = action;
+  if (action !== undefined) labels.set("act", action);
   const signatureId = scalarText(record.deviceEventClassId);
-  if (signatureId !== undefined) labels.signature_id = signatureId;
+  if (signatureId !== undefined) labels.set("signature_id", signatureId);
+  return labels.format();
+}
 
-  return Object.keys(labels).length === 0 ? undefined : formatLabels(labels);
+/**
+ * A few labels, formatted as `formatLabels` formats an object of them. A record has only a
+ * handful, so two arrays cost less than an object with keys that vary from record to record.
+ */
+class LabelList {
+  readonly #keys: string[] = [];
+  readonly #values: string[] = [];
+
+  /** Sets a label. A key that is set again keeps its place and takes the new value. */
+  set(key: string, value: string): void {
+    const index = this.#keys.indexOf(key);
+    if (index === -1) {
+      this.#keys.push(key);
+      this.#values.push(value);
+    } else {
+      this.#values[index] = value;
+    }
+  }
+
+  /**
+   * Sorts the labels by key (UTF-16 code unit order) and returns them as `key=value` pairs
+   * joined by ",", or undefined when there are none.
+   */
+  format(): string | undefined {
+    const keys = this.#keys;
+    const values = this.#values;
+    if (keys.length === 0) return undefined;
+    // An insertion sort of the few pairs, which costs less than sort() with a comparator.
+    for (let index = 1; index < keys.length; index++) {
+      const key = keys[index] as string;
+      const value = values[index] as string;
+      let position = index;
+      for (; position > 0 && (keys[position - 1] as string) > key; position--) {
+        keys[position] = keys[position - 1] as string;
+        values[position] = values[position - 1] as string;
+      }
+      keys[position] = key;
+      values[position] = value;
+    }
+    let text = `${keys[0]}=${values[0]}`;
+    for (let index = 1; index < keys.length; index++) text += `,${keys[index]}=${values[index]}`;
+    return text;
+  }
 }
 
 /**

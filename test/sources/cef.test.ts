@@ -1,7 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BridgeError } from "../../lib/errors";
-import { cefDescription, cefIdentity, cefLabels, cefRecord, CefSyntaxError, joinIdentityParts, parseCefLine } from "../../lib/sources/cef";
+import {
+  cefDescription,
+  cefIdentity,
+  cefLabels,
+  cefRecord,
+  CefSyntaxError,
+  joinIdentityParts,
+  parseCefLine,
+  parseCefRecord,
+} from "../../lib/sources/cef";
+import { formatLabels } from "../../lib/sources/labels";
 import { readJsonFixture } from "../helpers/fixtures";
 
 function syntaxErrorOf(line: string): CefSyntaxError {
@@ -187,6 +197,61 @@ describe("parseCefLine extension edge cases", () => {
   });
 });
 
+describe("parseCefLine on long lines", () => {
+  // A word that is not a key followed by many "=" was once scanned again for every "=", so the
+  // first line took about 80 s (5 s with a quarter of its length). The other lines guard the
+  // other searches of the scan, which must also move forward only.
+  it.each([
+    ["a long word that is not a key", `CEF:0|V|P|1|s|n|5|k=v ${"a".repeat(200_000)}#${"=".repeat(200_000)}`],
+    ["many values before one backslash", `CEF:0|V|P|1|s|n|5|${"k=v ".repeat(100_000)}\\`],
+    ["many escaped equals signs", `CEF:0|V|P|1|s|n|5|k=${"\\\\\\=".repeat(100_000)}`],
+  ])("parses %s in linear time", (_case, line) => {
+    const started = performance.now();
+
+    parseCefLine(line);
+
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe("parseCefRecord", () => {
+  const anyLine = fc.oneof(
+    fc.string(),
+    fc.string().map((rest) => `CEF:0|V|P|1|s|n|5|${rest}`),
+    fc
+      .array(fc.constantFrom("a", "k", "1", "_", ".", "-", "=", " ", "\\", "|", "n", "__proto__", "name", "version", "cs1="), { maxLength: 30 })
+      .map((pieces) => `CEF:1|V\\|x|P|1|s|n|High|${pieces.join("")}`),
+  );
+
+  it("builds the record of the parsed event", () => {
+    fc.assert(
+      fc.property(anyLine, (line) => {
+        let expected: Record<string, unknown> | CefSyntaxError;
+        try {
+          expected = cefRecord(parseCefLine(line, { field: "message" }));
+        } catch (error) {
+          expected = error as CefSyntaxError;
+        }
+
+        if (expected instanceof Error) {
+          expect(() => parseCefRecord(line, { field: "message" })).toThrow(expected.message);
+        } else {
+          const record = parseCefRecord(line, { field: "message" });
+          expect(record).toStrictEqual(expected);
+          expect(Object.keys(record)).toStrictEqual(Object.keys(expected));
+        }
+      }),
+    );
+  });
+
+  it("lets header fields win over extension keys", () => {
+    const record = parseCefRecord("CEF:0|V|P|1|sig|Name|5|name=ext version=9 src=10.0.0.1");
+
+    expect(record).toStrictEqual({ name: "Name", version: 0, src: "10.0.0.1", deviceVendor: "V", deviceProduct: "P", deviceVersion: "1", deviceEventClassId: "sig", severity: "5" });
+    expect(Object.keys(record)).toStrictEqual(["name", "version", "src", "deviceVendor", "deviceProduct", "deviceVersion", "deviceEventClassId", "severity"]);
+  });
+});
+
 describe("CEF record helpers", () => {
   const record = cefRecord(
     parseCefLine(
@@ -216,6 +281,35 @@ describe("CEF record helpers", () => {
   it("builds labels from custom slots", () => {
     expect(cefLabels(record)).toBe("act=blocked,cs4=x,policy=prod-strict,signature_id=942100");
     expect(cefLabels({})).toBeUndefined();
+  });
+
+  it("keeps the last value of a repeated label", () => {
+    expect(cefLabels({ cs1: "a", cs1Label: "zone", cs2: "b", cs2Label: "zone", act: "x", cs3: "c", cs3Label: "act" })).toBe("act=x,zone=b");
+    expect(cefLabels({ cs1: "a", cs1Label: "__proto__", cn1: 7 })).toBe("__proto__=a,cn1=7");
+  });
+
+  it("matches formatLabels of a label object", () => {
+    const slot = fc.constantFrom("cs1", "cs2", "cs3", "cs6", "cn1", "cn3");
+    const name = fc.constantFrom("zone", "Zone", "act", "signature_id", "__proto__", "10", "2", "é", "a b", "");
+    const fields = fc.dictionary(fc.oneof(slot, slot.map((key) => `${key}Label`), fc.constantFrom("act", "deviceEventClassId")), fc.oneof(name, fc.integer()));
+
+    fc.assert(
+      fc.property(fields, (record) => {
+        // The labels as an object, in the order in which cefLabels documents them.
+        const labels: Record<string, string> = {};
+        const text = (value: string | number | undefined) => (value === "" || value === undefined ? undefined : String(value));
+        for (const key of ["cs1", "cs2", "cs3", "cs4", "cs5", "cs6", "cn1", "cn2", "cn3"]) {
+          const value = text(record[key]);
+          if (value !== undefined) Object.defineProperty(labels, text(record[`${key}Label`]) ?? key, { value, enumerable: true, configurable: true, writable: true });
+        }
+        if (text(record.act) !== undefined) Object.defineProperty(labels, "act", { value: text(record.act), enumerable: true, configurable: true, writable: true });
+        if (text(record.deviceEventClassId) !== undefined) {
+          Object.defineProperty(labels, "signature_id", { value: text(record.deviceEventClassId), enumerable: true, configurable: true, writable: true });
+        }
+
+        expect(cefLabels(record)).toBe(Object.keys(labels).length === 0 ? undefined : formatLabels(labels));
+      }),
+    );
   });
 
   it("builds the description from msg and request", () => {
