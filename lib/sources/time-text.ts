@@ -157,8 +157,99 @@ function timeTypeError(value: unknown, type: Exclude<TimeType, "auto">, declared
   return new InvalidInputError("BRIDGE.TIME_INVALID", message, { field, fix, cause });
 }
 
-function readCefDate(text: string): { time: LocalTime; zone: string | undefined } | undefined {
-  const match = CEF_DATE.exec(text.trim());
+function readCefDate(value: string): { time: LocalTime; zone: string | undefined } | undefined {
+  const text = value.trim();
+  const scanned = scanCefDate(text);
+  return scanned === NOT_SCANNED ? matchCefDate(text) : scanned;
+}
+
+const NOT_SCANNED = Symbol("not scanned");
+
+/**
+ * Reads a CEF date as {@link matchCefDate} does, without building the strings of the regular
+ * expression's groups and converting them to numbers. Returns `NOT_SCANNED` for a zone that
+ * contains a character beyond ASCII, which is left to the expression because its `\S` decides
+ * which of those characters are white space.
+ */
+function scanCefDate(text: string): { time: LocalTime; zone: string | undefined } | undefined | typeof NOT_SCANNED {
+  // The lower case of three characters is a month name only for the three ASCII letters of one.
+  if (text.charCodeAt(3) !== SPACE_CODE) return undefined;
+  const month = MONTH_NUMBERS.get(text.slice(0, 3).toLowerCase());
+  if (month === undefined) return undefined;
+
+  let position = 4;
+  const dayDigits = isDigitAt(text, position + 1) ? 2 : 1;
+  if (!isDigitAt(text, position)) return undefined;
+  const day = digitsAt(text, position, dayDigits);
+  position += dayDigits;
+
+  // " yyyy HH:mm:ss" with fixed widths.
+  if (
+    text.charCodeAt(position) !== SPACE_CODE ||
+    !areDigitsAt(text, position + 1, 4) ||
+    text.charCodeAt(position + 5) !== SPACE_CODE ||
+    !areDigitsAt(text, position + 6, 2) ||
+    text.charCodeAt(position + 8) !== COLON_CODE ||
+    !areDigitsAt(text, position + 9, 2) ||
+    text.charCodeAt(position + 11) !== COLON_CODE ||
+    !areDigitsAt(text, position + 12, 2)
+  ) {
+    return undefined;
+  }
+  const time: LocalTime = {
+    year: digitsAt(text, position + 1, 4),
+    month,
+    day,
+    hour: digitsAt(text, position + 6, 2),
+    minute: digitsAt(text, position + 9, 2),
+    second: digitsAt(text, position + 12, 2),
+    millisecond: 0,
+  };
+  position += 14;
+
+  if (text.charCodeAt(position) === DOT_CODE) {
+    let digits = 0;
+    while (digits < 3 && isDigitAt(text, position + 1 + digits)) digits += 1;
+    if (digits === 0) return undefined;
+    // ".5" is 500 ms and ".05" is 50 ms, as when the fraction is padded to three digits.
+    time.millisecond = digitsAt(text, position + 1, digits) * 10 ** (3 - digits);
+    position += 1 + digits;
+  }
+  if (position === text.length) return { time, zone: undefined };
+
+  if (text.charCodeAt(position) !== SPACE_CODE || position + 1 === text.length) return undefined;
+  for (let index = position + 1; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code >= 0x80) return NOT_SCANNED;
+    if (code === SPACE_CODE || (code >= 0x09 && code <= 0x0d)) return undefined;
+  }
+  return { time, zone: text.slice(position + 1) };
+}
+
+const SPACE_CODE = 0x20;
+const COLON_CODE = 0x3a;
+const DOT_CODE = 0x2e;
+const MONTH_NUMBERS = new Map(MONTHS.map((name, index) => [name, index + 1]));
+
+function isDigitAt(text: string, index: number): boolean {
+  const code = text.charCodeAt(index);
+  return code >= 0x30 && code <= 0x39;
+}
+
+function areDigitsAt(text: string, start: number, count: number): boolean {
+  for (let index = start; index < start + count; index++) if (!isDigitAt(text, index)) return false;
+  return true;
+}
+
+/** Reads `count` decimal digits at `start`, which the caller has checked. */
+function digitsAt(text: string, start: number, count: number): number {
+  let value = 0;
+  for (let index = start; index < start + count; index++) value = value * 10 + text.charCodeAt(index) - 0x30;
+  return value;
+}
+
+function matchCefDate(text: string): { time: LocalTime; zone: string | undefined } | undefined {
+  const match = CEF_DATE.exec(text);
   if (match === null) return undefined;
   const [, monthName = "", day, year, hour, minute, second, fraction = "0", zone] = match;
   const month = MONTHS.indexOf(monthName.toLowerCase()) + 1;
@@ -228,8 +319,11 @@ function zoneFormat(zone: string): Intl.DateTimeFormat {
 }
 
 function isUtcName(zone: string): boolean {
-  return /^(?:UTC|GMT|Z)$/i.test(zone);
+  // The usual spellings are compared first, which costs less than the regular expression.
+  return zone === "UTC" || zone === "Z" || zone === "GMT" || UTC_NAME.test(zone);
 }
+
+const UTC_NAME = /^(?:UTC|GMT|Z)$/i;
 
 function placeInZone(local: LocalTime, zone: string | undefined, original: string, field: string | undefined): string | undefined {
   if (zone === undefined) {

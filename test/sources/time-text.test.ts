@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { convertTime, isSupportedTimeZone, TimeConverter } from "../../lib/sources/time-text";
 import { bridgeErrorOf } from "./normalize-context";
@@ -88,6 +89,66 @@ describe("convertTime wall-clock edge cases", () => {
 
     expect(first).toStrictEqual(["2024-07-01T04:00:00.000Z", "2024-07-01T04:00:00.000Z", "2024-07-01T10:00:00.000Z", "2024-07-01T06:30:00.000Z", "2024-07-01T12:00:00.000Z"]);
     expect(second).toStrictEqual(first);
+  });
+});
+
+describe("convertTime CEF dates", () => {
+  const MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const pad = (value: number, width: number) => String(value).padStart(width, "0");
+
+  it("reads every field of random dates", () => {
+    const date = fc.record({
+      month: fc.integer({ min: 1, max: 12 }),
+      day: fc.integer({ min: 1, max: 28 }),
+      twoDigitDay: fc.boolean(),
+      year: fc.integer({ min: 1970, max: 2100 }),
+      hour: fc.integer({ min: 0, max: 23 }),
+      minute: fc.integer({ min: 0, max: 59 }),
+      second: fc.integer({ min: 0, max: 59 }),
+      fraction: fc.constantFrom("", ".5", ".05", ".123", ".9"),
+      caseOf: fc.constantFrom((text: string) => text, (text: string) => text.toUpperCase(), (text: string) => text.toLowerCase()),
+      zone: fc.constantFrom(["UTC", 0], ["GMT", 0], ["Z", 0], ["utc", 0], ["+08:00", 480], ["-0530", -330], ["UTC+0100", 60]),
+    });
+
+    fc.assert(
+      fc.property(date, ({ month, day, twoDigitDay, year, hour, minute, second, fraction, caseOf, zone }) => {
+        const [zoneName, offsetMinutes] = zone as [string, number];
+        const dayText = twoDigitDay ? pad(day, 2) : String(day);
+        const text = `${caseOf(MONTH_NAMES[month - 1] as string)} ${dayText} ${year} ${pad(hour, 2)}:${pad(minute, 2)}:${pad(second, 2)}${fraction} ${zoneName}`;
+        const milliseconds = fraction === "" ? 0 : Number(fraction.slice(1).padEnd(3, "0"));
+        const expected = new Date(Date.UTC(year, month - 1, day, hour, minute, second, milliseconds) - offsetMinutes * 60_000).toISOString();
+
+        expect(convertTime(text, "auto")).toBe(expected);
+      }),
+    );
+  });
+
+  it.each([
+    ["\tMay 14 2024 11:07:11 UTC\n", "2024-05-14T11:07:11.000Z"],
+    ["May 14 2024 11:07:11 UTC\u00a0", "2024-05-14T11:07:11.000Z"],
+    ["May 4 2024 11:07:11.5", "2024-05-04T11:07:11.500Z"],
+  ])("reads %j", (value, expected) => {
+    expect(convertTime(value, "auto", { timeZone: "UTC" })).toBe(expected);
+  });
+
+  it.each([
+    ["May 14 2024 11:07:11.1234 UTC"],
+    ["May 114 2024 11:07:11 UTC"],
+    ["May  14 2024 11:07:11 UTC"],
+    ["May 14 2024 11:07:11  UTC"],
+    ["May 14 2024 11:07:11. UTC"],
+    ["Mai 14 2024 11:07:11 UTC"],
+    ["May 14 2024 1:07:11 UTC"],
+    ["May 14 2024 11:07:11 U\u2028TC"],
+    ["May 14 2024 11:07:11 \u00a0UTC"],
+  ])("rejects %j", (value) => {
+    expect(bridgeErrorOf(() => convertTime(value, "auto", { timeZone: "UTC" })).code).toBe("BRIDGE.TIME_INVALID");
+  });
+
+  it("names a zone beyond ASCII as unknown", () => {
+    const error = bridgeErrorOf(() => convertTime("May 14 2024 11:07:11 Zoné", "auto"));
+
+    expect(error.message).toContain('unknown time zone "Zoné"');
   });
 });
 
