@@ -3,21 +3,25 @@ import * as z from "zod";
 import { SOURCE_TYPE, type Alert } from "../alert/schema";
 import { ConfigError, InvalidInputError } from "../errors";
 import { receivedTime } from "./common";
-import { cefDescription, cefIdentity, cefLabels, cefRecord, cefSeverity, CEF_FIELD_MAPPING, joinIdentityParts, parseCefLine, scalarText } from "./cef";
+import { cefDescription, cefIdentity, cefLabels, cefSeverity, CEF_FIELD_MAPPING, joinIdentityParts, parseCefRecord, scalarText } from "./cef";
 import { canonicalJson, isPlainRecord, readPath, type PathSegment } from "./json-path";
 import {
   alertSchemaFor,
-  applyFields,
   compileFields,
   FIELD_TYPES,
+  originsOf,
   overlaps,
+  resolveFields,
+  setTarget,
   sourcePathSchema,
   validateContent,
+  writeFields,
   type CompiledField,
   type PathLocator,
   type SourcePath,
 } from "./mapping";
 import { lazily } from "../lazy";
+import { ContentPlan } from "./content-plan";
 import { formatPath, missingIdentity } from "./parse";
 import { explainTimeType, isSupportedTimeZone, TimeConverter } from "./time-text";
 import type { AlertStatus, NormalizeContext, NormalizedAlert, SourceAdapter } from "./types";
@@ -138,9 +142,11 @@ export type GenericPayload = GenericItem | GenericItem[];
 export function createGenericAdapter(mapping: GenericMapping): SourceAdapter<GenericPayload> {
   const fields = mapping.format === "cef" ? withBuiltInCefFields(mapping.fields) : mapping.fields;
   const cefField = mapping.cef_field ?? sourcePathSchema().parse(DEFAULT_CEF_FIELD);
+  const cefFieldLocation = formatPath(cefField.segments);
   const displayName = mapping.display_name ?? mapping.source_key;
   const schema = lazily(() => payloadSchema(mapping.format));
   const contentSchema = lazily(() => alertSchemaFor(contentFields(fields)));
+  const contentPlan = lazily(() => planContent(fields));
 
   const adapter = {
     id: mapping.source_key,
@@ -149,7 +155,7 @@ export function createGenericAdapter(mapping: GenericMapping): SourceAdapter<Gen
       return schema();
     },
     normalize(payload, context) {
-      const itemContext: ItemContext = { mapping, fields, cefField, displayName, contentSchema: contentSchema(), context };
+      const itemContext: ItemContext = { mapping, fields, cefField, cefFieldLocation, displayName, contentSchema: contentSchema(), contentPlan: contentPlan(), context };
       if (!Array.isArray(payload)) return [normalizeItem(payload, NO_PREFIX, itemContext)];
       const alerts: NormalizedAlert[] = [];
       for (let index = 0; index < payload.length; index++) alerts.push(normalizeItem(payload[index] as GenericItem, [index], itemContext));
@@ -204,14 +210,26 @@ interface ItemContext {
   mapping: GenericMapping;
   fields: readonly CompiledField[];
   cefField: SourcePath;
+  /** Location of `cefField` in a delivery of one JSON object, as errors name it. */
+  cefFieldLocation: string;
   displayName: string;
   /** The Alert schema cut down to the fields that {@link normalizeItem} can write. */
   contentSchema: z.ZodType<Alert>;
+  contentPlan: ItemContentPlan;
   context: NormalizeContext;
 }
 
+/** The content plan of a mapping, with the slot of each field's target. */
+interface ItemContentPlan {
+  plan: ContentPlan;
+  /** The slot of each field's target, at the index of the field. */
+  fieldSlots: number[];
+  /** Index of the field whose target is `severity`, or -1 when there is none. */
+  severityField: number;
+}
+
 // Top-level fields that normalizeItem writes besides the mapped targets: its fixed content, the
-// CEF labels and description, and the severity it requests when no field set one.
+// CEF labels and description, and the severity it requests when no field sets one.
 const FIXED_CONTENT_FIELDS = [
   "title",
   "labels",
@@ -224,6 +242,32 @@ const FIXED_CONTENT_FIELDS = [
   "handle_status",
   "severity",
 ];
+
+// Paths of the values that normalizeItem writes besides the mapped targets, in the order in
+// which it writes them. A content plan gives them the first slots, in this order.
+const FIXED_CONTENT_PATHS: readonly (readonly PathSegment[])[] = [
+  ["title"],
+  ["labels"],
+  ["description"],
+  ["last_observed_time"],
+  ["create_time"],
+  ["count"],
+  ["data_source", "source_type"],
+  ["data_source", "product_name"],
+  ["verification_state"],
+  ["handle_status"],
+  ["severity"],
+];
+const SEVERITY_SLOT = 10;
+
+function planContent(fields: readonly CompiledField[]): ItemContentPlan {
+  const plan = new ContentPlan([...FIXED_CONTENT_PATHS, ...fields.map((field) => field.targetSegments)]);
+  return {
+    plan,
+    fieldSlots: fields.map((field) => plan.slotOf(field.targetSegments)),
+    severityField: fields.findIndex((field) => field.target === "severity"),
+  };
+}
 
 /** Lists the top-level Alert fields that an item's content can contain. */
 function contentFields(fields: readonly CompiledField[]): Set<string> {
@@ -243,23 +287,47 @@ function normalizeItem(item: GenericItem, prefix: readonly PathSegment[], itemCo
   const status = statusOf(root, mapping);
   const receivedAt = receivedTime(context);
 
-  // Built by assignment in this key order, because a spread inside an object literal takes a
-  // slow path in V8 (see mergeObjects in shapes.ts).
-  const content: Record<string, unknown> = { title: `${itemContext.displayName} alert ${key}` };
-  if (computed.labels !== undefined) content.labels = computed.labels;
-  if (computed.description !== undefined) content.description = computed.description;
-  content.last_observed_time = receivedAt;
-  content.create_time = receivedAt;
-  content.count = 1;
-  content.data_source = { source_type: SOURCE_TYPE.thirdParty, product_name: itemContext.displayName };
-  content.verification_state = "Unknown";
-  content.handle_status = status === "resolved" ? "Closed" : "Open";
   const severityScale = mapping.format === "cef" ? cefSeverity : undefined;
   const options = { sourceId: mapping.source_key, context, locator, timeZone: mapping.time_zone, times, severityScale };
-  const origins = applyFields(root, itemContext.fields, content, options);
-  if (content.severity === undefined) content.severity = context.unknownSeverity(`${mapping.source_key} fields.severity`, undefined);
+  const resolved = resolveFields(root, itemContext.fields, options);
 
-  return { source: mapping.source_key, scope: "", key, episode, status, content: validateContent(content, origins, mapping.source_key, locator, itemContext.contentSchema) };
+  // The values of FIXED_CONTENT_PATHS, in its order. Mapped values replace them target by target.
+  const { plan, fieldSlots, severityField } = itemContext.contentPlan;
+  const values: unknown[] = [
+    `${itemContext.displayName} alert ${key}`,
+    computed.labels,
+    computed.description,
+    receivedAt,
+    receivedAt,
+    1,
+    SOURCE_TYPE.thirdParty,
+    itemContext.displayName,
+    "Unknown",
+    status === "resolved" ? "Closed" : "Open",
+    undefined,
+  ];
+  if (severityField === -1 || resolved.values[severityField] === undefined) {
+    values[SEVERITY_SLOT] = context.unknownSeverity(`${mapping.source_key} fields.severity`, undefined);
+  }
+
+  let content: Alert;
+  if (resolved.allLeavesFit) {
+    // Every value fits its target, so the content is built in the schema's order without the check.
+    values.length = plan.slotCount;
+    for (let index = 0; index < fieldSlots.length; index++) {
+      const value = resolved.values[index];
+      if (value !== undefined) values[fieldSlots[index] as number] = value;
+    }
+    content = plan.build(values);
+  } else {
+    const written: Record<string, unknown> = {};
+    FIXED_CONTENT_PATHS.forEach((path, index) => {
+      if (values[index] !== undefined) setTarget(written, path, values[index]);
+    });
+    writeFields(written, resolved);
+    content = validateContent(written, originsOf(resolved), mapping.source_key, locator, itemContext.contentSchema);
+  }
+  return { source: mapping.source_key, scope: "", key, episode, status, content };
 }
 
 interface ReadItem {
@@ -299,13 +367,15 @@ class CefRecordLocator implements PathLocator {
   }
 }
 
-function readItem(item: GenericItem, prefix: readonly PathSegment[], { mapping, cefField }: ItemContext): ReadItem {
+function readItem(item: GenericItem, prefix: readonly PathSegment[], { mapping, cefField, cefFieldLocation }: ItemContext): ReadItem {
   if (mapping.format === "json") {
     return { root: item, locator: new JsonItemLocator(prefix), computed: {} };
   }
 
-  const linePath = typeof item === "string" ? prefix : [...prefix, ...cefField.segments];
-  const lineLocation = formatPath(linePath);
+  let lineLocation: string;
+  if (typeof item === "string") lineLocation = formatPath(prefix);
+  else if (prefix.length === 0) lineLocation = cefFieldLocation;
+  else lineLocation = formatPath([...prefix, ...cefField.segments]);
   const line = typeof item === "string" ? item : readPath(item, cefField.segments);
   if (typeof line !== "string" || line === "") {
     throw new InvalidInputError("BRIDGE.PAYLOAD_INVALID", `invalid ${mapping.source_key} payload at ${lineLocation}: expected a CEF line`, {
@@ -314,7 +384,7 @@ function readItem(item: GenericItem, prefix: readonly PathSegment[], { mapping, 
     });
   }
 
-  const record = cefRecord(parseCefLine(line, { field: lineLocation }));
+  const record = parseCefRecord(line, { field: lineLocation });
   const computed: ReadItem["computed"] = {};
   const labels = cefLabels(record);
   const description = cefDescription(record);

@@ -8,6 +8,7 @@ import { formatLabels } from "./labels";
 import { lazily } from "../lazy";
 import { setField } from "./shapes";
 import { convertTime, explainTimeType, type TimeConverter, type TimeType } from "./time-text";
+import { leafCheckFor, type LeafCheck } from "./content-plan";
 import type { NormalizeContext } from "./types";
 
 /**
@@ -69,6 +70,11 @@ export interface CompiledField {
   targetSegments: PathSegment[];
   kind: TargetKind;
   source: ConstSource | PathSource;
+  /**
+   * Check of a value at a scalar target. Undefined for an object, list or record target, whose
+   * values need the whole Alert schema check.
+   */
+  leaf: LeafCheck | undefined;
 }
 
 interface ConstSource {
@@ -142,7 +148,7 @@ function compileField(target: string, config: unknown, report: Report): Compiled
   const source = compileSource(config, report);
   if (source === undefined) return undefined;
 
-  const field: CompiledField = { target, targetSegments, kind: resolved, source };
+  const field: CompiledField = { target, targetSegments, kind: resolved, source, leaf: leafCheckFor(targetSegments) };
   checkFixedValue(field, report);
   return field;
 }
@@ -258,7 +264,7 @@ export interface PathLocator {
   locate(path: SourcePath): string;
 }
 
-/** Settings of {@link applyFields} besides the item. */
+/** Settings of {@link resolveFields} besides the item. */
 export interface ApplyOptions {
   /** Source id for error messages. */
   sourceId: string;
@@ -288,61 +294,92 @@ export interface ValueOrigin {
   path: SourcePath | undefined;
 }
 
+/** The values of a mapping's fields for one item, each at the index of its field. */
+export interface ResolvedFields {
+  fields: readonly CompiledField[];
+  /** The value of each field, or undefined when the field writes nothing. */
+  values: unknown[];
+  /** Source path of each value, or undefined for a `const` or `default` value. */
+  paths: (SourcePath | undefined)[];
+  /** True when every value is a scalar that the schema of its target accepts unchanged. */
+  allLeavesFit: boolean;
+}
+
 /**
- * Applies compiled fields to one item, writing into `content`. A path with no value (missing,
- * null or "") leaves the target alone unless the field has a `default`. A severity `map`
- * replaces only the values it lists, and every severity then goes through the same conversion
- * (SecMaster severities, `severityScale`, label words). A missing or unknown severity goes to
- * `context.unknownSeverity`. Returns the origin of each written value.
+ * Resolves the value of every compiled field for one item. A path with no value (missing, null
+ * or "") gives no value unless the field has a `default`. A severity `map` replaces only the
+ * values it lists, and every severity then goes through the same conversion (SecMaster
+ * severities, `severityScale`, label words). A missing or unknown severity goes to
+ * `context.unknownSeverity`.
  *
  * @throws InvalidInputError `BRIDGE.PAYLOAD_INVALID` when a value cannot be converted to the
  *   field's `type`, and `BRIDGE.TIME_INVALID` for a time that cannot be read.
  */
-export function applyFields(
-  item: unknown,
-  fields: readonly CompiledField[],
-  content: Record<string, unknown>,
-  options: ApplyOptions,
-): ValueOrigin[] {
-  const origins: ValueOrigin[] = [];
-  for (const field of fields) {
-    const resolved = resolveValue(item, field, options);
-    if (resolved === undefined || resolved.value === undefined) continue;
-    setTarget(content, field.targetSegments, resolved.value);
-    origins.push({ targetSegments: field.targetSegments, target: field.target, path: resolved.path });
+export function resolveFields(item: unknown, fields: readonly CompiledField[], options: ApplyOptions): ResolvedFields {
+  const values: unknown[] = [];
+  const paths: (SourcePath | undefined)[] = [];
+  let allLeavesFit = true;
+  for (let index = 0; index < fields.length; index++) {
+    const field = fields[index] as CompiledField;
+    const { source } = field;
+    let value: unknown;
+    let path: SourcePath | undefined;
+
+    if (source.kind === "const") {
+      value = coerceToKind(source.value, field.kind);
+    } else {
+      let found: unknown;
+      for (let pathIndex = 0; pathIndex < source.paths.length && path === undefined; pathIndex++) {
+        const candidate = source.paths[pathIndex] as SourcePath;
+        found = readPath(item, candidate.segments);
+        if (found !== undefined && found !== null && found !== "") path = candidate;
+      }
+      if (path !== undefined) {
+        value = convertFound(found, path, field, source, options);
+      } else if (source.default !== undefined) {
+        value = coerceToKind(source.default, field.kind);
+      } else if (field.target === "severity") {
+        path = source.paths[0] ?? WHOLE_ITEM;
+        value = options.context.unknownSeverity(options.locator.locate(path), undefined);
+      }
+    }
+
+    values.push(value);
+    paths.push(value === undefined ? undefined : path);
+    if (value !== undefined && allLeavesFit && (field.leaf === undefined || !field.leaf(value))) allLeavesFit = false;
   }
+  return { fields, values, paths, allLeavesFit };
+}
+
+/** Writes each resolved value at its target, in the order of the fields. */
+export function writeFields(content: Record<string, unknown>, resolved: ResolvedFields): void {
+  const { fields, values } = resolved;
+  for (let index = 0; index < fields.length; index++) {
+    const value = values[index];
+    if (value !== undefined) setTarget(content, (fields[index] as CompiledField).targetSegments, value);
+  }
+}
+
+/** Lists the origin of each resolved value, in the order of the fields. */
+export function originsOf(resolved: ResolvedFields): ValueOrigin[] {
+  const origins: ValueOrigin[] = [];
+  resolved.fields.forEach((field, index) => {
+    if (resolved.values[index] === undefined) return;
+    origins.push({ targetSegments: field.targetSegments, target: field.target, path: resolved.paths[index] });
+  });
   return origins;
 }
 
 const WHOLE_ITEM: SourcePath = { text: "$", segments: [] };
 
-function resolveValue(item: unknown, field: CompiledField, options: ApplyOptions): { value: unknown; path: SourcePath | undefined } | undefined {
-  const { source } = field;
-  if (source.kind === "const") return { value: coerceToKind(source.value, field.kind), path: undefined };
-
-  const found = firstValue(item, source.paths);
-  if (found === undefined) {
-    if (source.default !== undefined) return { value: coerceToKind(source.default, field.kind), path: undefined };
-    if (field.target !== "severity") return undefined;
-    const path = source.paths[0] ?? WHOLE_ITEM;
-    return { value: options.context.unknownSeverity(options.locator.locate(path), undefined), path };
-  }
-
+function convertFound(found: unknown, path: SourcePath, field: CompiledField, source: PathSource, options: ApplyOptions): unknown {
   // The location is formatted only where a conversion or an unknown severity needs it.
-  let value = found.value;
+  let value = found;
   if (source.join !== undefined) value = joinValue(value, source.join);
   if (source.map !== undefined) value = lookUp(source.map, value);
-  value = convertValue(value, field, found.path, options);
-  if (field.target === "severity") value = toSeverity(value, found.value, found.path, options);
-  return { value, path: found.path };
-}
-
-function firstValue(item: unknown, paths: readonly SourcePath[]): { value: unknown; path: SourcePath } | undefined {
-  for (const path of paths) {
-    const value = readPath(item, path.segments);
-    if (value !== undefined && value !== null && value !== "") return { value, path };
-  }
-  return undefined;
+  value = convertValue(value, field, path, options);
+  if (field.target === "severity") value = toSeverity(value, found, path, options);
+  return value;
 }
 
 /** Joins a list of scalars, or an object as sorted `key=value` pairs; other values pass through. */

@@ -65,6 +65,29 @@ describe("generic JSON source", () => {
     expect(context.unknownCalls).toEqual([]);
   });
 
+  it("checks object targets with the Alert schema", () => {
+    const mapping = { ...IDP_MAPPING, fields: { ...IDP_MAPPING.fields, alert_type: "$.context", "system_info.login": "$.context.user.login" } };
+    const item = { alert: { uid: "a-1", what: "x" }, context: { category: "c", extra: "dropped", user: { login: "j" } } };
+
+    const [alert] = normalizeWith(mapping, item, recordingContext("2024-05-14T09:02:14.000Z"));
+
+    expect(alert?.content.alert_type).toStrictEqual({ category: "c" });
+    expect(alert?.content.system_info).toStrictEqual({ login: "j" });
+    expect(Object.keys(alert?.content ?? {})).toStrictEqual([
+      "data_source",
+      "last_observed_time",
+      "create_time",
+      "title",
+      "count",
+      "severity",
+      "alert_type",
+      "verification_state",
+      "handle_status",
+      "user_info",
+      "system_info",
+    ]);
+  });
+
   it("splits an array and hashes items without id", () => {
     const context = recordingContext("2024-05-14T10:15:01.000Z");
 
@@ -245,6 +268,13 @@ describe("generic source in CEF format", () => {
       },
     ]);
     expect(alerts.map(goldenId)).toEqual(["62c341e3-c6b3-5585-82e3-ea05d0830e16"]);
+    // The Alert schema's order, in which the content goes to SecMaster.
+    expect(JSON.stringify(alerts[0]?.content)).toBe(
+      '{"labels":"signature_id=100234,zone=dmz","data_source":{"source_type":2,"company_name":"ExampleCorp","product_name":"EdgeFW"},' +
+        '"first_observed_time":"2024-05-14T11:07:11.000Z","last_observed_time":"2024-05-14T11:07:11.000Z","create_time":"2024-05-14T11:07:15.000Z",' +
+        '"title":"Port scan detected | external","description":"Scan from 198.51.100.90 across 312 ports; filter=syn-only","count":312,"severity":"High",' +
+        '"network_list":[{"protocol":"TCP","src_ip":"198.51.100.90","dest_ip":"192.0.2.15"}],"verification_state":"Unknown","handle_status":"Open"}',
+    );
   });
 
   it("maps every built-in CEF field", () => {
