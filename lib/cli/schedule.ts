@@ -13,6 +13,7 @@ import { createStartParts } from "../start-runtime";
 import { parseCommandArgs } from "./args";
 import { cliClients } from "./clients";
 import { reportCliError } from "./errors";
+import { readLocalBridge } from "../local/data-dir";
 import { checkLocalQueueFolder, localQueueDataDir, withLocalBridge } from "./local-bridge";
 import { openQueues } from "./queue";
 import { defaultTargetFromEnv, type CliIo } from "./routes";
@@ -22,6 +23,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 export const SCHEDULE_USAGE = `  schedule list                    List the schedules and their next scheduled times (UTC).
       --from TIME                  Start of the listing, RFC 3339 (default: now).
+      --data-dir DIR               Folder of the local bridge whose schedules file to read when
+                                   none is named (default: BRIDGE_DATA_DIR or .data).
   schedule run NAME                Run one scheduled time now. In queue mode (BRIDGE_MODE, default
                                    queue) it enqueues the start job, which dispatch starts (locally,
                                    a running npm start on the same data folder); in direct mode it
@@ -38,7 +41,8 @@ export const SCHEDULE_USAGE = `  schedule list                    List the sched
                                    it, the local queue).
       --data-dir DIR               Folder of the local queue and of the local bridge (default:
                                    BRIDGE_DATA_DIR or .data). A queued run needs an existing folder.
-  Both take --schedules FILE (default: BRIDGE_SCHEDULES_FILE).`;
+  Both take --schedules FILE (default: BRIDGE_SCHEDULES_FILE, else the schedules file of the
+  npm start running on --data-dir).`;
 
 /** Runs `secmaster-bridge schedule …` and returns the exit code. */
 export async function scheduleCommand(args: string[], io: CliIo, env: Env = process.env, now: () => Date = () => new Date()): Promise<number> {
@@ -53,14 +57,23 @@ export async function scheduleCommand(args: string[], io: CliIo, env: Env = proc
   return 2;
 }
 
-function schedulesFrom(file: string | undefined, env: Env, io: CliIo): { path: string; schedules: Schedule[] } | undefined {
+/**
+ * Reads the schedules file named by `--schedules`, else by `BRIDGE_SCHEDULES_FILE`, else the one
+ * of the local bridge running on the data folder, with a note on stderr.
+ */
+function schedulesFrom(file: string | undefined, env: Env, io: CliIo, dataDir: string | undefined): { path: string; schedules: Schedule[] } | undefined {
   if (file !== undefined) return { path: file, schedules: readSchedulesFile(file, "--schedules") };
   const path = env.BRIDGE_SCHEDULES_FILE?.trim() || undefined;
-  if (path === undefined) {
+  if (path !== undefined) return { path, schedules: readSchedulesFile(path) };
+
+  const folder = dataDir ?? (env.BRIDGE_DATA_DIR?.trim() || ".data");
+  const bridgeFile = readLocalBridge(folder)?.schedulesFile;
+  if (bridgeFile === undefined) {
     io.err.write("name the schedules file with --schedules FILE or BRIDGE_SCHEDULES_FILE\n");
     return undefined;
   }
-  return { path, schedules: readSchedulesFile(path) };
+  io.err.write(`using the schedules file of the local bridge on ${folder}: ${bridgeFile}\n`);
+  return { path: bridgeFile, schedules: readSchedulesFile(bridgeFile) };
 }
 
 function timeOption(value: string | undefined, option: string, fallback: Date): Date {
@@ -69,8 +82,11 @@ function timeOption(value: string | undefined, option: string, fallback: Date): 
 }
 
 function listSchedules(args: string[], io: CliIo, env: Env, now: () => Date): number {
-  const { values } = parseCommandArgs("schedule list", { args, options: { schedules: { type: "string" }, from: { type: "string" } } });
-  const file = schedulesFrom(values.schedules, env, io);
+  const { values } = parseCommandArgs("schedule list", {
+    args,
+    options: { schedules: { type: "string" }, from: { type: "string" }, "data-dir": { type: "string" } },
+  });
+  const file = schedulesFrom(values.schedules, env, io, values["data-dir"]);
   if (file === undefined) return 2;
   const { path, schedules } = file;
   if (schedules.length === 0) {
@@ -118,7 +134,7 @@ async function runSchedule(args: string[], io: CliIo, env: Env, now: () => Date)
     io.err.write("--no-store applies only when this process starts the instance; add --direct or set BRIDGE_MODE=direct\n");
     return 2;
   }
-  const file = schedulesFrom(values.schedules, env, io);
+  const file = schedulesFrom(values.schedules, env, io, values["data-dir"]);
   if (file === undefined) return 2;
   const schedule = findSchedule(file.schedules, name);
   // Disabling a schedule stops its timer, not a run that an operator requests by name.

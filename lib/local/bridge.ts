@@ -139,6 +139,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       url: server.url,
       // The settings with the emulator's ids, when it runs, as the bridge plans with them.
       planning: planningSettingsOf(env),
+      ...(config.schedulesFile === undefined ? {} : { schedulesFile: resolve(config.schedulesFile) }),
       ...(emulator === undefined ? {} : { cliEnv: cliSettingsOf(config, dynamodb.endpoint) }),
     });
 

@@ -31,6 +31,8 @@ export interface LocalBridgeInfo {
    * A `replay` into this folder's queue plans with them.
    */
   planning?: Record<string, string>;
+  /** Absolute path of the bridge's schedules file (`BRIDGE_SCHEDULES_FILE`), which `schedule list` and `schedule run` then read. */
+  schedulesFile?: string;
 }
 
 /** The claim of a data folder by one local bridge. */

@@ -111,7 +111,8 @@ export function parseFaults(spec: string): FaultSettings {
   }
 
   if (issues.length === 0 && sumOfRates(settings) > 1) {
-    issues.push(`fault spec rates add up to ${sumOfRates(settings)}, which exceeds 1`);
+    // Rounded, because a sum such as 0.7 + 0.6 prints as 1.2999999999999998.
+    issues.push(`fault spec rates add up to ${Number(sumOfRates(settings).toFixed(6))}, which exceeds 1`);
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return settings;

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { problemResponse, problemType } from "../http/problem";
+import { logger } from "../logger";
 import { inInvocationScope } from "./invocation-scope";
 
 /** A Lambda handler for API Gateway HTTP API events (payload format 2.0). */
@@ -17,6 +18,11 @@ export interface LocalHttpServerOptions {
   maxReadBytes: number;
   /** Simulated Lambda timeout for `getRemainingTimeInMillis`. @default 30000 */
   functionTimeoutMs?: number;
+  /**
+   * How long `close` waits for the requests in flight to get their responses, in milliseconds.
+   * Their connections are closed after it. @default functionTimeoutMs
+   */
+  closeGraceMs?: number;
 }
 
 export interface LocalHttpServer {
@@ -32,20 +38,40 @@ const ALERTS_ROUTE = /^\/v1\/alerts\/([^/]+)$/;
  * event that the deployed HTTP API would send, so the same handler code runs in both places.
  */
 export async function startLocalHttpServer(options: LocalHttpServerOptions): Promise<LocalHttpServer> {
+  let inFlight = 0;
+  let onDrained: (() => void) | undefined;
   const server = createServer((request, response) => {
+    inFlight += 1;
+    response.once("close", () => {
+      inFlight -= 1;
+      if (inFlight === 0) onDrained?.();
+    });
     void route(request, response, options);
   });
   await listen(server, options.port ?? 3000, options.host ?? "127.0.0.1");
   const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+
+  // Stops accepting connections, lets the requests in flight finish, so that a sender gets the
+  // result of alerts that started, and then closes every connection.
+  async function close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    if (inFlight > 0) {
+      const graceMs = options.closeGraceMs ?? options.functionTimeoutMs ?? 30_000;
+      logger.info("waiting for the deliveries in flight before stopping", { requests: inFlight, maxWaitMs: graceMs });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => (onDrained = resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+      if (inFlight > 0) logger.warn("stopped with deliveries still in flight; their senders get no response and retry", { requests: inFlight });
+    }
+    server.closeAllConnections();
+    await closed;
+  }
+
+  return { url: `http://${options.host ?? "127.0.0.1"}:${port}`, port, close };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -37,3 +37,23 @@ describe("schedule run against a running local bridge", () => {
     expect(bridge.emulator!.instances().map((instance) => instance.workflow_id)).toEqual([BRIDGE_WORKFLOW]);
   });
 });
+
+describe("schedule list beside a running local bridge", () => {
+  it("reads the bridge's schedules file", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "secmaster-bridge-schedule-list-"));
+    bridge = await startLocalBridge({ port: 0, emulatorPort: 0, dataDir, env: { BRIDGE_SCHEDULES_FILE: SCHEDULES } });
+    const err = new PassThrough();
+    const out = new PassThrough();
+    const errChunks: string[] = [];
+    const outChunks: string[] = [];
+    err.on("data", (chunk: Buffer) => errChunks.push(chunk.toString()));
+    out.on("data", (chunk: Buffer) => outChunks.push(chunk.toString()));
+
+    const code = await scheduleCommand(["list", "--data-dir", dataDir, "--from", "2026-01-15T00:00:00Z"], { out, err }, {});
+
+    // It used to exit 2, asking for --schedules although the bridge had a schedules file.
+    expect(code).toBe(0);
+    expect(errChunks.join("")).toBe(`using the schedules file of the local bridge on ${dataDir}: ${join(process.cwd(), SCHEDULES)}\n`);
+    expect(outChunks.join("")).toContain("nightly-posture");
+  });
+});

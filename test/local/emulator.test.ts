@@ -652,6 +652,8 @@ describe("parseFaults", () => {
     { spec: "429", issue: 'fault spec entry "429" has no "=": write key=value' },
     { spec: "429=0.1,429=0.2", issue: 'fault spec key "429" appears more than once' },
     { spec: "429=0.6,5xx=0.6", issue: "fault spec rates add up to 1.2, which exceeds 1" },
+    // 0.7 + 0.6 is 1.2999999999999998 in floating point, which the message used to print.
+    { spec: "429=0.7,5xx=0.6", issue: "fault spec rates add up to 1.3, which exceeds 1" },
     { spec: "script=429|slow", issue: 'fault spec key "script" has invalid kinds "slow": expected none, 429, 5xx, 500, 502, 503, drop, accept-timeout' },
   ];
 

@@ -77,3 +77,57 @@ describe("local HTTP server routes", () => {
     expect(await response.json()).toEqual({ status: "ok" });
   });
 });
+
+describe("local HTTP server close", () => {
+  it("answers a delivery in flight first", async () => {
+    let release: () => void = () => undefined;
+    let invoked = false;
+    const server = await startLocalHttpServer({
+      port: 0,
+      maxReadBytes: 1024,
+      ingest: () => {
+        invoked = true;
+        return new Promise((resolve) => {
+          release = () => resolve({ statusCode: 200, headers: { "content-type": "application/json" }, body: '{"results":[]}' });
+        });
+      },
+    });
+    const pending = fetch(`${server.url}/v1/alerts/splunk`, { method: "POST", body: "{}" });
+    await expect.poll(() => invoked).toBe(true);
+
+    let closed = false;
+    const closing = server.close().then(() => (closed = true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const closedBeforeAnswer = closed;
+    release();
+    const response = await pending;
+    await closing;
+
+    // The server used to cut the connection at once, so the sender got no answer.
+    expect(closedBeforeAnswer).toBe(false);
+    expect(response.status).toBe(200);
+    expect(closed).toBe(true);
+  });
+
+  it("cuts a delivery that outlasts the grace", async () => {
+    let invoked = false;
+    const server = await startLocalHttpServer({
+      port: 0,
+      maxReadBytes: 1024,
+      closeGraceMs: 100,
+      ingest: () => {
+        invoked = true;
+        return new Promise(() => undefined);
+      },
+    });
+    const pending = fetch(`${server.url}/v1/alerts/splunk`, { method: "POST", body: "{}" }).then(
+      () => "answered",
+      () => "connection closed",
+    );
+    await expect.poll(() => invoked).toBe(true);
+
+    await server.close();
+
+    expect(await pending).toBe("connection closed");
+  });
+});
