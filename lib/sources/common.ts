@@ -214,12 +214,27 @@ export function networkEntry(fields: {
 function addressFields(address: string | undefined): { ip?: string; domain?: string } | undefined {
   const value = text(address);
   if (value === undefined) return undefined;
-  return isIP(value) === 0 ? { domain: value } : { ip: value };
+  return isAddress(value) ? { ip: value } : { domain: value };
 }
 
 /** True when the string is an IPv4 or IPv6 address. */
 export function isIpAddress(value: string | undefined): boolean {
-  return value !== undefined && isIP(value.trim()) !== 0;
+  return value !== undefined && isAddress(value.trim());
+}
+
+/**
+ * Returns `isIP(value) !== 0`. Text with no ":" and a character other than a digit or "." is
+ * neither an IPv6 address, which always contains ":", nor a dotted IPv4 address, so host names
+ * skip the address patterns of `isIP`.
+ */
+function isAddress(value: string): boolean {
+  let onlyDigitsAndDots = true;
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    if (code === 0x3a) return isIP(value) !== 0;
+    if (code !== 0x2e && (code < 0x30 || code > 0x39)) onlyDigitsAndDots = false;
+  }
+  return onlyDigitsAndDots && isIP(value) !== 0;
 }
 
 /** A flat record of string fields, such as alert labels or a Splunk result row. */

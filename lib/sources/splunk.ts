@@ -129,13 +129,55 @@ function rowKey(row: FlatFields, settings: { idField?: string | undefined }): st
 // NOTE: a results_link that is not an absolute http(s) URL leaves the alert without a scope, so
 // two Splunk instances that reuse a search id would share an identity.
 function originOf(link: string): string {
+  // The text after the first "/" behind the host is the path, query and fragment. In the WHATWG
+  // URL Standard they neither change the origin nor make the URL invalid. Every link of one
+  // Splunk instance starts with the same scheme, host and port, so the origin of the last such
+  // start is kept.
+  const authorityEnd = httpAuthorityEnd(link);
+  const start = authorityEnd === -1 ? undefined : link.slice(0, authorityEnd);
+  if (start !== undefined && start === lastLinkStart) return lastOrigin;
+
+  let origin: string;
   try {
-    const origin = new URL(link).origin;
-    return origin === "null" ? "" : origin;
+    origin = new URL(link).origin;
   } catch {
     return "";
   }
+  if (origin === "null") return "";
+  if (start !== undefined) {
+    lastLinkStart = start;
+    lastOrigin = origin;
+  }
+  return origin;
 }
+
+let lastLinkStart: string | undefined;
+let lastOrigin = "";
+
+/**
+ * Returns the index of the "/" that ends the host and port of an `http://` or `https://` link, or
+ * -1 when the link does not start so, or when the host and port are empty or contain a control
+ * character, a space, "?", "#" or a backslash. The URL parser removes tabs and line breaks and
+ * skips the slashes after an empty host, so there the text after the "/" could be the host.
+ */
+function httpAuthorityEnd(link: string): number {
+  let schemeEnd: number;
+  if (link.startsWith("https://")) schemeEnd = 8;
+  else if (link.startsWith("http://")) schemeEnd = 7;
+  else return -1;
+  for (let index = schemeEnd; index < link.length; index++) {
+    const code = link.charCodeAt(index);
+    if (code === SLASH) return index > schemeEnd ? index : -1;
+    if (code <= SPACE || code === QUESTION_MARK || code === NUMBER_SIGN || code === BACKSLASH) return -1;
+  }
+  return -1;
+}
+
+const SPACE = 0x20;
+const SLASH = 0x2f;
+const QUESTION_MARK = 0x3f;
+const NUMBER_SIGN = 0x23;
+const BACKSLASH = 0x5c;
 
 // The envelope fields (time of receipt, data source, owner, link) come first in both contents.
 function buildContent(
@@ -149,29 +191,40 @@ function buildContent(
   const lastSeen = normalizeTime(firstField(row, ["last_seen"]), { field: "result.last_seen" });
   const receivedAt = receivedTime(context);
 
-  return compact({
-    last_observed_time: lastSeen ?? eventTime ?? receivedAt,
-    create_time: receivedAt,
-    data_source: dataSourceOf(payload),
-    labels: formatLabels([
-      ["owner", payload.owner],
-      ["sourcetype", firstField(row, ["sourcetype"])],
-    ]),
-    source_url: text(payload.results_link),
-    count: countOf(firstField(row, ["count"])) ?? 1,
-    verification_state: "Unknown",
-    title: text(payload.search_name) ?? "Splunk alert",
-    description: firstField(row, ["message", "_raw"]) ?? describeRow(row),
-    severity: rowSeverity(row, searchSeverity, context),
-    first_observed_time: firstSeen ?? eventTime,
-    alert_type: { category: firstField(row, ["category"]), alert_type: firstField(row, ["signature"]) },
-    network_list: networkFromFlatFields(row),
-    resource_list: resourcesFromRow(row),
-    user_info: usersFromFlatFields(row),
-    process: processesFromRow(row),
-    file_info: filesFromRow(row),
-    handle_status: "Open",
-  });
+  // The same content as compact() of an object literal with these fields in this order, built by
+  // setting only the fields that have a value. Each value is undefined, a non-empty string, a
+  // number, or an object or list that compact() returns. This saves about 1 µs of the 6.6 µs
+  // of normalize for the Splunk sample (Node.js 20.20).
+  const content: Alert = { last_observed_time: lastSeen ?? eventTime ?? receivedAt, create_time: receivedAt, data_source: dataSourceOf(payload) };
+  const labels = formatLabels([
+    ["owner", payload.owner],
+    ["sourcetype", firstField(row, ["sourcetype"])],
+  ]);
+  if (labels !== undefined) content.labels = labels;
+  const sourceUrl = text(payload.results_link);
+  if (sourceUrl !== undefined) content.source_url = sourceUrl;
+  content.count = countOf(firstField(row, ["count"])) ?? 1;
+  content.verification_state = "Unknown";
+  content.title = text(payload.search_name) ?? "Splunk alert";
+  const description = firstField(row, ["message", "_raw"]) ?? describeRow(row);
+  if (description !== undefined) content.description = description;
+  content.severity = rowSeverity(row, searchSeverity, context);
+  const firstObserved = firstSeen ?? eventTime;
+  if (firstObserved !== undefined) content.first_observed_time = firstObserved;
+  const alertType = compact({ category: firstField(row, ["category"]), alert_type: firstField(row, ["signature"]) });
+  if (alertType !== undefined) content.alert_type = alertType;
+  const network = compact(networkFromFlatFields(row));
+  if (network !== undefined) content.network_list = network;
+  const resources = resourcesFromRow(row);
+  if (resources !== undefined) content.resource_list = resources;
+  const users = usersFromFlatFields(row);
+  if (users !== undefined) content.user_info = users;
+  const processes = compact(processesFromRow(row));
+  if (processes !== undefined) content.process = processes;
+  const files = compact(filesFromRow(row));
+  if (files !== undefined) content.file_info = files;
+  content.handle_status = "Open";
+  return content;
 }
 
 function skippedContent(payload: SplunkPayload, context: NormalizeContext): Alert {
@@ -190,12 +243,12 @@ function skippedContent(payload: SplunkPayload, context: NormalizeContext): Aler
 }
 
 function dataSourceOf(payload: SplunkPayload): Alert["data_source"] {
-  return thirdPartyDataSource({
+  return compact(thirdPartyDataSource({
     product_name: "Splunk",
     company_name: "Splunk",
     product_feature: text(payload.search_name),
     product_module: text(payload.app),
-  });
+  }));
 }
 
 // Searches that do not keep `_raw` or a `message` field still deserve a readable description.

@@ -225,6 +225,49 @@ describe("splunkSource golden content", () => {
     ]);
   });
 
+  it("lists content fields in a fixed order", () => {
+    const [once] = normalizeBody(splunkSource, fixture(ONCE));
+    const [endpoint] = normalizeBody(splunkSource, fixture(ENDPOINT));
+
+    expect(Object.keys(once?.content ?? {})).toStrictEqual([
+      "last_observed_time",
+      "create_time",
+      "data_source",
+      "labels",
+      "source_url",
+      "count",
+      "verification_state",
+      "title",
+      "description",
+      "severity",
+      "first_observed_time",
+      "network_list",
+      "resource_list",
+      "user_info",
+      "handle_status",
+    ]);
+    expect(Object.keys(endpoint?.content ?? {})).toStrictEqual([
+      "last_observed_time",
+      "create_time",
+      "data_source",
+      "labels",
+      "source_url",
+      "count",
+      "verification_state",
+      "title",
+      "description",
+      "severity",
+      "first_observed_time",
+      "alert_type",
+      "network_list",
+      "resource_list",
+      "user_info",
+      "process",
+      "file_info",
+      "handle_status",
+    ]);
+  });
+
   it("CIM process and file fields", () => {
     const alerts = normalizeBody(splunkSource, fixture(ENDPOINT));
 
@@ -408,6 +451,25 @@ describe("splunkSource identity", () => {
 
     expect(alert?.scope).toBe("https://splunk-eu.example.com:8000");
     expect(idOf(alert)).not.toBe("5474d98a-7fc7-5827-a423-b036110f7ae2");
+  });
+
+  it.each([
+    // The URL parser skips the slashes after an empty host, so the host follows them.
+    ["an empty host", "http:///a.example.com/x", "http:///b.example.com/x", "http://a.example.com", "http://b.example.com"],
+    // It removes tabs first, which leaves an empty host here.
+    ["a tab as host", "https://\t/a.example.com/x", "https://\t/b.example.com/x", "https://a.example.com", "https://b.example.com"],
+    ["the same host", "https://s.example.com:8000/a?x=1", "https://s.example.com:8000/@b.example.com", "https://s.example.com:8000", "https://s.example.com:8000"],
+  ])("scopes two links after %s", (_case, firstLink, secondLink, firstScope, secondScope) => {
+    const first = fixture(NULL_RESULT);
+    first.results_link = firstLink;
+    const second = fixture(NULL_RESULT);
+    second.results_link = secondLink;
+
+    const [firstAlert] = normalizeBody(splunkSource, first);
+    const [secondAlert] = normalizeBody(splunkSource, second);
+
+    expect(firstAlert?.scope).toBe(firstScope);
+    expect(secondAlert?.scope).toBe(secondScope);
   });
 });
 
