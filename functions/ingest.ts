@@ -6,7 +6,8 @@ import { inboundChecks, rejectionProblem, verifiedDeliveryOf } from "../lib/auth
 import { challengeHeaders } from "../lib/auth/rejections";
 import { loadSecrets } from "../lib/auth/secrets";
 import type { BridgeConfig } from "../lib/config";
-import { deliverRequest, startsDeadline, type DeliveryOutcome } from "../lib/delivery/deliver";
+import { startsDeadline } from "../lib/delivery/deadline";
+import { deliverRequest, type DeliveryOutcome } from "../lib/delivery/deliver";
 import { transientFailureCount } from "../lib/delivery/outcome";
 import { problemResponse, problemType } from "../lib/http/problem";
 import type { AlertResult } from "../lib/ingest";

@@ -4,6 +4,7 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import type { Context } from "aws-lambda";
 import { loadSecrets } from "../lib/auth/secrets";
 import type { BridgeConfig } from "../lib/config";
+import { startsDeadline } from "../lib/delivery/deadline";
 import { ConfigError } from "../lib/errors";
 import { createIngestRuntime, type IngestRuntime } from "../lib/ingest-runtime";
 import { logger } from "../lib/logger";
@@ -58,7 +59,7 @@ async function handleScheduledEvent(event: unknown, context: Context, runtimeOf:
     throw new ConfigError(["BRIDGE_MODE: direct mode needs a runtime that can start workflows, such as the one createRuntime builds"]);
   }
   starter.registerLambdaContext(context);
-  return runScheduledEvent(event, { schedules, target, starter, deadLetters });
+  return runScheduledEvent(event, { schedules, target, starter, deadLetters }, startsDeadline(context));
 }
 
 /**

@@ -90,6 +90,8 @@ export class DynamoDBStore extends BasePersistenceLayer {
   readonly #replacedKeys = new Set<string>();
   /** Keys whose call failed with an unknown outcome; see {@link markUnsettled}. */
   readonly #unsettledKeys = new Set<string>();
+  /** The lock expiry each in-progress record of this store was written with, until it is completed or released. */
+  readonly #ownLocks = new Map<string, number>();
 
   constructor(options: DynamoDBStoreOptions) {
     super();
@@ -124,8 +126,9 @@ export class DynamoDBStore extends BasePersistenceLayer {
 
   /**
    * Returns, once, whether the in-progress record just written for `data` replaced an earlier
-   * record: an in-progress one whose lock had expired, or an expired one. The call that held that
-   * record may have reached SecMaster, so the starter looks the instance up before posting.
+   * in-progress record whose lock had expired or was released. The call that held that record may
+   * have reached SecMaster, so the starter looks the instance up before posting. Replacing an
+   * expired completed record gives no notice, because its start is known to have succeeded.
    * Reading the notice clears it.
    *
    * @param data The idempotency data passed to the idempotent function, the `action_instance_id`.
@@ -198,17 +201,20 @@ export class DynamoDBStore extends BasePersistenceLayer {
       if (!(error instanceof AwsServiceError && error.code === "ConditionalCheckFailedException")) throw error;
       await this.#raiseAlreadyExists(record, error);
     }
-    if (replaced === undefined) {
-      this.#replacedKeys.delete(record.idempotencyKey);
+    const key = record.idempotencyKey;
+    if (record.inProgressExpiryTimestamp === undefined) this.#ownLocks.delete(key);
+    else this.#ownLocks.set(key, record.inProgressExpiryTimestamp);
+    if (replaced === undefined || stringOf(replaced, this.#names.status) !== IdempotencyRecordStatus.INPROGRESS) {
+      this.#replacedKeys.delete(key);
       return;
     }
-    this.#replacedKeys.add(record.idempotencyKey);
-    const status = stringOf(replaced, this.#names.status);
-    logger.info("idempotency record replaced: its in-progress lock or its lifetime had expired", { idempotencyKey: record.idempotencyKey, status });
+    this.#replacedKeys.add(key);
+    logger.info("idempotency record taken over: the lock of an earlier start had expired or was released", { idempotencyKey: key });
   }
 
   /** Saves the record's status and expiry, and its result and payload hash when it has them. */
   protected async _updateRecord(record: IdempotencyRecord): Promise<void> {
+    this.#ownLocks.delete(record.idempotencyKey);
     const assignments = ["#expiry = :expiry", "#status = :status"];
     const names: Record<string, string> = { "#expiry": this.#names.expiry, "#status": this.#names.status };
     const values: Item = { ":expiry": numberValue(record.expiryTimestamp!), ":status": { S: record.getStatus() } };
@@ -234,24 +240,42 @@ export class DynamoDBStore extends BasePersistenceLayer {
   /**
    * Releases the record of a failed call. The record of an unsettled call ({@link markUnsettled})
    * stays, in progress with its lock expired, which costs the same one request as the delete.
+   * When this store wrote the record's lock, the request is conditional on that lock, so a call
+   * that outlived its lock leaves alone the record of the start that took it over.
    */
   protected async _deleteRecord(record: IdempotencyRecord): Promise<void> {
-    if (!this.#unsettledKeys.delete(record.idempotencyKey)) {
-      await this.#dynamodb().call("DeleteItem", { TableName: this.#tableName, Key: this.#keyOf(record.idempotencyKey) });
-      return;
+    const key = record.idempotencyKey;
+    const ownLock = this.#ownLocks.get(key);
+    this.#ownLocks.delete(key);
+    const names: Record<string, string> = {};
+    const values: Item = {};
+    let condition: string | undefined;
+    if (ownLock !== undefined) {
+      condition = "#status = :inProgress AND #inProgressExpiry = :ownLock";
+      names["#status"] = this.#names.status;
+      names["#inProgressExpiry"] = this.#names.inProgressExpiry;
+      values[":inProgress"] = { S: IdempotencyRecordStatus.INPROGRESS };
+      values[":ownLock"] = numberValue(ownLock);
     }
+    const conditional = condition === undefined ? {} : { ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+
     try {
+      if (!this.#unsettledKeys.delete(key)) {
+        await this.#dynamodb().call("DeleteItem", { TableName: this.#tableName, Key: this.#keyOf(key), ...conditional });
+        return;
+      }
       await this.#dynamodb().call("UpdateItem", {
         TableName: this.#tableName,
-        Key: this.#keyOf(record.idempotencyKey),
+        Key: this.#keyOf(key),
         UpdateExpression: "SET #inProgressExpiry = :released",
-        ConditionExpression: "#status = :inProgress",
+        ConditionExpression: condition ?? "#status = :inProgress",
         ExpressionAttributeNames: { "#status": this.#names.status, "#inProgressExpiry": this.#names.inProgressExpiry },
-        ExpressionAttributeValues: { ":released": numberValue(0), ":inProgress": { S: IdempotencyRecordStatus.INPROGRESS } },
+        ExpressionAttributeValues: { ...values, ":released": numberValue(0), ":inProgress": { S: IdempotencyRecordStatus.INPROGRESS } },
       });
     } catch (error) {
-      // Another start has already replaced or removed the record; nothing is left to release.
       if (!(error instanceof AwsServiceError && error.code === "ConditionalCheckFailedException")) throw error;
+      // Another start has already taken the record over or removed it, so it is not this call's to release.
+      logger.debug("idempotency record left alone: another start has taken it over", { idempotencyKey: key });
     }
   }
 

@@ -44,10 +44,10 @@ function awsErrorIn(error: unknown): AwsServiceError | undefined {
 
 /**
  * Failures that are no fault of the job or of SecMaster: another request holds the job's lock and
- * is starting it, or the bridge is shutting down and has closed its SecMaster client. Both are
- * retried and logged as warnings.
+ * is starting it, the caller's deadline passed before the job's turn, or the bridge is shutting
+ * down and has closed its SecMaster client. They are retried and logged as warnings.
  */
-const NOT_A_FAULT_CODES: ReadonlySet<string> = new Set(["BRIDGE.START_IN_PROGRESS", "BRIDGE.SECMASTER_CLIENT_CLOSED"]);
+const NOT_A_FAULT_CODES: ReadonlySet<string> = new Set(["BRIDGE.START_IN_PROGRESS", "BRIDGE.START_ABORTED", "BRIDGE.SECMASTER_CLIENT_CLOSED"]);
 
 /** Returns the log level for a failed start with this code: `warn` for {@link NOT_A_FAULT_CODES}, else `error`. */
 export function startFailureLogLevel(code: string): "warn" | "error" {

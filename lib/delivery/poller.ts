@@ -41,6 +41,8 @@ export interface QueuePollerOptions {
 
 /** A running poller. */
 export interface QueuePoller {
+  /** Stops receiving; the invocations in flight go on. */
+  stopAccepting(): void;
   /** Stops receiving and waits up to `closeGraceMs` for the invocations in flight. */
   close(): Promise<void>;
 }
@@ -121,11 +123,16 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   }
 
   const workers = Array.from({ length: parallelism }, () => worker());
+  function stopAccepting(): void {
+    stopped = true;
+    unsubscribe?.();
+    wakeAll();
+  }
+
   return {
+    stopAccepting,
     close: async () => {
-      stopped = true;
-      unsubscribe?.();
-      wakeAll();
+      stopAccepting();
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, options.closeGraceMs ?? 5_000);

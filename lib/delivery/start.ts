@@ -176,14 +176,17 @@ export function createStarter(options: StarterOptions): Starter {
   // Powertools takes the second argument for a Lambda context when it has getRemainingTimeInMillis
   // or step, which a job never has.
   //
-  // A start that took over an expired in-progress lock, or replaced an expired record, follows a
-  // call whose outcome is unknown because it timed out, outlived its lock, or its process died. That call
-  // may have created the instance, so this start looks it up before posting.
+  // A start that took over an in-progress record whose lock had expired or was released follows a
+  // call whose outcome is unknown, because it failed without an answer, outlived its lock, or its
+  // process died. That call may have created the instance, so this start looks it up before posting.
   // A start whose call fails with an unknown outcome leaves its record to be taken over that way.
-  const tracking = unsettledStartTrackingOf(options.persistenceStore);
+  // With POWERTOOLS_IDEMPOTENCY_DISABLED the utility calls the function without a record, and
+  // nothing would clear the marks.
+  const tracking = config.isEnabled() ? unsettledStartTrackingOf(options.persistenceStore) : undefined;
   const keyedCall = async (actionInstanceId: string, job: StartJob, signal: AbortSignal | undefined, startOptions: StartOptions) => {
+    const tookOver = tracking?.takeOverNotice(actionInstanceId) === true;
     let callOptions = startOptions;
-    if (tracking?.takeOverNotice(actionInstanceId) === true && startOptions.mayExist !== true) {
+    if (tookOver && startOptions.mayExist !== true) {
       logger.info("took over the record of an earlier start whose outcome is unknown; looking the instance up before posting", {
         actionInstanceId,
         workflowId: job.workflowId,
@@ -194,7 +197,9 @@ export function createStarter(options: StarterOptions): Starter {
     try {
       return await callSecMaster(job, signal, callOptions);
     } catch (error) {
-      if (describeStartFailure(error).ambiguous) tracking?.markUnsettled(actionInstanceId);
+      // A start that took such a record over keeps it unsettled whatever its own failure, because
+      // the earlier call's outcome is still unknown.
+      if (tookOver || describeStartFailure(error).ambiguous) tracking?.markUnsettled(actionInstanceId);
       throw error;
     }
   };
@@ -205,6 +210,12 @@ export function createStarter(options: StarterOptions): Starter {
   });
 
   async function startOnce(job: StartJob, signal: AbortSignal | undefined, startOptions: StartOptions): Promise<StartOutcome> {
+    // A job reached after the caller gave up touches neither the store nor SecMaster.
+    if (signal?.aborted === true) {
+      throw new BridgeError("BRIDGE.START_ABORTED", `workflow instance ${job.actionInstanceId} was not started: the caller gave up before its turn; retry later`, {
+        statusCode: 503,
+      });
+    }
     const deadline = Date.now() + inProgressWaitMs;
     for (let wait = 100; ; wait = Math.min(wait * 2, 1_000)) {
       try {
@@ -214,8 +225,8 @@ export function createStarter(options: StarterOptions): Starter {
         // its record vanished between our failed write and the read of it (it failed and deleted
         // the record), the next attempt takes the job over.
         if (!(error instanceof IdempotencyAlreadyInProgressError || error instanceof IdempotencyItemNotFoundError)) throw error;
-        // A caller that gave up (the ingest deadline of direct mode) stops waiting too.
-        if (Date.now() + wait > deadline || signal?.aborted === true) {
+        // A caller that gave up (the direct-mode deadline) stops waiting too.
+        if (Date.now() + wait > deadline || isAborted(signal)) {
           throw new BridgeError(
             "BRIDGE.START_IN_PROGRESS",
             `workflow instance ${job.actionInstanceId} is being started by another request; retry later`,
@@ -244,6 +255,11 @@ function unsettledStartTrackingOf(store: BasePersistenceLayer): UnsettledStartTr
   const candidate = store as Partial<UnsettledStartTracking>;
   const tracks = typeof candidate.takeOverNotice === "function" && typeof candidate.markUnsettled === "function";
   return tracks ? (store as unknown as UnsettledStartTracking) : undefined;
+}
+
+// A function, so that TypeScript does not narrow `aborted` across awaits.
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
 }
 
 function isAmbiguous(error: unknown): boolean {

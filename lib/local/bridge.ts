@@ -63,6 +63,7 @@ export function hasSecMasterCredentials(env: Readonly<Record<string, string | un
  * without SecMaster credentials, the SecMaster emulator with a key pair made up for this process.
  */
 export async function startLocalBridge(options: LocalBridgeOptions = {}): Promise<LocalBridge> {
+  let closing: Promise<void> | undefined;
   const baseEnv = options.env ?? process.env;
   const dataDir = options.dataDir ?? baseEnv.BRIDGE_DATA_DIR ?? ".data";
   const emulatorPort = options.emulatorPort ?? Number(baseEnv.SECMASTER_EMULATOR_PORT ?? 9400);
@@ -78,7 +79,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
   const storePath = options.inMemoryStore === true ? undefined : join(dataDir, "dynamodb");
   const lock = await lockDataDir(dataDir, storePath);
   // Closed last, so the folder stays claimed until every store has closed.
-  const opened: { close(): Promise<void> }[] = [{ close: () => Promise.resolve(lock.release()) }];
+  const opened: Closable[] = [{ close: () => Promise.resolve(lock.release()) }];
 
   try {
     const dynamodb = await startDynalite(storePath === undefined ? {} : { path: storePath });
@@ -154,7 +155,8 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
       scheduler,
       emulatorWorkflows,
       infoFile: lock.file,
-      close: () => closeAll(opened),
+      // A second close, such as SIGTERM after Ctrl-C, waits for the first.
+      close: () => (closing ??= closeAll(opened)),
     };
   } catch (error) {
     await closeAll(opened);
@@ -177,9 +179,19 @@ function noteHiddenJobs(queue: LocalQueue): void {
   });
 }
 
-async function closeAll(opened: { close(): Promise<void> }[]): Promise<void> {
-  for (const item of opened.reverse()) await item.close().catch(() => undefined);
+/** A part of the running bridge; `stopAccepting` ends its intake at once, before any part closes. */
+interface Closable {
+  close(): Promise<void>;
+  stopAccepting?(): void;
+}
+
+// Stops the intake of every part first, so that neither the server nor the poller takes new work
+// while the other winds down, then closes the parts in the reverse order of opening.
+async function closeAll(opened: Closable[]): Promise<void> {
+  const parts = [...opened].reverse();
   opened.length = 0;
+  for (const part of parts) part.stopAccepting?.();
+  for (const part of parts) await part.close().catch(() => undefined);
 }
 
 /** Environment variables that decide how the bridge turns a delivery into start jobs. */

@@ -28,6 +28,9 @@ export interface LocalHttpServerOptions {
 export interface LocalHttpServer {
   url: string;
   port: number;
+  /** Stops accepting deliveries: new connections are refused and new requests get 503. */
+  stopAccepting(): void;
+  /** Stops accepting and waits up to `closeGraceMs` for the responses in flight. */
   close(): Promise<void>;
 }
 
@@ -38,40 +41,61 @@ const ALERTS_ROUTE = /^\/v1\/alerts\/([^/]+)$/;
  * event that the deployed HTTP API would send, so the same handler code runs in both places.
  */
 export async function startLocalHttpServer(options: LocalHttpServerOptions): Promise<LocalHttpServer> {
-  let inFlight = 0;
+  const inFlight = new Set<ServerResponse>();
   let onDrained: (() => void) | undefined;
+  let closed: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
   const server = createServer((request, response) => {
-    inFlight += 1;
+    if (closed !== undefined) {
+      // A keep-alive connection can still carry a request after close began.
+      response.shouldKeepAlive = false;
+      send(response, shuttingDown(randomUUID()));
+      return;
+    }
+    inFlight.add(response);
     response.once("close", () => {
-      inFlight -= 1;
-      if (inFlight === 0) onDrained?.();
+      inFlight.delete(response);
+      if (inFlight.size === 0) onDrained?.();
     });
     void route(request, response, options);
   });
   await listen(server, options.port ?? 3000, options.host ?? "127.0.0.1");
   const { port } = server.address() as AddressInfo;
 
+  function stopAccepting(): void {
+    if (closed !== undefined) return;
+    closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    // The responses in flight close their connections once sent.
+    for (const response of inFlight) response.shouldKeepAlive = false;
+  }
+
   // Stops accepting connections, lets the requests in flight finish, so that a sender gets the
   // result of alerts that started, and then closes every connection.
-  async function close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    if (inFlight > 0) {
+  async function closeServer(): Promise<void> {
+    stopAccepting();
+    if (inFlight.size > 0) {
       const graceMs = options.closeGraceMs ?? options.functionTimeoutMs ?? 30_000;
-      logger.info("waiting for the deliveries in flight before stopping", { requests: inFlight, maxWaitMs: graceMs });
+      logger.info("waiting for the deliveries in flight before stopping", { requests: inFlight.size, maxWaitMs: graceMs });
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         new Promise<void>((resolve) => (onDrained = resolve)),
         new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
       ]);
       clearTimeout(timer);
-      if (inFlight > 0) logger.warn("stopped with deliveries still in flight; their senders get no response and retry", { requests: inFlight });
+      if (inFlight.size > 0) logger.warn("stopped with deliveries still in flight; their senders get no response and retry", { requests: inFlight.size });
     }
     server.closeAllConnections();
     await closed;
   }
 
-  return { url: `http://${options.host ?? "127.0.0.1"}:${port}`, port, close };
+  return {
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    port,
+    stopAccepting,
+    // A second close, such as SIGTERM after Ctrl-C, waits for the first.
+    close: () => (closing ??= closeServer()),
+  };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -178,6 +202,21 @@ function lambdaContext(requestId: string, timeoutMs: number): Context {
     fail: () => undefined,
     succeed: () => undefined,
   };
+}
+
+function shuttingDown(requestId: string): APIGatewayProxyStructuredResultV2 {
+  return problemResponse(
+    {
+      type: problemType("BRIDGE.SHUTTING_DOWN"),
+      title: "Service Unavailable",
+      status: 503,
+      detail: "the local bridge is stopping and takes no new deliveries",
+      code: "BRIDGE.SHUTTING_DOWN",
+      fix: "retry the delivery once the bridge runs again",
+      instance: requestId,
+    },
+    { "retry-after": "5" },
+  );
 }
 
 function notFound(method: string, path: string, requestId: string): APIGatewayProxyStructuredResultV2 {

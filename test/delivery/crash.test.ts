@@ -7,7 +7,9 @@ import { encodeEnvelope, newEnvelope } from "../../lib/delivery/queue";
 import type { StartJob } from "../../lib/delivery/job";
 import { logger } from "../../lib/logger";
 import { captureLogOutput } from "../helpers/log-capture";
-import { hangingCreator, jobFor, lambdaContext, startDeliveryHarness, type DeliveryHarness } from "./harness";
+import type { WorkflowInstanceCreator, WorkflowInstanceFinder } from "../../lib/delivery/start";
+import { BridgeError, SecMasterError } from "../../lib/errors";
+import { hangingCreator, jobFor, lambdaContext, startDeliveryHarness, waitFor, type DeliveryHarness } from "./harness";
 
 let harness: DeliveryHarness;
 
@@ -131,11 +133,19 @@ describe("Lambda timeout mid-call", () => {
 describe("job whose lock another request holds", () => {
   it("logs the failed start as a warning", async () => {
     const creator = hangingCreator(harness.client);
-    const frozen = harness.starter({ client: creator });
+    let posting = false;
+    // The hanging call begins after the record is written, so from then on the lock is held.
+    const observed: WorkflowInstanceCreator = {
+      createWorkflowInstance: (input, options) => {
+        posting = true;
+        return creator.createWorkflowInstance(input, options);
+      },
+    };
+    const frozen = harness.starter({ client: observed });
     const impatient = harness.starter({ inProgressWaitMs: 200 });
     const job = jobFor(107);
     const first = createDispatchHandler(() => dependencies(frozen), { earlyTimeoutMs: 500 })(sqsEvent(job, 1), lambdaContext(3_000, "frozen"));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => posting, 5_000, "the first start to post");
     logger.setLogLevel("INFO");
     const logs = captureLogOutput();
 
@@ -191,5 +201,35 @@ describe("direct-mode repeat after an expired lock", () => {
 
     expect(outcome.status).toBe("created");
     expect(harness.emulator.instances().map((instance) => instance.instance_id)).toEqual([job.actionInstanceId]);
+    // The look-up, then the post.
+    expect(harness.emulator.stats().requests).toBe(2);
+  });
+
+  it("keeps the record unsettled when the look-up fails", async () => {
+    // The first post is stored but its answer is lost, and every look-up fails: the outcome stays
+    // unknown. The second start's look-up fails too, in a way that is not itself ambiguous (the
+    // client closed at shutdown). Its record must still lead the third start to look first.
+    const lostAnswer: WorkflowInstanceCreator = {
+      createWorkflowInstance: async (input, options) => {
+        await harness.client.createWorkflowInstance(input, options);
+        throw new SecMasterError("failed to create workflow instance: the connection was closed before a complete response arrived", {
+          httpStatus: 0,
+          retryable: true,
+          ambiguous: true,
+        });
+      },
+    };
+    const failingLookUp = (error: Error): WorkflowInstanceFinder => ({ listWorkflowInstances: () => Promise.reject(error) });
+    const unreachable = new SecMasterError("failed to list workflow instances: timed out", { httpStatus: 0, retryable: true, ambiguous: true });
+    const closed = new BridgeError("BRIDGE.SECMASTER_CLIENT_CLOSED", "failed to list workflow instances: the SecMaster client is closed");
+    const job = jobFor(108);
+
+    await expect(harness.starter({ client: lostAnswer, finder: failingLookUp(unreachable) }).start(job)).rejects.toThrow();
+    await expect(harness.starter({ finder: failingLookUp(closed) }).start(job)).rejects.toThrow("the SecMaster client is closed");
+    const third = await harness.starter().start(job);
+
+    expect(third.status).toBe("duplicate");
+    expect(harness.emulator.stats().created).toBe(1);
+    expect(harness.emulator.stats().duplicateAttempts).toBe(0);
   });
 });

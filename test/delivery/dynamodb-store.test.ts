@@ -198,13 +198,46 @@ describe("DynamoDBStore on dynalite", () => {
     expect(store.takeOverNotice("job-stale")).toBe(false);
   });
 
-  it("notes a takeover of an expired record", async () => {
+  it("gives no notice for an expired completed record", async () => {
+    // That start is known to have succeeded, so nothing needs a look-up.
     const store = openStore();
     await putItem({ id: { S: store.keyOf("job-old") }, expiration: { N: String(PAST_SECONDS) }, status: { S: "COMPLETED" }, data: { M: {} } });
 
     await store.saveInProgress("job-old", 60_000);
 
-    expect(store.takeOverNotice("job-old")).toBe(true);
+    expect(store.takeOverNotice("job-old")).toBe(false);
+  });
+
+  it("leaves a taken-over record to its new owner", async () => {
+    // Call A outlived its 1 s lock and start B took the record over. A's late release, whether a
+    // delete or an unsettled mark, must not touch B's lock.
+    const late = openStore();
+    await late.saveInProgress("job-race", 1_000);
+    const key = late.keyOf("job-race");
+    vi.setSystemTime(NOW_MS + 5_000);
+    const owner = openStore({ now: () => NOW_MS + 5_000 });
+    await owner.saveInProgress("job-race", 60_000);
+
+    late.markUnsettled("job-race");
+    await late.remove(record(key, "INPROGRESS"));
+    await late.saveInProgress("job-other", 1_000);
+    await late.remove(record(late.keyOf("job-other"), "INPROGRESS"));
+
+    expect(owner.takeOverNotice("job-race")).toBe(true);
+    expect((await itemOf({ id: { S: key } }))?.in_progress_expiration).toEqual({ N: String(NOW_MS + 65_000) });
+    expect(await itemOf({ id: { S: late.keyOf("job-other") } })).toBeUndefined();
+  });
+
+  it("keeps a taken-over record from a late delete", async () => {
+    const late = openStore();
+    await late.saveInProgress("job-race-delete", 1_000);
+    const key = late.keyOf("job-race-delete");
+    vi.setSystemTime(NOW_MS + 5_000);
+    await openStore({ now: () => NOW_MS + 5_000 }).saveInProgress("job-race-delete", 60_000);
+
+    await late.remove(record(key, "INPROGRESS"));
+
+    expect((await itemOf({ id: { S: key } }))?.status).toEqual({ S: "INPROGRESS" });
   });
 
   it("keeps the record of an unsettled call with its lock released", async () => {

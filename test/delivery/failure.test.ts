@@ -80,6 +80,7 @@ describe("startFailureLogLevel", () => {
   it.each([
     ["BRIDGE.START_IN_PROGRESS", "warn"],
     ["BRIDGE.SECMASTER_CLIENT_CLOSED", "warn"],
+    ["BRIDGE.START_ABORTED", "warn"],
     ["BRIDGE.SECMASTER_UNREACHABLE", "error"],
     ["SecMaster.20030001", "error"],
     ["BRIDGE.IDEMPOTENCY_STORE_FAILED", "error"],

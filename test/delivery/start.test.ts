@@ -35,6 +35,25 @@ describe("createStarter with the DynamoDB store", () => {
     expect(harness.emulator.stats().duplicateAttempts).toBe(0);
   });
 
+  it("skips a job whose caller gave up", async () => {
+    // Jobs still waiting for their turn when the direct-mode deadline passed each cost a write and
+    // a delete, which could use up the time kept back for the answer.
+    const calls: string[] = [];
+    const counting = {
+      call: <Output>(operation: string, input: object) => {
+        calls.push(operation);
+        return harness.dynamodbClient.call<Output>(operation, input);
+      },
+    };
+    const starter = harness.starter({ persistenceStore: new DynamoDBStore({ tableName: TABLE, client: counting }) });
+    const requestsBefore = harness.emulator.stats().requests;
+
+    await expect(starter.start(jobFor(9003), AbortSignal.abort())).rejects.toMatchObject({ code: "BRIDGE.START_ABORTED" });
+
+    expect(calls).toEqual([]);
+    expect(harness.emulator.stats().requests).toBe(requestsBefore);
+  });
+
   it("keys the record on the action_instance_id", async () => {
     // The key Powertools derives with eventKeyJmesPath "actionInstanceId": the prefix and the
     // base64 MD5 of the id as JSON. A change of it would start every recorded job again.

@@ -95,6 +95,26 @@ describe("schedule function", () => {
     expect(failure.fix).toBe('send the input of the schedule\'s EventBridge rule, {"schedule": NAME, "time": <$.time>}; see "Running schedules" in docs/routing.md');
   });
 
+  it("gives up on SecMaster before the invocation ends", async () => {
+    // The create is stored but never answered; the call stops at half of the 2 s left.
+    emulator.setFaults({ script: ["accept-timeout"] });
+    const deadline = Date.now() + 2_000;
+    const shortContext: Context = { ...CONTEXT, getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
+    const event = { schedule: "nightly-posture", time: "2026-01-18T18:00:00Z" };
+    try {
+      const failure = await handler(event, shortContext).catch((error: unknown) => error);
+
+      expect(Date.now()).toBeLessThan(deadline);
+      expect((failure as BridgeError).code).toBe("BRIDGE.START_FAILED");
+      expect((failure as BridgeError).message).toContain("aborted by the caller");
+    } finally {
+      emulator.setFaults({});
+    }
+    // The retry finds the stored instance by a look-up instead of posting it again.
+    expect((await handler(event, CONTEXT)).status).toBe("duplicate");
+    expect(emulator.stats().duplicateAttempts).toBe(0);
+  });
+
   it("throws when SecMaster does not start the instance", async () => {
     emulator.setFaults({ rate5xx: 1 });
     try {

@@ -160,6 +160,20 @@ describe("data folder lock", () => {
     expect(readLocalBridge(dataDir)?.url).toBe(second.url);
   });
 
+  it("second close waits for the first", async () => {
+    // SIGTERM after Ctrl-C used to run a second close alongside the first, which released the
+    // folder and closed the stores while deliveries were still answered.
+    const bridge = await start();
+
+    const first = bridge.close();
+    const second = bridge.close();
+    await first;
+    running.splice(0);
+
+    expect(second).toBe(first);
+    expect(existsSync(join(dataDir, LOCAL_BRIDGE_FILE))).toBe(false);
+  });
+
   it("file records how a CLI reaches the bridge", async () => {
     const bridge = await start();
 

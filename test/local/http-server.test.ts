@@ -1,3 +1,4 @@
+import { Agent, request as httpRequest, type IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalHttpServer, type LocalHttpServer } from "../../lib/local/http-server";
 
@@ -92,7 +93,12 @@ describe("local HTTP server close", () => {
         });
       },
     });
-    const pending = fetch(`${server.url}/v1/alerts/splunk`, { method: "POST", body: "{}" });
+    const agent = new Agent({ keepAlive: true });
+    const pending = new Promise<IncomingMessage>((resolve, reject) => {
+      const request = httpRequest(`${server.url}/v1/alerts/splunk`, { method: "POST", agent }, resolve);
+      request.on("error", reject);
+      request.end("{}");
+    });
     await expect.poll(() => invoked).toBe(true);
 
     let closed = false;
@@ -101,12 +107,41 @@ describe("local HTTP server close", () => {
     const closedBeforeAnswer = closed;
     release();
     const response = await pending;
+    response.resume();
     await closing;
+    agent.destroy();
 
     // The server used to cut the connection at once, so the sender got no answer.
     expect(closedBeforeAnswer).toBe(false);
-    expect(response.status).toBe(200);
+    expect(response.statusCode).toBe(200);
+    // The connection takes no further request.
+    expect(response.headers.connection).toBe("close");
     expect(closed).toBe(true);
+  });
+
+  it("lets a second close wait for the first", async () => {
+    let release: () => void = () => undefined;
+    let invoked = false;
+    const server = await startLocalHttpServer({
+      port: 0,
+      maxReadBytes: 1024,
+      ingest: () => {
+        invoked = true;
+        return new Promise((resolve) => {
+          release = () => resolve({ statusCode: 200, headers: {}, body: "" });
+        });
+      },
+    });
+    const pending = fetch(`${server.url}/v1/alerts/splunk`, { method: "POST", body: "{}" });
+    await expect.poll(() => invoked).toBe(true);
+
+    const first = server.close();
+    const second = server.close();
+    release();
+
+    expect((await pending).status).toBe(200);
+    expect(second).toBe(first);
+    await second;
   });
 
   it("cuts a delivery that outlasts the grace", async () => {
