@@ -91,11 +91,20 @@ function parseHeaderOf(line: string, field: string | undefined): { text: string;
   const start = text.indexOf("CEF:");
   if (start === -1) throw new CefSyntaxError('missing the "CEF:" prefix', 1, field);
 
+  // parseHeader returns all seven fields or throws.
   const { fields, end } = parseHeader(text, start + 4, field);
-  const [version = "", deviceVendor = "", deviceProduct = "", deviceVersion = "", signatureId = "", name = "", severity = ""] = fields;
+  const version = fields[0] as string;
   if (!/^\d{1,3}$/.test(version)) throw new CefSyntaxError(`invalid CEF version ${JSON.stringify(version.slice(0, 16))}`, start + 5, field);
 
-  const header = { version: Number(version), deviceVendor, deviceProduct, deviceVersion, signatureId, name, severity: severity.trim() };
+  const header: CefHeader = {
+    version: Number(version),
+    deviceVendor: fields[1] as string,
+    deviceProduct: fields[2] as string,
+    deviceVersion: fields[3] as string,
+    signatureId: fields[4] as string,
+    name: fields[5] as string,
+    severity: (fields[6] as string).trim(),
+  };
   return { text, header, end };
 }
 
@@ -196,7 +205,7 @@ function parseExtension(text: string, start: number, field: string | undefined, 
   let valueStart = start;
   // Raw position of the last space since valueStart and before the current "=", or -1.
   let lastSpace = -1;
-  // The first space after lastSpace, or -1 when there is none.
+  // The first space that the scan has not passed yet, or -1 when there is none.
   let nextSpace = text.indexOf(" ", start);
   // Start of the last key candidate that was not a key. A later candidate with the same start
   // contains that candidate's "=", so it is not a key either and need not be scanned again.
@@ -271,13 +280,16 @@ function isExtensionKey(text: string, start: number, end: number): boolean {
 function decodeExtensionText(text: string, start: number, end: number): string {
   let decoded = "";
   let copied = start;
-  for (let index = start; index < end - 1; index += 1) {
-    if (text.charCodeAt(index) !== BACKSLASH) continue;
+  let index = text.indexOf("\\", start);
+  while (index !== -1 && index < end - 1) {
     const escaped = EXTENSION_ESCAPES[text.charAt(index + 1)];
-    if (escaped === undefined) continue;
+    if (escaped === undefined) {
+      index = text.indexOf("\\", index + 1);
+      continue;
+    }
     decoded += text.slice(copied, index) + escaped;
     copied = index + 2;
-    index += 1;
+    index = text.indexOf("\\", copied);
   }
   return decoded + text.slice(copied, end);
 }

@@ -291,21 +291,20 @@ function normalizeItem(item: GenericItem, prefix: readonly PathSegment[], itemCo
   const options = { sourceId: mapping.source_key, context, locator, timeZone: mapping.time_zone, times, severityScale };
   const resolved = resolveFields(root, itemContext.fields, options);
 
-  // The values of FIXED_CONTENT_PATHS, in its order. Mapped values replace them target by target.
+  // The values of FIXED_CONTENT_PATHS come first, in its order. Mapped values replace them target
+  // by target and fill the slots after them.
   const { plan, fieldSlots, severityField } = itemContext.contentPlan;
-  const values: unknown[] = [
-    `${itemContext.displayName} alert ${key}`,
-    computed.labels,
-    computed.description,
-    receivedAt,
-    receivedAt,
-    1,
-    SOURCE_TYPE.thirdParty,
-    itemContext.displayName,
-    "Unknown",
-    status === "resolved" ? "Closed" : "Open",
-    undefined,
-  ];
+  const values: unknown[] = new Array(plan.slotCount);
+  values[0] = `${itemContext.displayName} alert ${key}`;
+  values[1] = computed.labels;
+  values[2] = computed.description;
+  values[3] = receivedAt;
+  values[4] = receivedAt;
+  values[5] = 1;
+  values[6] = SOURCE_TYPE.thirdParty;
+  values[7] = itemContext.displayName;
+  values[8] = "Unknown";
+  values[9] = status === "resolved" ? "Closed" : "Open";
   if (severityField === -1 || resolved.values[severityField] === undefined) {
     values[SEVERITY_SLOT] = context.unknownSeverity(`${mapping.source_key} fields.severity`, undefined);
   }
@@ -313,7 +312,6 @@ function normalizeItem(item: GenericItem, prefix: readonly PathSegment[], itemCo
   let content: Alert;
   if (resolved.allLeavesFit) {
     // Every value fits its target, so the content is built in the schema's order without the check.
-    values.length = plan.slotCount;
     for (let index = 0; index < fieldSlots.length; index++) {
       const value = resolved.values[index];
       if (value !== undefined) values[fieldSlots[index] as number] = value;
