@@ -157,17 +157,9 @@ export function formatTime(epochMs: number): string {
   const second = Math.floor(rest / 1000);
   const millisecond = rest - second * 1000;
 
-  if (days !== lastDays) {
-    const { year, month, day } = civilDate(days);
-    lastDate = `${year}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}T`;
-    lastDays = days;
-  }
-  return `${lastDate}${TWO_DIGITS[hour]}:${TWO_DIGITS[minute]}:${TWO_DIGITS[second]}.${THREE_DIGITS[millisecond]}Z`;
+  const { year, month, day } = civilDate(days);
+  return `${year}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}T${TWO_DIGITS[hour]}:${TWO_DIGITS[minute]}:${TWO_DIGITS[second]}.${THREE_DIGITS[millisecond]}Z`;
 }
-
-// The date part of the last day formatted, because the times of a delivery mostly share a day.
-let lastDays = Number.NaN;
-let lastDate = "";
 
 /**
  * Converts days since 1970-01-01 to a proleptic Gregorian date. The count is shifted to start on
