@@ -86,6 +86,8 @@ interface PathSource {
   kind: "path";
   /** Candidate paths; the first one with a value wins. */
   paths: SourcePath[];
+  /** A reader of each path, at the index of the path. */
+  readers: PathReader[];
   /** `map` keys to values, with a lower-case copy of each key for case-insensitive matches. */
   map: Map<string, string | number | boolean> | undefined;
   default: unknown;
@@ -172,6 +174,7 @@ function compileSource(config: unknown, report: Report): ConstSource | PathSourc
   return {
     kind: "path",
     paths: spec.path,
+    readers: spec.path.map((path) => readerOf(path.segments)),
     map: spec.map === undefined ? undefined : mapWithLowerCaseKeys(spec.map),
     default: spec.default,
     type: spec.type,
@@ -330,9 +333,8 @@ export function resolveFields(item: unknown, fields: readonly CompiledField[], o
     } else {
       let found: unknown;
       for (let pathIndex = 0; pathIndex < source.paths.length && path === undefined; pathIndex++) {
-        const candidate = source.paths[pathIndex] as SourcePath;
-        found = readPath(item, candidate.segments);
-        if (found !== undefined && found !== null && found !== "") path = candidate;
+        found = (source.readers[pathIndex] as PathReader)(item);
+        if (found !== undefined && found !== null && found !== "") path = source.paths[pathIndex];
       }
       if (path !== undefined) {
         value = convertFound(found, path, field, source, options);
@@ -371,6 +373,16 @@ export function originsOf(resolved: ResolvedFields): ValueOrigin[] {
 }
 
 const WHOLE_ITEM: SourcePath = { text: "$", segments: [] };
+
+/** Reads the value at one path of an item, as `readPath` does. */
+type PathReader = (item: unknown) => unknown;
+
+/** Compiles the reader of a path. A path of one member name, the usual case, skips the walk of `readPath`. */
+function readerOf(segments: readonly PathSegment[]): PathReader {
+  const [first] = segments;
+  if (segments.length === 1 && typeof first === "string") return (item) => (isPlainRecord(item) && Object.hasOwn(item, first) ? item[first] : undefined);
+  return (item) => readPath(item, segments);
+}
 
 function convertFound(found: unknown, path: SourcePath, field: CompiledField, source: PathSource, options: ApplyOptions): unknown {
   // The location is formatted only where a conversion or an unknown severity needs it.

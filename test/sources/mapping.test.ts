@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { alertSchema } from "../../lib/alert/schema";
-import { alertSchemaFor, setTarget } from "../../lib/sources/mapping";
+import { alertSchemaFor, compileFields, resolveFields, setTarget } from "../../lib/sources/mapping";
 
 describe("setTarget", () => {
   it("creates objects and lists on the way", () => {
@@ -34,6 +34,35 @@ describe("setTarget", () => {
     expect(Object.getPrototypeOf(systemInfo)).toBe(Object.prototype);
     expect(Object.keys(systemInfo)).toStrictEqual(["__proto__"]);
     expect(Object.getOwnPropertyDescriptor(systemInfo, "__proto__")?.value).toBe("x");
+  });
+});
+
+describe("resolveFields", () => {
+  const fields = compileFields(
+    { title: "$.constructor", description: "$.__proto__", labels: { path: ["$.missing", "$.tags[1]"] }, source_url: "$.link.href" },
+    (issue) => {
+      throw new Error(issue.message);
+    },
+  );
+  const options = {
+    sourceId: "test",
+    context: { receivedAt: new Date(0), unknownSeverity: () => "Low" as const },
+    locator: { locate: (path: { text: string }) => path.text },
+  };
+
+  it("reads own properties only", () => {
+    const item = JSON.parse('{"__proto__": "own", "tags": ["a", "b"], "link": {"href": "https://x.example"}}') as unknown;
+
+    const resolved = resolveFields(item, fields, options);
+
+    expect(resolved.values).toStrictEqual([undefined, "own", "b", "https://x.example"]);
+    expect(resolved.paths.map((path) => path?.text)).toStrictEqual([undefined, "$.__proto__", "$.tags[1]", "$.link.href"]);
+  });
+
+  it("reads nothing from a non-object item", () => {
+    const resolved = resolveFields(["x"], fields, options);
+
+    expect(resolved.values).toStrictEqual([undefined, undefined, undefined, undefined]);
   });
 });
 
