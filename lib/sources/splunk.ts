@@ -253,13 +253,17 @@ function dataSourceOf(payload: SplunkPayload): Alert["data_source"] {
 
 // Searches that do not keep `_raw` or a `message` field still deserve a readable description.
 function describeRow(row: FlatFields): string | undefined {
-  const pairs: Array<readonly [string, string]> = [];
+  // The text that formatLabels makes of the name=value pairs, built without the pairs. A field
+  // with an empty value is left out.
+  let description: string | undefined;
   for (const name of Object.keys(row)) {
     if (name.startsWith("_")) continue;
     const value = row[name];
-    pairs.push([name, typeof value === "string" ? value : (value ?? []).join("|")]);
+    const text = typeof value === "string" ? value : (value ?? []).join("|");
+    if (text === "") continue;
+    description = description === undefined ? `${name}=${text}` : `${description},${name}=${text}`;
   }
-  return formatLabels(pairs);
+  return description;
 }
 
 // Splunk does not send the saved search's severity, so searches are asked to emit a `severity`
@@ -273,13 +277,17 @@ function rowSeverity(row: FlatFields, searchSeverity: Severity | undefined, cont
 }
 
 function resourcesFromRow(row: FlatFields): AlertResource[] | undefined {
-  const names = new Set<string>();
-  for (const name of ["dest", "dest_host", "host"]) {
-    const value = firstField(row, [name]);
-    if (value !== undefined && !isIpAddress(value)) names.add(value);
+  let resources: AlertResource[] | undefined;
+  for (const field of RESOURCE_FIELDS) {
+    const value = firstField(row, field);
+    if (value === undefined || isIpAddress(value) || resources?.some((resource) => resource.name === value) === true) continue;
+    (resources ??= []).push({ name: value });
   }
-  return names.size === 0 ? undefined : [...names].map((name) => ({ name }));
+  return resources;
 }
+
+// The fields that name a resource, each in a list of its own because firstField takes a list.
+const RESOURCE_FIELDS = [["dest"], ["dest_host"], ["host"]] as const;
 
 // Field names of the Splunk Common Information Model (Endpoint data model), where `process` is
 // the full command line.
@@ -293,7 +301,7 @@ function processesFromRow(row: FlatFields): AlertProcess[] | undefined {
     process_parent_pid: countOf(firstField(row, ["parent_process_id"])),
     process_parent_cmdline: firstField(row, ["parent_process"]),
   };
-  return Object.values(process).some((value) => value !== undefined) ? [process] : undefined;
+  return hasValue(process) ? [process] : undefined;
 }
 
 function filesFromRow(row: FlatFields): Alert["file_info"] {
@@ -303,5 +311,10 @@ function filesFromRow(row: FlatFields): Alert["file_info"] {
     file_hash: hash,
     ...hashFields(hash),
   };
-  return Object.values(file).some((value) => value !== undefined) ? [file] : undefined;
+  return hasValue(file) ? [file] : undefined;
+}
+
+function hasValue(fields: Readonly<Record<string, unknown>>): boolean {
+  for (const key of Object.keys(fields)) if (fields[key] !== undefined) return true;
+  return false;
 }

@@ -473,6 +473,35 @@ describe("splunkSource identity", () => {
   });
 });
 
+describe("splunkSource row fields", () => {
+  it("describes a row without message", () => {
+    const body = fixture(ONCE);
+    body.result = { _time: "1715681712", user: "", tags: ["a", "b"], empty: [], dest: "web-02" };
+
+    const [alert] = normalizeBody(splunkSource, body);
+
+    expect(alert?.content.description).toBe("tags=a|b,dest=web-02");
+  });
+
+  it("names each resource host once", () => {
+    const body = fixture(ONCE);
+    body.result = { dest: "web-02", dest_host: "198.51.100.7", host: "web-02" };
+
+    const [alert] = normalizeBody(splunkSource, body);
+
+    expect(alert?.content.resource_list).toStrictEqual([{ name: "web-02" }]);
+  });
+
+  it("lists distinct resource hosts in field order", () => {
+    const body = fixture(ONCE);
+    body.result = { host: "web-03", dest: "web-01", dest_host: "web-02" };
+
+    const [alert] = normalizeBody(splunkSource, body);
+
+    expect(alert?.content.resource_list).toStrictEqual([{ name: "web-01" }, { name: "web-02" }, { name: "web-03" }]);
+  });
+});
+
 describe("splunkSource null results", () => {
   it("named search without rows is kept", () => {
     const body = fixture(NULL_RESULT);
