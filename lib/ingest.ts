@@ -1,7 +1,7 @@
 import type { Severity } from "./alert/schema";
 import { mapWithConcurrency } from "./concurrency";
 import type { StartJob } from "./delivery/job";
-import { describeStartFailure } from "./delivery/failure";
+import { describeStartFailure, startFailureLogLevel } from "./delivery/failure";
 import type { Starter } from "./delivery/start";
 import { InvalidInputError } from "./errors";
 import { actionInstanceId } from "./identity";
@@ -197,7 +197,8 @@ async function startOne(job: StartJob, starter: Starter, signal: AbortSignal | u
     return { action_instance_id: job.actionInstanceId, workflow_id: job.workflowId, status: outcome.status };
   } catch (error) {
     const failure = describeStartFailure(error);
-    logger.error("failed to start workflow instance", {
+    const log = startFailureLogLevel(failure.code) === "warn" ? logger.warn.bind(logger) : logger.error.bind(logger);
+    log("failed to start workflow instance", {
       actionInstanceId: job.actionInstanceId,
       workflowId: job.workflowId,
       source: job.source,
