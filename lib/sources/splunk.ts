@@ -243,12 +243,12 @@ function skippedContent(payload: SplunkPayload, context: NormalizeContext): Aler
 }
 
 function dataSourceOf(payload: SplunkPayload): Alert["data_source"] {
-  return compact(thirdPartyDataSource({
-    product_name: "Splunk",
-    company_name: "Splunk",
-    product_feature: text(payload.search_name),
-    product_module: text(payload.app),
-  }));
+  const dataSource = thirdPartyDataSource({ product_name: "Splunk", company_name: "Splunk" });
+  const feature = text(payload.search_name);
+  if (feature !== undefined) dataSource.product_feature = feature;
+  const module = text(payload.app);
+  if (module !== undefined) dataSource.product_module = module;
+  return dataSource;
 }
 
 // Searches that do not keep `_raw` or a `message` field still deserve a readable description.

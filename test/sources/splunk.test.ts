@@ -266,6 +266,7 @@ describe("splunkSource golden content", () => {
       "file_info",
       "handle_status",
     ]);
+    expect(Object.keys(once?.content.data_source ?? {})).toStrictEqual(["source_type", "product_name", "company_name", "product_feature", "product_module"]);
   });
 
   it("CIM process and file fields", () => {
