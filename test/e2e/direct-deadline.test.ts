@@ -67,3 +67,51 @@ describe("direct mode near the invocation's end", () => {
     expect(bridge.emulator!.stats().duplicateAttempts).toBe(0);
   });
 });
+
+describe("direct mode with starts waiting past the deadline", () => {
+  let bridge: LocalBridge;
+  let server: LocalHttpServer;
+
+  beforeAll(async () => {
+    // One start at a time, so that the later alerts wait for the first, whose answer is lost.
+    bridge = await startTestBridge({ env: { BRIDGE_DISPATCH_CONCURRENCY: "1" } });
+    server = await startLocalHttpServer({
+      host: "127.0.0.1",
+      port: 0,
+      ingest: createIngestHandler(() => bridge.runtime),
+      maxReadBytes: 1_000_000,
+      functionTimeoutMs: 2_000,
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    await bridge.close();
+  });
+
+  it("reports them as aborted warnings", async () => {
+    bridge.emulator!.setFaults({ script: ["accept-timeout"] });
+    const logs = captureLogOutput();
+
+    let answer: Awaited<ReturnType<typeof postAlerts>>;
+    try {
+      answer = await postAlerts(server.url, "alertmanager", readFixture("payloads/alertmanager-firing-group.json"));
+    } finally {
+      logs.restore();
+    }
+
+    expect(answer.status).toBe(502);
+    expect(answer.json.results.map((result: { code: string }) => result.code)).toEqual([
+      "BRIDGE.SECMASTER_UNREACHABLE",
+      "BRIDGE.START_ABORTED",
+      "BRIDGE.START_ABORTED",
+    ]);
+    const levels = logs
+      .text()
+      .split("\n")
+      .filter((line) => line.includes('"message":"failed to start workflow instance"'))
+      .map((line) => (JSON.parse(line) as { level: string; code: string }).level);
+    expect(levels).toEqual(["ERROR", "WARN", "WARN"]);
+    // Only the first alert reached SecMaster.
+    expect(bridge.emulator!.stats().requests).toBe(1);
+  });
+});
