@@ -87,7 +87,7 @@ export const datadogSource = {
   },
   normalize(payload: DatadogPayload, context: NormalizeContext): NormalizedAlert[] {
     const { key, episode } = identityOf(payload);
-    const scope = text(payload.org_id) ?? missingIdentity(SOURCE_ID, "org_id");
+    const scope = text(payload.org_id) ?? missingIdentity(SOURCE_ID, "org_id", { fix: payloadTemplateFix("org_id") });
     const transition = text(payload.alert_transition);
     const status: AlertStatus = transition === "Recovered" || payload.alert_type === "success" ? "resolved" : "firing";
 
@@ -128,9 +128,15 @@ function identityOf(payload: DatadogPayload): { key: string; episode: string } {
   const signalId = text(payload.security_signal_id);
   if (alertId === undefined && signalId !== undefined) return { key: `signal/${signalId}`, episode: "" };
 
-  const monitor = alertId ?? missingIdentity(SOURCE_ID, "alert_id");
-  const episode = text(payload.alert_cycle_key) ?? missingIdentity(SOURCE_ID, "alert_cycle_key");
+  const monitor = alertId ?? missingIdentity(SOURCE_ID, "alert_id", { fix: payloadTemplateFix("alert_id") });
+  const episode = text(payload.alert_cycle_key) ?? missingIdentity(SOURCE_ID, "alert_cycle_key", { fix: payloadTemplateFix("alert_cycle_key") });
   return { key: `${monitor}/${text(payload.alert_scope) ?? ""}`, episode };
+}
+
+// Datadog's default webhook payload carries none of the identity fields, so the fix names the
+// custom payload that does.
+function payloadTemplateFix(field: string): string {
+  return `set the webhook's custom payload to the template in docs/sources/datadog.md ("Datadog setup"), which sends ${field}`;
 }
 
 function monitorName(title: string | undefined): string {

@@ -213,6 +213,8 @@ describe("datadogSource identity", () => {
     expect(error.code).toBe("BRIDGE.IDENTITY_MISSING");
     expect(error.field).toBe("alert_id");
     expect(error.statusCode).toBe(422);
+    // It used to suggest the generic source, although the Datadog template sends the id.
+    expect(error.fix).toBe('set the webhook\'s custom payload to the template in docs/sources/datadog.md ("Datadog setup"), which sends alert_id');
   });
 
   it.each([
