@@ -69,7 +69,7 @@ function schedulesFrom(file: string | undefined, env: Env, io: CliIo, dataDir: s
   const folder = dataDir ?? (env.BRIDGE_DATA_DIR?.trim() || ".data");
   const bridgeFile = readLocalBridge(folder)?.schedulesFile;
   if (bridgeFile === undefined) {
-    io.err.write("name the schedules file with --schedules FILE or BRIDGE_SCHEDULES_FILE\n");
+    io.err.write(`name the schedules file with --schedules FILE or BRIDGE_SCHEDULES_FILE (no npm start with a schedules file runs on ${folder}, set by --data-dir or BRIDGE_DATA_DIR)\n`);
     return undefined;
   }
   io.err.write(`using the schedules file of the local bridge on ${folder}: ${bridgeFile}\n`);

@@ -108,7 +108,7 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
     // Direct mode needs the queues too: rejected starts go to the dead-letter queue, and the jobs
     // that `secmaster-bridge redrive` moves back wait in the jobs queue for the poller below.
     const localQueues = delivery.queueUrl === undefined ? openLocalQueues(dataDir, delivery.maxReceives) : undefined;
-    if (localQueues !== undefined) noteHiddenJobs(localQueues.queue);
+    if (localQueues !== undefined) await noteHiddenJobs(localQueues.queue);
     const runtime = createRuntime(config, localQueues ?? {});
     opened.push(runtime);
 
@@ -168,12 +168,13 @@ export async function startLocalBridge(options: LocalBridgeOptions = {}): Promis
  * Logs the jobs that the queue hides at start, so that jobs a stopped bridge had received (after
  * a `kill -9`, say) are not taken for lost while their visibility timeout runs.
  */
-function noteHiddenJobs(queue: LocalQueue): void {
+async function noteHiddenJobs(queue: LocalQueue): Promise<void> {
   const { count, lastVisibleAtMs } = queue.hiddenMessages();
   if (count === 0 || lastVisibleAtMs === undefined) return;
-  logger.info("queued jobs wait for their visibility timeout or retry delay; they run when it ends", {
+  logger.info("some queued jobs wait for their visibility timeout or retry delay; they run when it ends, the others at once", {
     queueFolder: queue.name,
-    jobs: count,
+    queuedJobs: await queue.approximateCount(),
+    waitingJobs: count,
     lastVisibleAt: new Date(lastVisibleAtMs).toISOString(),
     inSeconds: Math.ceil((lastVisibleAtMs - Date.now()) / 1000),
   });

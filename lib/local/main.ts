@@ -57,9 +57,18 @@ async function main(): Promise<void> {
   }
   logger.info("press Ctrl-C to stop the bridge");
 
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) {
+      logger.info("already stopping; the first signal's stop goes on (Ctrl-C again stops at once)", { signal });
+      return;
+    }
+    stopping = true;
     logger.info("stopping", { signal });
-    void bridge.close().then(() => process.exit(0));
+    void bridge.close().then(() => {
+      logger.info("stopped");
+      process.exit(0);
+    });
   };
   // Signal handlers run outside the process's log context, so each gets one.
   process.once("SIGINT", () => inInvocationScope(() => stop("SIGINT")));

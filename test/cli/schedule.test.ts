@@ -160,7 +160,9 @@ describe("schedule CLI", () => {
     ).toBe(2);
 
     expect(unknown.text.err).toMatch(/^BRIDGE\.SCHEDULE_UNKNOWN: unknown schedule "nope"; declared schedules: nightly-posture, hourly-sweep, paused\n/);
-    expect(noFile.text.err).toBe("name the schedules file with --schedules FILE or BRIDGE_SCHEDULES_FILE\n");
+    expect(noFile.text.err).toBe(
+      "name the schedules file with --schedules FILE or BRIDGE_SCHEDULES_FILE (no npm start with a schedules file runs on .data, set by --data-dir or BRIDGE_DATA_DIR)\n",
+    );
     expect(noCredentials.text.err).toBe(
       "set SECMASTER_AK and SECMASTER_SK (or SECMASTER_AUTH_TOKEN) to start the instance, run npm start on the data folder to use its emulator, or pass --dry-run\n",
     );

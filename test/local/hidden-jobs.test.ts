@@ -21,7 +21,10 @@ describe("local bridge start", () => {
     // A bridge killed after receiving a job leaves it hidden until its visibility timeout ends.
     dataDir = mkdtempSync(join(tmpdir(), "secmaster-bridge-hidden-"));
     const { queue } = openLocalQueues(dataDir, 5);
-    await queue.send([{ id: "a", body: "job of a killed bridge" }]);
+    await queue.send([
+      { id: "a", body: "job of a killed bridge" },
+      { id: "b", body: "job never received" },
+    ]);
     await queue.receive({ maxMessages: 1, visibilityTimeoutMs: 60_000 });
     const logs = captureLogOutput();
 
@@ -36,9 +39,10 @@ describe("local bridge start", () => {
       .split("\n")
       .find((text) => text.includes("queued jobs wait for their visibility timeout"));
     expect(line).toBeDefined();
-    const entry = JSON.parse(line!) as { level: string; jobs: number; inSeconds: number };
+    const entry = JSON.parse(line!) as { level: string; queuedJobs: number; waitingJobs: number; inSeconds: number };
     expect(entry.level).toBe("INFO");
-    expect(entry.jobs).toBe(1);
+    expect(entry.queuedJobs).toBe(2);
+    expect(entry.waitingJobs).toBe(1);
     expect(entry.inSeconds).toBeGreaterThan(50);
     expect(entry.inSeconds).toBeLessThanOrEqual(60);
   });

@@ -76,6 +76,18 @@ describe("local bridge logs", () => {
     const ingestIds = new Set(lines().filter((line) => line.message === "delivery processed").map((line) => line.function_request_id));
     const dispatchIds = lines().filter((line) => line.message === "batch dispatched").map((line) => line.function_request_id);
     expect(dispatchIds.filter((id) => ingestIds.has(id))).toEqual([]);
+
+    // SIGTERM after Ctrl-C used to start a second stop beside the first.
+    const exited = new Promise<number | null>((resolve) => child!.once("exit", resolve));
+    child.kill("SIGINT");
+    child.kill("SIGTERM");
+    const exitCode = await exited;
+
+    const stopMessages = lines()
+      .map((line) => line.message ?? "")
+      .filter((message) => /^(already )?stop/.test(message));
+    expect(exitCode).toBe(0);
+    expect(stopMessages).toEqual(["stopping", "already stopping; the first signal's stop goes on (Ctrl-C again stops at once)", "stopped"]);
   }, 60_000);
 });
 
