@@ -7,7 +7,7 @@ import { calibrateIterations, formatNumber, formatSpread, nanosecondsPerCall, sp
 const MAX_PARSE_RATIO = 10;
 
 const CEF_LINE_FIXTURE = "generic-cef-line-in-json.json";
-// Where the time of the CEF line goes, from one quiet timing of its parts on Node.js 20.20 (2 shared cores).
+// The split of the CEF line's time, from one quiet timing of its parts on Node.js 20.20 (2 shared cores).
 const CEF_LINE_MISS =
   ` ${CEF_LINE_FIXTURE} is one JSON object around a CEF line, so JSON.parse copies one string while normalize ` +
   "still parses the line. In one quiet timing of its parts (7.3 µs in all): mapping the 21 built-in CEF fields " +

@@ -16,3 +16,7 @@ export function startsDeadline(context: Context): AbortSignal {
   return AbortSignal.timeout(Math.max(0, Math.floor(remainingMs - reserveMs)));
 }
 
+/** Tells whether `signal` has aborted. A function, so that TypeScript does not narrow `aborted` across awaits. */
+export function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}

@@ -3,6 +3,7 @@ import { mapWithConcurrency } from "../concurrency";
 import { logger } from "../logger";
 import { countMetric, METRIC } from "../metrics";
 import { decodeEnvelope, encodeEnvelope, type JobEnvelope, type JobError, type MessageQueue } from "./queue";
+import { isAborted } from "./deadline";
 import { startFailureLogLevel } from "./failure";
 import { describeStartFailure, type Starter } from "./start";
 
@@ -155,11 +156,6 @@ async function sendDeadLetter(record: DispatchRecord, body: string, deps: Dispat
   countMetric(METRIC.deadLettered);
   logger.error("job moved to the dead-letter queue", { messageId: record.messageId, ...ids, receiveCount: record.receiveCount, deadLetterQueue: deps.deadLetters.name });
   return "dead-lettered";
-}
-
-// A function, so that TypeScript does not narrow `aborted` across awaits.
-function isAborted(signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true;
 }
 
 /**

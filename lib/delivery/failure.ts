@@ -8,7 +8,7 @@ import { BridgeError, SecMasterError } from "../errors";
 export function describeStartFailure(error: unknown): { code: string; reason: string; retryable: boolean; ambiguous: boolean } {
   if (error instanceof SecMasterError) {
     const code = error.errorCode ?? error.code;
-    // Without a response, the client's message says what happened to the request (timed out,
+    // Without a response, the client's message states what happened to the request (timed out,
     // refused, aborted). It names ids and settings, never credentials.
     const reason =
       error.httpStatus === 0
@@ -43,9 +43,9 @@ function awsErrorIn(error: unknown): AwsServiceError | undefined {
 }
 
 /**
- * Failures that are no fault of the job or of SecMaster: another request holds the job's lock and
- * is starting it, the caller's deadline passed before the job's turn, or the bridge is shutting
- * down and has closed its SecMaster client. They are retried and logged as warnings.
+ * Failure codes that are no fault of the job or of SecMaster. Another request has the job's lock
+ * and is starting it, the caller's deadline passed before the job's turn, or the bridge is shutting
+ * down and has closed its SecMaster client. These failures are retried and logged as warnings.
  */
 const NOT_A_FAULT_CODES: ReadonlySet<string> = new Set(["BRIDGE.START_IN_PROGRESS", "BRIDGE.START_ABORTED", "BRIDGE.SECMASTER_CLIENT_CLOSED"]);
 

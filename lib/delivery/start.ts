@@ -3,6 +3,7 @@ import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/pe
 import type { Context } from "aws-lambda";
 import { BridgeError, SecMasterError } from "../errors";
 import { logger } from "../logger";
+import { isAborted } from "./deadline";
 import { createInstanceBody, type StartJob } from "./job";
 
 import { describeStartFailure } from "./failure";
@@ -177,7 +178,7 @@ export function createStarter(options: StarterOptions): Starter {
   // or step, which a job never has.
   //
   // A start that took over an in-progress record whose lock had expired or was released follows a
-  // call whose outcome is unknown, because it failed without an answer, outlived its lock, or its
+  // call whose outcome is unknown, because it failed without a response, outlived its lock, or its
   // process died. That call may have created the instance, so this start looks it up before posting.
   // A start whose call fails with an unknown outcome leaves its record to be taken over that way.
   // With POWERTOOLS_IDEMPOTENCY_DISABLED the utility calls the function without a record, and
@@ -211,7 +212,7 @@ export function createStarter(options: StarterOptions): Starter {
 
   async function startOnce(job: StartJob, signal: AbortSignal | undefined, startOptions: StartOptions): Promise<StartOutcome> {
     // A job reached after the caller gave up touches neither the store nor SecMaster.
-    if (signal?.aborted === true) {
+    if (isAborted(signal)) {
       throw new BridgeError("BRIDGE.START_ABORTED", `workflow instance ${job.actionInstanceId} was not started: the caller gave up before its turn; retry later`, {
         statusCode: 503,
       });
@@ -255,11 +256,6 @@ function unsettledStartTrackingOf(store: BasePersistenceLayer): UnsettledStartTr
   const candidate = store as Partial<UnsettledStartTracking>;
   const tracks = typeof candidate.takeOverNotice === "function" && typeof candidate.markUnsettled === "function";
   return tracks ? (store as unknown as UnsettledStartTracking) : undefined;
-}
-
-// A function, so that TypeScript does not narrow `aborted` across awaits.
-function isAborted(signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true;
 }
 
 function isAmbiguous(error: unknown): boolean {

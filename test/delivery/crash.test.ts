@@ -206,7 +206,7 @@ describe("direct-mode repeat after an expired lock", () => {
   });
 
   it("keeps the record unsettled when the look-up fails", async () => {
-    // The first post is stored but its answer is lost, and every look-up fails: the outcome stays
+    // The first post is stored but its response is lost, and every look-up fails: the outcome stays
     // unknown. The second start's look-up fails too, in a way that is not itself ambiguous (the
     // client closed at shutdown). Its record must still lead the third start to look first.
     const lostAnswer: WorkflowInstanceCreator = {

@@ -37,7 +37,7 @@ describe("createStarter with the DynamoDB store", () => {
 
   it("skips a job whose caller gave up", async () => {
     // Jobs still waiting for their turn when the direct-mode deadline passed each cost a write and
-    // a delete, which could use up the time kept back for the answer.
+    // a delete, which could use up the time kept back for the response.
     const calls: string[] = [];
     const counting = {
       call: <Output>(operation: string, input: object) => {

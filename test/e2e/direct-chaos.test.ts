@@ -60,8 +60,8 @@ describe("chaos run through direct mode", () => {
   });
 
   it("starts every alert once while senders retry", { timeout: 110_000 }, async () => {
-    // Each sender repeats its delivery until the bridge answers 200, as Alertmanager does on a
-    // 5xx. Every repeat after a lost answer must find the stored instance instead of posting it.
+    // Each sender repeats its delivery until the bridge returns 200, as Alertmanager does on a
+    // 5xx. Every repeat after a lost response must find the stored instance instead of posting it.
     const template = readJsonFixture<AlertmanagerDelivery>("payloads/alertmanager-firing-group.json");
     const sendsPerDelivery: number[] = [];
     const started = new Set<string>();

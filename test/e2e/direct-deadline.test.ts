@@ -13,6 +13,17 @@ function oneAlertDelivery(): string {
   return JSON.stringify(group);
 }
 
+/** Serves the bridge's ingest handler with invocations of 2 s, so that its starts are aborted 1 s in. */
+function startShortInvocationServer(bridge: LocalBridge): Promise<LocalHttpServer> {
+  return startLocalHttpServer({
+    host: "127.0.0.1",
+    port: 0,
+    ingest: createIngestHandler(() => bridge.runtime),
+    maxReadBytes: 1_000_000,
+    functionTimeoutMs: 2_000,
+  });
+}
+
 describe("direct mode near the invocation's end", () => {
   let bridge: LocalBridge;
   let server: LocalHttpServer;
@@ -20,14 +31,7 @@ describe("direct mode near the invocation's end", () => {
 
   beforeAll(async () => {
     bridge = await startTestBridge();
-    // An invocation of 2 s: the starts are aborted 1 s in, half the time left.
-    server = await startLocalHttpServer({
-      host: "127.0.0.1",
-      port: 0,
-      ingest: createIngestHandler(() => bridge.runtime),
-      maxReadBytes: 1_000_000,
-      functionTimeoutMs: 2_000,
-    });
+    server = await startShortInvocationServer(bridge);
     logs = captureLogOutput();
   });
   afterAll(async () => {
@@ -36,21 +40,21 @@ describe("direct mode near the invocation's end", () => {
     await bridge.close();
   });
 
-  it("answers 502 with each alert's result before the invocation ends", async () => {
-    // SecMaster stores the instance and never answers: the outcome is unknown to the bridge.
+  it("returns 502 with results before the end", async () => {
+    // SecMaster stores the instance and sends no response, so the outcome is unknown to the bridge.
     bridge.emulator!.setFaults({ script: ["accept-timeout"] });
     const startedMs = Date.now();
 
-    const answer = await postAlerts(server.url, "alertmanager", oneAlertDelivery());
+    const response = await postAlerts(server.url, "alertmanager", oneAlertDelivery());
     const elapsedMs = Date.now() - startedMs;
 
-    // It used to run into the invocation's end and answer 500 BRIDGE.INTERNAL without results.
-    expect(answer.status).toBe(502);
-    expect(answer.contentType).toBe("application/problem+json");
-    expect(answer.json.code).toBe("BRIDGE.START_FAILED");
-    expect(answer.json.results).toHaveLength(1);
-    expect(answer.json.results[0].status).toBe("failed");
-    expect(answer.json.results[0].reason).toContain("aborted by the caller");
+    // It used to run into the invocation's end and return 500 BRIDGE.INTERNAL without results.
+    expect(response.status).toBe(502);
+    expect(response.contentType).toBe("application/problem+json");
+    expect(response.json.code).toBe("BRIDGE.START_FAILED");
+    expect(response.json.results).toHaveLength(1);
+    expect(response.json.results[0].status).toBe("failed");
+    expect(response.json.results[0].reason).toContain("aborted by the caller");
     expect(elapsedMs).toBeLessThan(2_000);
     expect(bridge.emulator!.stats().created).toBe(1);
   });
@@ -73,15 +77,9 @@ describe("direct mode with starts waiting past the deadline", () => {
   let server: LocalHttpServer;
 
   beforeAll(async () => {
-    // One start at a time, so that the later alerts wait for the first, whose answer is lost.
+    // One start at a time, so that the later alerts wait for the first, whose response is lost.
     bridge = await startTestBridge({ env: { BRIDGE_DISPATCH_CONCURRENCY: "1" } });
-    server = await startLocalHttpServer({
-      host: "127.0.0.1",
-      port: 0,
-      ingest: createIngestHandler(() => bridge.runtime),
-      maxReadBytes: 1_000_000,
-      functionTimeoutMs: 2_000,
-    });
+    server = await startShortInvocationServer(bridge);
   });
   afterAll(async () => {
     await server.close();
@@ -92,15 +90,15 @@ describe("direct mode with starts waiting past the deadline", () => {
     bridge.emulator!.setFaults({ script: ["accept-timeout"] });
     const logs = captureLogOutput();
 
-    let answer: Awaited<ReturnType<typeof postAlerts>>;
+    let response: Awaited<ReturnType<typeof postAlerts>>;
     try {
-      answer = await postAlerts(server.url, "alertmanager", readFixture("payloads/alertmanager-firing-group.json"));
+      response = await postAlerts(server.url, "alertmanager", readFixture("payloads/alertmanager-firing-group.json"));
     } finally {
       logs.restore();
     }
 
-    expect(answer.status).toBe(502);
-    expect(answer.json.results.map((result: { code: string }) => result.code)).toEqual([
+    expect(response.status).toBe(502);
+    expect(response.json.results.map((result: { code: string }) => result.code)).toEqual([
       "BRIDGE.SECMASTER_UNREACHABLE",
       "BRIDGE.START_ABORTED",
       "BRIDGE.START_ABORTED",

@@ -1,6 +1,7 @@
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEventsHandler } from "../../functions/events";
+import { localLambdaContext } from "../../lib/delivery/poller";
 import type { LocalBridge } from "../../lib/local/bridge";
 import { startMissingWorkflowSetup, type MissingWorkflowSetup } from "../e2e/missing-workflow";
 import { readJsonFixture } from "../helpers/fixtures";
@@ -8,12 +9,7 @@ import { captureLogOutput } from "../helpers/log-capture";
 import { startTestBridge } from "../helpers/local-bridge";
 
 function context(requestId: string, remainingMs = 30_000): Context {
-  const deadline = Date.now() + remainingMs;
-  return {
-    awsRequestId: requestId,
-    functionName: "events",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-  } as unknown as Context;
+  return { ...localLambdaContext(remainingMs, requestId), functionName: "events" };
 }
 
 describe("events function", () => {
@@ -60,7 +56,7 @@ describe("events function", () => {
   });
 
   it("gives up on SecMaster before the invocation ends", async () => {
-    // The create is stored but never answered. The calls stop at half of the 2 s left, and the
+    // The create is stored but gets no response. The calls stop at half of the 2 s left, and the
     // retry AWS makes finds the instance by a look-up.
     bridge.emulator!.setFaults({ script: ["accept-timeout"] });
     const event = readJsonFixture("payloads/securityhub-imported-single.json");

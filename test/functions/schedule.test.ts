@@ -1,6 +1,7 @@
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createScheduleHandler } from "../../functions/schedule";
+import { localLambdaContext } from "../../lib/delivery/poller";
 import { loadConfig } from "../../lib/config";
 import type { BridgeError } from "../../lib/errors";
 import { ensureIdempotencyTable, startDynalite, type LocalDynamoDB } from "../../lib/local/dynamodb";
@@ -96,10 +97,10 @@ describe("schedule function", () => {
   });
 
   it("gives up on SecMaster before the invocation ends", async () => {
-    // The create is stored but never answered; the call stops at half of the 2 s left.
+    // The create is stored but gets no response, so the call stops at half of the 2 s left.
     emulator.setFaults({ script: ["accept-timeout"] });
     const deadline = Date.now() + 2_000;
-    const shortContext: Context = { ...CONTEXT, getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
+    const shortContext = localLambdaContext(2_000, "schedule-test");
     const event = { schedule: "nightly-posture", time: "2026-01-18T18:00:00Z" };
     try {
       const failure = await handler(event, shortContext).catch((error: unknown) => error);

@@ -162,7 +162,7 @@ describe("data folder lock", () => {
 
   it("second close waits for the first", async () => {
     // SIGTERM after Ctrl-C used to run a second close alongside the first, which released the
-    // folder and closed the stores while deliveries were still answered.
+    // folder and closed the stores while deliveries still waited for their responses.
     const bridge = await start();
 
     const first = bridge.close();

@@ -79,40 +79,49 @@ describe("local HTTP server routes", () => {
   });
 });
 
+/**
+ * Starts a server whose ingest handler holds each delivery until `release` is called, and returns
+ * whether a delivery has reached it. A release sends 200 with an empty result list.
+ */
+async function startHoldingServer(options: { closeGraceMs?: number } = {}) {
+  const state = { invoked: false, release: () => undefined as void };
+  const server = await startLocalHttpServer({
+    port: 0,
+    maxReadBytes: 1024,
+    ...options,
+    ingest: () => {
+      state.invoked = true;
+      return new Promise((resolve) => {
+        state.release = () => resolve({ statusCode: 200, headers: { "content-type": "application/json" }, body: '{"results":[]}' });
+      });
+    },
+  });
+  return { server, state };
+}
+
 describe("local HTTP server close", () => {
-  it("answers a delivery in flight first", async () => {
-    let release: () => void = () => undefined;
-    let invoked = false;
-    const server = await startLocalHttpServer({
-      port: 0,
-      maxReadBytes: 1024,
-      ingest: () => {
-        invoked = true;
-        return new Promise((resolve) => {
-          release = () => resolve({ statusCode: 200, headers: { "content-type": "application/json" }, body: '{"results":[]}' });
-        });
-      },
-    });
+  it("responds to a delivery in flight first", async () => {
+    const { server, state } = await startHoldingServer();
     const agent = new Agent({ keepAlive: true });
     const pending = new Promise<IncomingMessage>((resolve, reject) => {
       const request = httpRequest(`${server.url}/v1/alerts/splunk`, { method: "POST", agent }, resolve);
       request.on("error", reject);
       request.end("{}");
     });
-    await expect.poll(() => invoked).toBe(true);
+    await expect.poll(() => state.invoked).toBe(true);
 
     let closed = false;
     const closing = server.close().then(() => (closed = true));
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const closedBeforeAnswer = closed;
-    release();
+    const closedBeforeResponse = closed;
+    state.release();
     const response = await pending;
     response.resume();
     await closing;
     agent.destroy();
 
-    // The server used to cut the connection at once, so the sender got no answer.
-    expect(closedBeforeAnswer).toBe(false);
+    // The server used to cut the connection at once, so the sender got no response.
+    expect(closedBeforeResponse).toBe(false);
     expect(response.statusCode).toBe(200);
     // The connection takes no further request.
     expect(response.headers.connection).toBe("close");
@@ -120,24 +129,13 @@ describe("local HTTP server close", () => {
   });
 
   it("lets a second close wait for the first", async () => {
-    let release: () => void = () => undefined;
-    let invoked = false;
-    const server = await startLocalHttpServer({
-      port: 0,
-      maxReadBytes: 1024,
-      ingest: () => {
-        invoked = true;
-        return new Promise((resolve) => {
-          release = () => resolve({ statusCode: 200, headers: {}, body: "" });
-        });
-      },
-    });
+    const { server, state } = await startHoldingServer();
     const pending = fetch(`${server.url}/v1/alerts/splunk`, { method: "POST", body: "{}" });
-    await expect.poll(() => invoked).toBe(true);
+    await expect.poll(() => state.invoked).toBe(true);
 
     const first = server.close();
     const second = server.close();
-    release();
+    state.release();
 
     expect((await pending).status).toBe(200);
     expect(second).toBe(first);
@@ -145,21 +143,12 @@ describe("local HTTP server close", () => {
   });
 
   it("cuts a delivery that outlasts the grace", async () => {
-    let invoked = false;
-    const server = await startLocalHttpServer({
-      port: 0,
-      maxReadBytes: 1024,
-      closeGraceMs: 100,
-      ingest: () => {
-        invoked = true;
-        return new Promise(() => undefined);
-      },
-    });
+    const { server, state } = await startHoldingServer({ closeGraceMs: 100 });
     const pending = fetch(`${server.url}/v1/alerts/splunk`, { method: "POST", body: "{}" }).then(
-      () => "answered",
+      () => "responded",
       () => "connection closed",
     );
-    await expect.poll(() => invoked).toBe(true);
+    await expect.poll(() => state.invoked).toBe(true);
 
     await server.close();
 
